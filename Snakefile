@@ -1,0 +1,33 @@
+# lmtune: language-model fine-tuning experiments as a file-tracked pipeline.
+#
+#   snakemake --cores all                       # default config (minutes on a CPU)
+#   snakemake --cores all --configfile config/seed-scale.yaml   # the seeds' scale, GPU box
+
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The rules import the project's library from src/ even where it is not installed (a
+# conda env built from envs/, a cluster node). Scripts find it through the link
+# workflow/scripts/lmtune -> src/lmtune, as Snakemake puts a script's folder on sys.path.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/metrics.smk"
+
+
+rule all:
+    input:
+        continual_targets(),
+    default_target: True

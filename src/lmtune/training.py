@@ -1,0 +1,129 @@
+"""One training phase of a causal LM with transformers' Trainer.
+
+Checkpoints go to a folder of their own, outside the phase's declared outputs (Snakemake
+deletes those before a rerun), so a killed job resumes from its last checkpoint; the
+folder is removed once the final model is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import shutil
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from . import atomic
+from .errors import TrainingError
+from .models import load_model, load_tokenizer, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    learning_rate: float = 5e-5
+    batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    warmup_steps: float = 0.0  # < 1 is a fraction of the steps (transformers 5)
+    weight_decay: float = 0.0
+    lr_scheduler: str = "linear"
+    save_steps: int = 500
+
+    @classmethod
+    def from_config(cls, settings: dict) -> "TrainSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in settings.items() if k in known})
+
+
+def _nonfinite_loss_guard():
+    from transformers import TrainerCallback
+
+    class StopOnNonFiniteLoss(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(loss):
+                raise TrainingError(
+                    f"training loss became {loss} at step {state.global_step}: stopping with no "
+                    "model written; lower the learning rate or check the data"
+                )
+
+    return StopOnNonFiniteLoss()
+
+
+def write_loss_log(log_history: list[dict], path: str | Path) -> None:
+    rows = [
+        (entry["step"], entry["epoch"], entry["loss"], entry.get("learning_rate", ""))
+        for entry in log_history
+        if "loss" in entry
+    ]
+    lines = ["step,epoch,loss,learning_rate"] + [",".join(map(str, row)) for row in rows]
+    atomic.write_text(path, "\n".join(lines) + "\n")
+
+
+def train_causal_lm(
+    model_path: str | Path,
+    train_data,
+    out_dir: str | Path,
+    loss_log: str | Path,
+    checkpoint_dir: str | Path,
+    settings: TrainSettings,
+    seed: int,
+    device: str = "cpu",
+    precision: str = "fp32",
+    progress: bool = True,
+) -> dict:
+    """Train from `model_path` on `train_data`; write the final model to `out_dir`."""
+    from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    set_seed(seed)
+    torch_device = resolve_device(device)
+    model = load_model(model_path, device=str(torch_device), precision="fp32")
+    tokenizer = load_tokenizer(model_path)
+    checkpoint_dir = Path(checkpoint_dir)
+    args = TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_steps,
+        weight_decay=settings.weight_decay,
+        lr_scheduler_type=settings.lr_scheduler,
+        logging_steps=1,
+        logging_nan_inf_filter=False,  # we want to see a NaN, not have it hidden
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=1,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=torch_device.type == "cpu",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_data,
+        data_collator=default_data_collator,
+        processing_class=tokenizer,
+        callbacks=[_nonfinite_loss_guard()],
+    )
+    last = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    if last:
+        log.info("resuming from checkpoint %s", last)
+    result = trainer.train(resume_from_checkpoint=last)
+    with atomic.directory(out_dir) as tmp:
+        trainer.model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    write_loss_log(trainer.state.log_history, loss_log)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return {"steps": trainer.state.global_step, **result.metrics}

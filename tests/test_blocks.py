@@ -1,0 +1,34 @@
+import pytest
+
+from lmtune.blocks import IGNORE_INDEX, make_blocks, predicted_tokens, token_stream, tokenize_to_dataset
+from lmtune.errors import CorpusError
+
+
+def test_blocks_pad_the_tail_with_masked_labels():
+    blocks = make_blocks(list(range(10, 20)), block_size=4, pad_id=0)
+    assert blocks["input_ids"] == [[10, 11, 12, 13], [14, 15, 16, 17], [18, 19, 0, 0]]
+    assert blocks["attention_mask"][-1] == [1, 1, 0, 0]
+    assert blocks["labels"][-1] == [18, 19, IGNORE_INDEX, IGNORE_INDEX]
+    assert blocks["labels"][0] == blocks["input_ids"][0]
+
+
+def test_a_lone_trailing_token_makes_no_block():
+    assert len(make_blocks(list(range(9)), block_size=4, pad_id=0)["input_ids"]) == 2
+
+
+def test_paragraphs_end_with_the_eos_token(tiny_tokenizer):
+    ids = token_stream(["la red", "el modelo"], tiny_tokenizer)
+    eos = tiny_tokenizer.eos_token_id
+    assert ids.count(eos) == 2 and ids[-1] == eos and len(ids) == 6
+
+
+def test_dataset_counts_predicted_tokens(tiny_tokenizer):
+    dataset = tokenize_to_dataset(["la red de datos"] * 5, tiny_tokenizer, block_size=8)
+    # 25 tokens -> blocks of 8, 8, 8, 1 (dropped): 3 blocks, 7 predictions each.
+    assert len(dataset) == 3
+    assert predicted_tokens(dataset) == 21
+
+
+def test_too_short_for_one_block_is_a_clear_error(tiny_tokenizer):
+    with pytest.raises(CorpusError, match="test.txt has 3 tokens, fewer than one block of 64"):
+        tokenize_to_dataset(["la red"], tiny_tokenizer, block_size=64, source="test.txt")

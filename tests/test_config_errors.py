@@ -1,0 +1,81 @@
+"""Bad input stops the workflow before any job runs, with the setting or file named."""
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from test_workflow import tiny_config
+
+from conftest import run_snakemake
+
+
+@pytest.fixture(scope="module")
+def good_config(tmp_path_factory):
+    return tiny_config(tmp_path_factory.mktemp("corpora"))
+
+
+def dry_run_error(tmp_path, config) -> str:
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(tmp_path, "-n", check=False)
+    assert result.returncode != 0, result.stdout
+    assert not (tmp_path / "results").exists()
+    return result.stdout + result.stderr
+
+
+def test_the_good_config_passes(tmp_path, good_config):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(good_config))
+    assert run_snakemake(tmp_path, "-n").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (["continual", "phases", "B", "batch_size"], "eight", r"'eight' is not of type 'integer'"),
+        (["continual", "phases", "A", "learning_rate"], -1, r"-1 is less than or equal to the minimum of 0"),
+        (["compute", "device"], "tpu", r"'tpu' is not one of"),
+        (["continual", "phases", "A", "epoch"], 3, r"Additional properties are not allowed \('epoch' was unexpected\)"),
+    ],
+)
+def test_schema_errors_name_the_setting(tmp_path, good_config, path, value, message):
+    config = copy.deepcopy(good_config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    output = dry_run_error(tmp_path, config)
+    assert "config" in output.lower()
+    assert path[-1] in output or repr(value) in output
+    assert re.search(message, output), output
+
+
+def test_a_missing_corpus_is_named(tmp_path, good_config):
+    config = copy.deepcopy(good_config)
+    config["continual"]["domains"]["B"]["corpus"] = str(tmp_path / "nope.txt")
+    output = dry_run_error(tmp_path, config)
+    assert "continual.domains.B.corpus: corpus file not found" in output and "nope.txt" in output
+
+
+def test_an_empty_or_non_utf8_corpus_is_named(tmp_path, good_config):
+    config = copy.deepcopy(good_config)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    config["continual"]["domains"]["A"]["corpus"] = str(empty)
+    assert "continual.domains.A.corpus" in dry_run_error(tmp_path, config)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Artículo 1. Comisión\n\nArtículo 2. Sesión\n".encode("latin-1"))
+    config["continual"]["domains"]["A"]["corpus"] = str(latin1)
+    assert "latin1.txt is not valid UTF-8" in dry_run_error(tmp_path, config)
+
+
+def test_a_missing_model_folder_is_named(tmp_path, good_config):
+    config = copy.deepcopy(good_config)
+    config["base_model"]["source"] = "/no/such/model-folder"
+    assert "model folder /no/such/model-folder does not exist" in dry_run_error(tmp_path, config)
+
+
+def test_an_unknown_domain_in_the_order_is_named(tmp_path, good_config):
+    config = copy.deepcopy(good_config)
+    config["continual"]["order"] = ["A", "C"]
+    assert "continual.order names domain 'C'" in dry_run_error(tmp_path, config)

@@ -1,0 +1,48 @@
+import pytest
+
+from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
+from lmtune.errors import CorpusError
+
+from conftest import CORPORA
+
+
+def test_paragraphs_split_on_blank_lines_and_keep_inner_line_breaks():
+    text = "Artículo 1.\n1. Uno.\n2. Dos.\n\n  \nSegundo párrafo.\r\n\r\nTercero.\n"
+    assert split_paragraphs(text) == ["Artículo 1.\n1. Uno.\n2. Dos.", "Segundo párrafo.", "Tercero."]
+    assert split_paragraphs(join_paragraphs(split_paragraphs(text))) == split_paragraphs(text)
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPORA.glob("*.txt")), ids=lambda p: p.name)
+def test_shipped_corpora_are_large_enough_and_split_disjointly(corpus):
+    paragraphs = split_paragraphs(read_corpus(corpus))
+    assert len(" ".join(paragraphs).split()) >= 4000
+    train, test = split_train_test(paragraphs, 0.15, seed=0)
+    assert not set(train) & set(test)
+    assert sorted(train + test) == sorted(paragraphs)
+    assert len(test) == round(len(paragraphs) * 0.15)
+
+
+def test_split_is_deterministic_and_depends_on_seed():
+    paragraphs = [f"párrafo {i}" for i in range(40)]
+    assert split_train_test(paragraphs, 0.25, seed=3) == split_train_test(paragraphs, 0.25, seed=3)
+    assert split_train_test(paragraphs, 0.25, seed=3)[1] != split_train_test(paragraphs, 0.25, seed=4)[1]
+
+
+def test_split_keeps_at_least_one_paragraph_on_each_side():
+    train, test = split_train_test(["uno", "dos"], 0.9, seed=0)
+    assert len(train) == 1 and len(test) == 1
+    with pytest.raises(CorpusError, match="at least 2"):
+        split_train_test(["solo uno"], 0.5, seed=0)
+
+
+def test_bad_corpus_files_are_named(tmp_path):
+    with pytest.raises(CorpusError, match="not found: .*missing.txt"):
+        read_corpus(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_text(" \n\n \n")
+    with pytest.raises(CorpusError, match="empty.txt is empty"):
+        read_corpus(empty)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("reglamento de la comisión".encode("latin-1"))
+    with pytest.raises(CorpusError, match="latin1.txt is not valid UTF-8"):
+        read_corpus(latin1)

@@ -1,0 +1,54 @@
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from lmtune.blocks import load_blocks, tokenize_to_dataset
+from lmtune.errors import TrainingError
+from lmtune.training import TrainSettings, train_causal_lm
+
+TEXT = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
+
+
+@pytest.fixture
+def train_blocks(tmp_path, tiny_tokenizer):
+    tokenize_to_dataset(TEXT, tiny_tokenizer, block_size=8).save_to_disk(str(tmp_path / "blocks"))
+    return load_blocks(tmp_path / "blocks")
+
+
+def run(model_dir, blocks, tmp_path, **overrides):
+    settings = TrainSettings(**{"epochs": 1, "max_steps": 3, "batch_size": 2, "learning_rate": 1e-3, **overrides})
+    return train_causal_lm(
+        model_path=model_dir,
+        train_data=blocks,
+        out_dir=tmp_path / "out",
+        loss_log=tmp_path / "loss.csv",
+        checkpoint_dir=tmp_path / "checkpoints",
+        settings=settings,
+        seed=0,
+        progress=False,
+    )
+
+
+def test_a_phase_writes_a_changed_model_and_its_loss_log(tmp_path, tiny_model_dir, train_blocks):
+    summary = run(tiny_model_dir, train_blocks, tmp_path, save_steps=2)
+    assert summary["steps"] == 3
+    before = load_file(tiny_model_dir / "model.safetensors")
+    after = load_file(tmp_path / "out" / "model.safetensors")
+    assert any(not torch.equal(before[name], after[name]) for name in before)
+    log = pd.read_csv(tmp_path / "loss.csv")
+    assert list(log["step"]) == [1, 2, 3] and log["loss"].notna().all()
+    assert not (tmp_path / "checkpoints").exists(), "checkpoints are removed once the model is written"
+
+
+def test_a_nan_loss_stops_training_and_writes_no_model(tmp_path, tiny_model_dir, train_blocks):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for file in tiny_model_dir.iterdir():
+        (broken / file.name).write_bytes(file.read_bytes())
+    weights = load_file(broken / "model.safetensors")
+    weights["model.norm.weight"][:] = float("nan")
+    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(TrainingError, match="training loss became nan at step 1"):
+        run(broken, train_blocks, tmp_path)
+    assert not (tmp_path / "out").exists()

