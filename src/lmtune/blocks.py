@@ -57,7 +57,7 @@ def tokenize_to_dataset(
 
 def predicted_tokens(dataset: datasets.Dataset) -> int:
     """Tokens a causal LM predicts in this data: every real token but the first of a block."""
-    return sum(sum(mask) - 1 for mask in dataset["attention_mask"])
+    return sum(sum(mask) - 1 for mask in dataset.with_format(None)["attention_mask"])
 
 
 def load_blocks(path: str | Path) -> datasets.Dataset:

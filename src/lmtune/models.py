@@ -105,6 +105,7 @@ def load_model(
     trust_remote_code: bool = False,
 ):
     """Load a materialised model folder (safetensors only) onto a device."""
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
     check_model_folder(path)
@@ -115,7 +116,7 @@ def load_model(
             use_safetensors=True,
             trust_remote_code=trust_remote_code,
         )
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelError(f"cannot load model folder {path}: {exc}") from exc
     return model.to(resolve_device(device))
 

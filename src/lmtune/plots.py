@@ -18,11 +18,11 @@ def plot_perplexity(metrics: dict, path: str | Path) -> None:
     order = metrics["continual"]["order"]
     stages = stage_names(order)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for domain in order:
+    for index, domain in enumerate(order):
         values = [metrics[f"{stage}_{domain}"]["eval_perplexity"] for stage in stages]
         ax.plot(stages, values, marker="o", label=f"test {domain}")
         for x, y in zip(stages, values):
-            ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+            ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 7 if index % 2 == 0 else -13), ha="center", fontsize=8)
     ax.set_xlabel("stage")
     ax.set_ylabel("perplexity (lower is better)")
     ax.set_title("Perplexity per domain through continual pre-training")
