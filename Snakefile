@@ -25,9 +25,10 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/arithmetic.smk"
 
 
 rule all:
     input:
-        continual_targets(),
+        all_targets(),
     default_target: True

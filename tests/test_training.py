@@ -5,6 +5,7 @@ from safetensors.torch import load_file, save_file
 
 from lmtune.blocks import load_blocks, tokenize_to_dataset
 from lmtune.errors import TrainingError
+from lmtune.models import load_model, load_tokenizer
 from lmtune.training import TrainSettings, train_causal_lm
 
 TEXT = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
@@ -16,10 +17,11 @@ def train_blocks(tmp_path, tiny_tokenizer):
     return load_blocks(tmp_path / "blocks")
 
 
-def run(model_dir, blocks, tmp_path, **overrides):
+def run(model_dir, blocks, tmp_path, callbacks=(), **overrides):
     settings = TrainSettings(**{"epochs": 1, "max_steps": 3, "batch_size": 2, "learning_rate": 1e-3, **overrides})
     return train_causal_lm(
-        model_path=model_dir,
+        model=load_model(model_dir),
+        tokenizer=load_tokenizer(model_dir),
         train_data=blocks,
         out_dir=tmp_path / "out",
         loss_log=tmp_path / "loss.csv",
@@ -27,6 +29,7 @@ def run(model_dir, blocks, tmp_path, **overrides):
         settings=settings,
         seed=0,
         progress=False,
+        callbacks=callbacks,
     )
 
 
@@ -52,3 +55,30 @@ def test_a_nan_loss_stops_training_and_writes_no_model(tmp_path, tiny_model_dir,
     with pytest.raises(TrainingError, match="training loss became nan at step 1"):
         run(broken, train_blocks, tmp_path)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_phase_resumes_from_its_checkpoint_to_the_same_model(tmp_path, tiny_model_dir, train_blocks):
+    from transformers import TrainerCallback
+
+    straight = tmp_path / "straight"
+    straight.mkdir()
+    run(tiny_model_dir, train_blocks, straight, max_steps=4, save_steps=2)
+
+    class Crash(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise KeyboardInterrupt("simulated kill after the step-2 checkpoint")
+
+    interrupted = tmp_path / "interrupted"
+    interrupted.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_model_dir, train_blocks, interrupted, callbacks=[Crash()], max_steps=4, save_steps=2)
+    assert (interrupted / "checkpoints" / "checkpoint-2").is_dir()
+    assert not (interrupted / "out").exists()
+
+    run(tiny_model_dir, train_blocks, interrupted, max_steps=4, save_steps=2)
+    expected = load_file(straight / "out" / "model.safetensors")
+    resumed = load_file(interrupted / "out" / "model.safetensors")
+    assert all(torch.equal(expected[name], resumed[name]) for name in expected)
+    # The loss log of the resumed run still covers every step.
+    assert list(pd.read_csv(interrupted / "loss.csv")["step"]) == [1, 2, 3, 4]

@@ -49,3 +49,30 @@ def plot_training_loss(loss_logs: dict[str, str | Path], path: str | Path) -> No
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_error_by_target(generations: dict[str, list[dict]], path: str | Path) -> None:
+    """Signed error of the written sum against the target, per model; one panel per set."""
+    sets = sorted({r["set"] for records in generations.values() for r in records})
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 4.0), squeeze=False, sharey=True)
+    for ax, eval_set in zip(axes[0], sets):
+        for marker, (variant, records) in zip("os^v", generations.items()):
+            rows = [r for r in records if r["set"] == eval_set]
+            parsed = [r for r in rows if r["parsed_sum"] is not None]
+            ax.scatter(
+                [r["target"] for r in parsed],
+                [r["parsed_sum"] - r["target"] for r in parsed],
+                marker=marker,
+                alpha=0.7,
+                label=f"{variant} ({len(rows) - len(parsed)} unparsable)",
+            )
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_title(eval_set)
+        ax.set_xlabel("target")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("written sum − target")
+    fig.suptitle("Arithmetic: error of the sum by target")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import atomic
 from .errors import TrainingError
-from .models import load_model, load_tokenizer, resolve_device
+from .models import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def write_loss_log(log_history: list[dict], path: str | Path) -> None:
 
 
 def train_causal_lm(
-    model_path: str | Path,
+    model,
+    tokenizer,
     train_data,
     out_dir: str | Path,
     loss_log: str | Path,
@@ -75,15 +76,20 @@ def train_causal_lm(
     device: str = "cpu",
     precision: str = "fp32",
     progress: bool = True,
+    callbacks: tuple = (),
+    data_collator=None,
+    group_by_length: bool = False,
 ) -> dict:
-    """Train from `model_path` on `train_data`; write the final model to `out_dir`."""
+    """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
+
+    `group_by_length` batches examples of similar length (the dataset's `length`
+    column) so a padding collator pads little.
+    """
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     set_seed(seed)
     torch_device = resolve_device(device)
-    model = load_model(model_path, device=str(torch_device), precision="fp32")
-    tokenizer = load_tokenizer(model_path)
     checkpoint_dir = Path(checkpoint_dir)
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
@@ -108,14 +114,15 @@ def train_causal_lm(
         report_to="none",
         disable_tqdm=not progress,
         dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
     )
     trainer = Trainer(
         model=model,
         args=args,
         train_dataset=train_data,
-        data_collator=default_data_collator,
+        data_collator=data_collator or default_data_collator,
         processing_class=tokenizer,
-        callbacks=[_nonfinite_loss_guard()],
+        callbacks=[_nonfinite_loss_guard(), *callbacks],
     )
     last = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
     if last:

@@ -10,6 +10,9 @@ validate(config, "../schemas/config.schema.yaml")
 check_config(config)
 
 CONTINUAL = "results/continual"
+ARITHMETIC = "results/arithmetic"
+ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
+ARITHMETIC_VARIANTS = ["base", "lora"]
 ORDER = config["continual"]["order"]
 COMPUTE = config["compute"]
 ENV = "../../envs/lmtune.yaml"
@@ -25,6 +28,7 @@ wildcard_constraints:
     stage="base|after_[A-Za-z0-9]+",
     split="train|test",
     block_size="[0-9]+",
+    variant="|".join(ARITHMETIC_VARIANTS),
 
 
 def phase_settings(phase):
@@ -69,6 +73,23 @@ def stage_evaluations():
 
 def phase_loss_logs():
     return [f"{CONTINUAL}/phases/{phase}/train_loss.csv" for phase in ORDER]
+
+
+def arithmetic_generation_inputs(wildcards):
+    inputs = {
+        "model": BASE_MODEL,
+        "prompts": [f"{ARITHMETIC}/data/{name}.jsonl" for name in ARITHMETIC_EVAL_SETS],
+    }
+    if wildcards.variant == "lora":
+        inputs["adapter"] = f"{ARITHMETIC}/adapter"
+    return inputs
+
+
+def all_targets():
+    targets = continual_targets()
+    if "arithmetic" in config:
+        targets += [f"{ARITHMETIC}/metrics.json", f"{ARITHMETIC}/error_by_target.png"]
+    return targets
 
 
 def continual_targets():

@@ -1,0 +1,102 @@
+# Seed 003, part 1: LoRA (optionally QLoRA) on sums written in Spanish number words.
+
+
+rule generate_arithmetic_data:
+    output:
+        **{name: f"{ARITHMETIC}/data/{name}.jsonl" for name in ["train", *ARITHMETIC_EVAL_SETS]},
+    params:
+        settings=config.get("arithmetic", {}).get("data"),
+    log:
+        "results/logs/generate_arithmetic_data.log",
+    conda:
+        ENV
+    script:
+        "../scripts/generate_arithmetic_data.py"
+
+
+rule tokenize_arithmetic:
+    input:
+        examples=f"{ARITHMETIC}/data/train.jsonl",
+        model=BASE_MODEL,
+    output:
+        directory(f"{ARITHMETIC}/tokens/train"),
+    priority: 10
+    log:
+        "results/logs/tokenize_arithmetic.log",
+    conda:
+        ENV
+    script:
+        "../scripts/tokenize_instructions.py"
+
+
+rule train_lora:
+    input:
+        model=BASE_MODEL,
+        tokens=f"{ARITHMETIC}/tokens/train",
+    output:
+        adapter=directory(f"{ARITHMETIC}/adapter"),
+        loss_log=f"{ARITHMETIC}/train_loss.csv",
+    params:
+        lora=config.get("arithmetic", {}).get("lora"),
+        settings=config.get("arithmetic", {}).get("training"),
+        seed=config["seed"],
+        compute=COMPUTE,
+        checkpoint_dir=f"{ARITHMETIC}/checkpoints",
+    log:
+        "results/logs/train_lora.log",
+    benchmark:
+        "results/benchmarks/train_lora.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=120,
+    conda:
+        ENV
+    script:
+        "../scripts/train_lora.py"
+
+
+rule generate_arithmetic_answers:
+    input:
+        unpack(arithmetic_generation_inputs),
+    output:
+        f"{ARITHMETIC}/generations/{{variant}}.jsonl",
+    params:
+        eval_sets=ARITHMETIC_EVAL_SETS,
+        max_new_tokens=config.get("arithmetic", {}).get("generation", {}).get("max_new_tokens"),
+        batch_size=config.get("arithmetic", {}).get("generation", {}).get("batch_size"),
+        quantize_4bit=config.get("arithmetic", {}).get("lora", {}).get("quantize_4bit"),
+        compute=COMPUTE,
+    log:
+        "results/logs/generate_arithmetic_answers/{variant}.log",
+    benchmark:
+        "results/benchmarks/generate_arithmetic_answers/{variant}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/generate_arithmetic_answers.py"
+
+
+rule score_arithmetic:
+    input:
+        expand(f"{ARITHMETIC}/generations/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
+    output:
+        metrics=f"{ARITHMETIC}/metrics.json",
+        plot=report(
+            f"{ARITHMETIC}/error_by_target.png",
+            caption="../report/arithmetic_error.rst",
+            category="Arithmetic (LoRA)",
+        ),
+    params:
+        variants=ARITHMETIC_VARIANTS,
+        eval_sets=ARITHMETIC_EVAL_SETS,
+    log:
+        "results/logs/score_arithmetic.log",
+    conda:
+        ENV
+    script:
+        "../scripts/score_arithmetic.py"

@@ -1,0 +1,37 @@
+"""Greedy answers of one model (base or LoRA-tuned) to every evaluation prompt."""
+
+import json
+from pathlib import Path
+
+from lmtune import atomic
+from lmtune.arithmetic import parse_answer
+from lmtune.generation import generate_greedy
+from lmtune.instruct import prompt_text
+from lmtune.jobs import start_job
+from lmtune.lora import load_adapted, load_base
+from lmtune.models import load_tokenizer
+
+log = start_job(snakemake)
+compute, quantize = snakemake.params.compute, snakemake.params.quantize_4bit
+tokenizer = load_tokenizer(snakemake.input.model)
+if snakemake.input.get("adapter"):
+    model = load_adapted(snakemake.input.model, snakemake.input.adapter, compute["device"], compute["precision"], quantize)
+else:
+    model = load_base(snakemake.input.model, compute["device"], compute["precision"], quantize)
+
+records = []
+for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):
+    examples = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    outputs = generate_greedy(
+        model, tokenizer, [prompt_text(tokenizer, e["prompt"]) for e in examples],
+        snakemake.params.max_new_tokens, snakemake.params.batch_size,
+    )
+    for example, output in zip(examples, outputs):
+        parsed = parse_answer(output)
+        records.append({
+            "set": eval_set, "kind": example["kind"], "prompt": example["prompt"], "target": example["target"],
+            "output": output, "well_formed": parsed.well_formed, "parsed_sum": parsed.total,
+            "error": None if parsed.total is None else abs(parsed.total - example["target"]),
+        })
+    log.info("%s: %d prompts", eval_set, len(examples))
+atomic.write_text(snakemake.output[0], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
