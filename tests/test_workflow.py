@@ -39,6 +39,17 @@ def tiny_config(workdir: Path) -> dict:
             "evaluation": {"block_size": 32, "batch_size": 4},
             "phases": {"A": dict(PHASE), "B": dict(PHASE)},
         },
+        "arithmetic": {
+            "data": {
+                "template": "[INST] {target} es igual a [/INST]", "train_examples": 8,
+                "target_range": [10, 20], "addend_range": [1, 9], "held_out_targets": 3,
+                "out_of_range_targets": [5, 60], "compound_prompts": 2, "seed": 0,
+            },
+            # The one 4-bit (QLoRA) run: bitsandbytes >= 0.47 runs nf4 on x86 CPUs.
+            "lora": {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["k_proj", "v_proj", "o_proj"], "quantize_4bit": True},
+            "training": {"epochs": 1, "max_steps": 2, "learning_rate": 1.0e-3, "batch_size": 4},
+            "generation": {"max_new_tokens": 12, "batch_size": 8},
+        },
     }
 
 
@@ -91,6 +102,51 @@ def test_outputs_logs_and_benchmarks_are_written(workdir):
     assert (workdir / "results/benchmarks/train_phase/B.tsv").exists()
     assert "materialising" in (workdir / "results/logs/prepare_base_model/SmolLM2-135M-Instruct.Q4_1.log").read_text()
     assert (workdir / "resources/models/SmolLM2-135M-Instruct.Q4_1/model.safetensors").exists()
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_arithmetic_generations_are_parsed_and_scored(workdir):
+    from lmtune.arithmetic import parse_answer
+
+    metrics = json.loads((workdir / "results/arithmetic/metrics.json").read_text())
+    sizes = {"eval_seen": 8, "eval_held_out": 3, "eval_ood": 4}
+    for variant in ["base", "lora"]:
+        records = read_jsonl(workdir / f"results/arithmetic/generations/{variant}.jsonl")
+        assert {r["set"]: sum(x["set"] == r["set"] for x in records) for r in records} == sizes
+        for record in records:
+            parsed = parse_answer(record["output"])
+            assert record["parsed_sum"] == parsed.total and record["well_formed"] == parsed.well_formed
+            if record["parsed_sum"] is not None:
+                assert record["error"] == abs(record["parsed_sum"] - record["target"])
+        for eval_set, size in sizes.items():
+            figures = metrics[variant][eval_set]
+            assert figures["prompts"] == size
+            assert figures["unparsable"] == sum(r["parsed_sum"] is None for r in records if r["set"] == eval_set)
+            in_set = [r for r in records if r["set"] == eval_set]
+            assert figures["exact_sum_rate"] == sum(r["error"] == 0 for r in in_set) / size
+    # The prompts of the held-out set were never trained on.
+    train = {r["prompt"] for r in read_jsonl(workdir / "results/arithmetic/data/train.jsonl")}
+    assert not train & {r["prompt"] for r in read_jsonl(workdir / "results/arithmetic/data/eval_held_out.jsonl")}
+    assert (workdir / "results/arithmetic/error_by_target.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_qlora_adapter_saves_and_loads_back(workdir):
+    from peft import PeftModel
+
+    from lmtune.lora import load_base
+
+    adapter = workdir / "results/arithmetic/adapter"
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert (config["r"], config["lora_alpha"], config["lora_dropout"]) == (8, 16, 0.1)
+    assert sorted(config["target_modules"]) == ["k_proj", "o_proj", "v_proj"]
+    base = load_base(workdir / "resources/models/SmolLM2-135M-Instruct.Q4_1", "cpu", "fp32", quantize_4bit=True)
+    assert "Linear4bit" in {type(m).__name__ for m in base.modules()}
+    model = PeftModel.from_pretrained(base, str(adapter))
+    lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+    assert lora_b and any(float(p.abs().sum()) > 0 for p in lora_b), "training moved the adapter off its zero init"
 
 
 def test_a_finished_run_has_nothing_to_do(workdir):

@@ -108,17 +108,26 @@ _WORDS_ONLY = re.compile(r"^[a-záéíóúñü ]+$")
 
 
 def parse_answer(text: str) -> ParsedAnswer:
-    """Read a generated answer; tolerate surrounding noise but record whether it was clean."""
-    cleaned = text.strip().lower().rstrip(".")
-    first_line = cleaned.split("\n")[0].strip()
+    """Read a generated answer from its first line.
+
+    An answer cut off by the token limit ("... más uno más") still has a sum, the sum of
+    the addends it wrote, but is not well formed; so is one with anything else around it.
+    """
+    cleaned = text.strip().lower()
+    first_line = cleaned.split("\n")[0].strip().rstrip(".").strip()
     parts = [part.strip() for part in first_line.split("más")]
+    truncated = len(parts) > 1 and parts[-1] == ""
+    if truncated:
+        parts = parts[:-1]
     addends = []
     for part in parts:
         try:
             addends.append(text2num(part, "es"))
         except ValueError:
             return ParsedAnswer(None, False)
-    well_formed = first_line == cleaned and bool(_WORDS_ONLY.match(first_line)) and len(addends) >= 1
+    well_formed = (
+        not truncated and cleaned.rstrip(".").strip() == first_line and bool(_WORDS_ONLY.match(first_line))
+    )
     return ParsedAnswer(addends, well_formed)
 
 

@@ -8,11 +8,18 @@ from tqdm.auto import tqdm
 
 @torch.no_grad()
 def generate_greedy(
-    model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int, progress: bool = True
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int,
+    batch_size: int,
+    stop_strings: list[str] | None = None,
+    progress: bool = True,
 ) -> list[str]:
     """Return the continuation of each prompt (special tokens dropped), in input order.
 
-    Prompts are batched in order of length so left padding stays short.
+    Generation ends at the end token, at any of `stop_strings`, or after
+    `max_new_tokens`. Prompts are batched in order of length so left padding stays short.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -30,6 +37,8 @@ def generate_greedy(
             num_beams=1,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
+            stop_strings=stop_strings,
+            tokenizer=tokenizer if stop_strings else None,
         )
         new_tokens = generated[:, batch["input_ids"].shape[1] :]
         for i, text in zip(ids, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):

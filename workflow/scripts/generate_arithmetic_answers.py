@@ -25,6 +25,7 @@ for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):
     outputs = generate_greedy(
         model, tokenizer, [prompt_text(tokenizer, e["prompt"]) for e in examples],
         snakemake.params.max_new_tokens, snakemake.params.batch_size,
+        stop_strings=["\n"],  # an answer is one line; the base model rambles on
     )
     for example, output in zip(examples, outputs):
         parsed = parse_answer(output)
