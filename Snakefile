@@ -21,11 +21,26 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/model.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/metrics.smk"
-include: "workflow/rules/arithmetic.smk"
+
+
+# Each experiment's rules are loaded only when the config has its section.
+if "continual" in config:
+
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/train.smk"
+    include: "workflow/rules/evaluate.smk"
+    include: "workflow/rules/metrics.smk"
+
+
+if "arithmetic" in config:
+
+    include: "workflow/rules/arithmetic.smk"
+
+
+if "java" in config:
+
+    include: "workflow/rules/java.smk"
+
 
 
 rule all:

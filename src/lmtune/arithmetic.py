@@ -33,6 +33,18 @@ def number_word(value: int) -> str:
     return num2words(value, lang="es")
 
 
+def greedy_addends(target: int, low: int, high: int) -> list[int]:
+    """The canonical series: the largest addend as often as it fits, then the rest."""
+    addends, rest = [], target
+    while rest:
+        step = next((a for a in range(min(high, rest), low - 1, -1) if rest - a == 0 or rest - a >= low), None)
+        if step is None:
+            raise ValueError(f"target {target} cannot be written with addends in [{low}, {high}]")
+        addends.append(step)
+        rest -= step
+    return addends
+
+
 def random_addends(target: int, low: int, high: int, rng: random.Random) -> list[int]:
     """Addends in [low, high] summing to target; each drawn uniformly among those that
     leave a remainder that can still be completed."""
@@ -63,7 +75,9 @@ def generate_datasets(settings: dict) -> dict[str, list[Example]]:
     """Training examples, held-out prompts and out-of-distribution prompts.
 
     settings: template, train_examples, target_range [lo, hi], addend_range [lo, hi],
-    held_out_targets, out_of_range_targets, compound_prompts, seed.
+    addends ("random": a fresh random series per example, as the seed; "greedy": one
+    canonical series per target), held_out_targets, out_of_range_targets,
+    compound_prompts, seed.
     """
     rng = random.Random(settings["seed"])
     template = settings["template"]
@@ -74,10 +88,15 @@ def generate_datasets(settings: dict) -> dict[str, list[Example]]:
     def prompt(expression) -> str:
         return template.format(target=expression)
 
+    def addends(target: int) -> list[int]:
+        if settings.get("addends", "random") == "greedy":
+            return greedy_addends(target, add_low, add_high)
+        return random_addends(target, add_low, add_high, rng)
+
     train = []
     for _ in range(settings["train_examples"]):
         target = rng.choice(train_targets)
-        train.append(Example(prompt(target), target, answer_text(random_addends(target, add_low, add_high, rng))))
+        train.append(Example(prompt(target), target, answer_text(addends(target))))
     held_out = [Example(prompt(t), t) for t in held_targets]
     seen = [Example(prompt(t), t) for t in train_targets]
     out_of_range = [Example(prompt(t), t, kind="out_of_range") for t in settings["out_of_range_targets"]]

@@ -36,10 +36,53 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
             )
 
 
+EXPERIMENTS = ("continual", "arithmetic", "java")
+
+
 def check_config(config: dict, workdir: Path = Path(".")) -> None:
     """Raise ConfigError naming the setting; the schema has already checked the types."""
-    try:
-        parse_source(config["base_model"]["source"])
-    except LmtuneError as exc:
-        raise ConfigError(str(exc)) from None
-    check_continual(config["continual"], workdir)
+    if not any(name in config for name in EXPERIMENTS):
+        raise ConfigError(f"the config has no experiment section: add one of {', '.join(EXPERIMENTS)}")
+    models = {"base_model": config["base_model"]}
+    models.update({f"{name}.base_model": config[name]["base_model"] for name in EXPERIMENTS if "base_model" in config.get(name, {})})
+    for key, spec in models.items():
+        try:
+            parse_source(spec["source"])
+        except LmtuneError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+    if "continual" in config:
+        check_continual(config["continual"], workdir)
+    if "arithmetic" in config:
+        check_arithmetic(config["arithmetic"]["data"])
+    if "java" in config:
+        check_java(config["java"], workdir)
+
+
+def check_arithmetic(data: dict) -> None:
+    low, high = data["target_range"]
+    add_low, add_high = data["addend_range"]
+    if not 0 < low <= high:
+        raise ConfigError(f"arithmetic.data.target_range must be [low, high] with 0 < low <= high, got {[low, high]}")
+    if not 0 < add_low <= add_high:
+        raise ConfigError(f"arithmetic.data.addend_range must be [low, high] with 0 < low <= high, got {[add_low, add_high]}")
+    if low < add_low:
+        raise ConfigError(f"arithmetic.data.target_range starts at {low}, below the smallest addend {add_low}")
+    if data["held_out_targets"] >= high - low + 1:
+        raise ConfigError(
+            f"arithmetic.data.held_out_targets ({data['held_out_targets']}) leaves no target in "
+            f"target_range {[low, high]} to train on"
+        )
+
+
+def check_java(section: dict, workdir: Path = Path(".")) -> None:
+    from .java_tasks import FAMILIES
+
+    corpus = section["corpus"]
+    for source in corpus["sources"]:
+        if source != "jdk" and not (workdir / source).exists():
+            raise ConfigError(f"java.corpus.sources: {source} does not exist")
+    if corpus["min_chars"] > corpus["max_chars"]:
+        raise ConfigError(f"java.corpus: min_chars ({corpus['min_chars']}) is above max_chars ({corpus['max_chars']})")
+    for family in section["instructions"].get("families") or []:
+        if family not in FAMILIES:
+            raise ConfigError(f"java.instructions.families: unknown family {family!r}; known: {', '.join(FAMILIES)}")

@@ -1,6 +1,8 @@
 """Prompt/answer examples tokenized for completion-only training.
 
-The text is `<bos>{prompt} {answer}<eos>` with the tokenizer's own special tokens. The
+The text is `<bos>{prompt}{separator}{answer}<eos>` with the tokenizer's own special
+tokens; the separator (a space for the arithmetic task, a newline after a Java comment)
+belongs to the answer, so generation from `<bos>{prompt}` starts with it. The
 loss covers the answer and the end token only: prompt tokens get label -100. Tokens are
 assigned to the prompt by their character offsets in the formatted text, not by
 searching for a marker's tokens, which tokenizers merge differently in context.
@@ -18,9 +20,9 @@ def prompt_text(tokenizer, prompt: str) -> str:
     return f"{tokenizer.bos_token or ''}{prompt}"
 
 
-def encode_example(tokenizer, prompt: str, answer: str) -> dict[str, list[int]]:
+def encode_example(tokenizer, prompt: str, answer: str, separator: str = " ") -> dict[str, list[int]]:
     head = prompt_text(tokenizer, prompt)
-    text = f"{head} {answer}{tokenizer.eos_token}"
+    text = f"{head}{separator}{answer}{tokenizer.eos_token}"
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     # A token that starts inside the prompt belongs to it, even if it runs past its end.
     labels = [
@@ -37,8 +39,8 @@ def encode_example(tokenizer, prompt: str, answer: str) -> dict[str, list[int]]:
     }
 
 
-def encode_examples(tokenizer, pairs: list[tuple[str, str]]) -> datasets.Dataset:
-    rows = [encode_example(tokenizer, prompt, answer) for prompt, answer in pairs]
+def encode_examples(tokenizer, pairs: list[tuple[str, str]], separator: str = " ") -> datasets.Dataset:
+    rows = [encode_example(tokenizer, prompt, answer, separator) for prompt, answer in pairs]
     return datasets.Dataset.from_list(rows)
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 # Nouns used as messages, field names, strings and parameter names; English and Spanish.
 WORDS = (
-    "hello world java code data file user name price total count index value number "
+    "hello world java code data file user name price amount index value number "
     "message result score level speed color animal house garden river city country "
     "student teacher book table window door engine server client order ticket invoice "
     "hola mundo datos archivo usuario nombre precio cantidad indice valor numero mensaje "
@@ -144,9 +144,20 @@ def make_task(family: str, rng: random.Random, words: list[str]) -> JavaTask:
     raise ValueError(f"unknown task family {family!r}; known: {', '.join(FAMILIES)}")
 
 
+def _template_words() -> set[str]:
+    """Words of the fixed instruction texts: they appear in training whatever is drawn."""
+    fixed = [*INTRO["en"], *INTRO["es"], "prints imprime returns the string number devuelve el texto número for para of de"]
+    for table in (ARITHMETIC, ARRAY_LOOPS, STRING_OPS):
+        fixed += [part for entry in table.values() for part in entry[:2]]
+    fixed += ["a getter setter for the field un para el campo checks if is greater than comprueba si es mayor que"]
+    return set(re.findall(r"\w+", " ".join(fixed).lower()))
+
+
 def split_words(unseen_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Draw the unseen words among those no fixed instruction text contains."""
     words = sorted(set(WORDS))
-    unseen = sorted(random.Random(seed).sample(words, max(2, round(len(words) * unseen_fraction))))
+    candidates = sorted(set(words) - _template_words())
+    unseen = sorted(random.Random(seed).sample(candidates, max(2, round(len(words) * unseen_fraction))))
     return [w for w in words if w not in unseen], unseen
 
 
@@ -188,3 +199,43 @@ def wrap_in_class(code: str, class_name: str) -> str:
     """A generated method (or field plus method) as a compilable compilation unit."""
     body = "\n".join(f"    {line}" if line else "" for line in code.splitlines())
     return f"import java.util.*;\n\npublic class {class_name} {{\n{body}\n}}\n"
+
+
+def score_generations(records: list[dict]) -> dict:
+    """Exact-match accuracy and compile rate per test split.
+
+    The compile rate is None ("not measured") when no JDK was found, never a pass.
+    """
+    figures = {}
+    for split in sorted({r["split"] for r in records}):
+        rows = [r for r in records if r["split"] == split]
+        checked = [r for r in rows if r["compiles"] is not None]
+        figures[split] = {
+            "instructions": len(rows),
+            "exact_match": sum(r["exact_match"] for r in rows) / len(rows),
+            "compile_rate": sum(r["compiles"] for r in checked) / len(checked) if checked else None,
+        }
+    return figures
+
+
+def _cell(text: str) -> str:
+    return "<code>" + text.replace("|", "\\|").replace("\n", "<br>") + "</code>" if text else "(empty)"
+
+
+def examples_table(generations: dict[str, list[dict]], per_split: int) -> str:
+    """A markdown table: the first few instructions of each split, every model's output."""
+    variants = list(generations)
+    first = generations[variants[0]]
+    lines = ["# Java generation examples", ""]
+    for split in sorted({r["split"] for r in first}):
+        lines += [f"## {split}", "", "| instruction | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+        indices = [i for i, r in enumerate(first) if r["split"] == split][:per_split]
+        for i in indices:
+            cells = []
+            for variant in variants:
+                record = generations[variant][i]
+                mark = "✓" if record["exact_match"] else ("compiles" if record["compiles"] else "✗")
+                cells.append(f"{_cell(record['generated'])} ({mark})")
+            lines.append(f"| {_cell(first[i]['instruction'])} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

@@ -76,3 +76,26 @@ def plot_error_by_target(generations: dict[str, list[dict]], path: str | Path) -
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_java_accuracy(figures: dict[str, dict], path: str | Path) -> None:
+    """Exact match and compile rate per model, for each test split."""
+    variants = list(figures)
+    splits = sorted({split for per_variant in figures.values() for split in per_variant})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.0), sharey=True)
+    width = 0.8 / len(splits)
+    for ax, measure in zip(axes, ["exact_match", "compile_rate"]):
+        for k, split in enumerate(splits):
+            values = [figures[v][split][measure] or 0.0 for v in variants]
+            positions = [i + (k - (len(splits) - 1) / 2) * width for i in range(len(variants))]
+            ax.bar(positions, values, width=width, label=split)
+        ax.set_xticks(range(len(variants)), variants, rotation=15)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(measure.replace("_", " "))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("share of test instructions")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("Java: accuracy by stage")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

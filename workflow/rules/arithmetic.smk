@@ -5,7 +5,7 @@ rule generate_arithmetic_data:
     output:
         **{name: f"{ARITHMETIC}/data/{name}.jsonl" for name in ["train", *ARITHMETIC_EVAL_SETS]},
     params:
-        settings=config.get("arithmetic", {}).get("data"),
+        settings=config["arithmetic"].get("data"),
     log:
         "results/logs/generate_arithmetic_data.log",
     conda:
@@ -17,9 +17,11 @@ rule generate_arithmetic_data:
 rule tokenize_arithmetic:
     input:
         examples=f"{ARITHMETIC}/data/train.jsonl",
-        model=BASE_MODEL,
+        model=BASE_MODELS["arithmetic"],
     output:
         directory(f"{ARITHMETIC}/tokens/train"),
+    params:
+        separator=" ",
     priority: 10
     log:
         "results/logs/tokenize_arithmetic.log",
@@ -31,14 +33,14 @@ rule tokenize_arithmetic:
 
 rule train_lora:
     input:
-        model=BASE_MODEL,
+        model=BASE_MODELS["arithmetic"],
         tokens=f"{ARITHMETIC}/tokens/train",
     output:
         adapter=directory(f"{ARITHMETIC}/adapter"),
         loss_log=f"{ARITHMETIC}/train_loss.csv",
     params:
-        lora=config.get("arithmetic", {}).get("lora"),
-        settings=config.get("arithmetic", {}).get("training"),
+        lora=config["arithmetic"].get("lora"),
+        settings=config["arithmetic"].get("training"),
         seed=config["seed"],
         compute=COMPUTE,
         checkpoint_dir=f"{ARITHMETIC}/checkpoints",
@@ -63,9 +65,9 @@ rule generate_arithmetic_answers:
         f"{ARITHMETIC}/generations/{{variant}}.jsonl",
     params:
         eval_sets=ARITHMETIC_EVAL_SETS,
-        max_new_tokens=config.get("arithmetic", {}).get("generation", {}).get("max_new_tokens"),
-        batch_size=config.get("arithmetic", {}).get("generation", {}).get("batch_size"),
-        quantize_4bit=config.get("arithmetic", {}).get("lora", {}).get("quantize_4bit"),
+        max_new_tokens=config["arithmetic"]["generation"].get("max_new_tokens"),
+        batch_size=config["arithmetic"]["generation"].get("batch_size"),
+        quantize_4bit=config["arithmetic"].get("lora", {}).get("quantize_4bit"),
         compute=COMPUTE,
     log:
         "results/logs/generate_arithmetic_answers/{variant}.log",

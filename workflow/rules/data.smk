@@ -21,7 +21,7 @@ rule split_corpus:
 rule tokenize_split:
     input:
         text=f"{CONTINUAL}/data/{{domain}}/{{split}}.txt",
-        model=BASE_MODEL,
+        model=BASE_MODELS["continual"],
     output:
         directory(f"{CONTINUAL}/tokens/{{domain}}/{{split}}_block{{block_size}}"),
     # Before any training, so a split too short for one block fails first.

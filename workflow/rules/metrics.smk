@@ -7,7 +7,7 @@ rule collect_metrics:
     output:
         f"{CONTINUAL}/metrics.json",
     params:
-        order=ORDER,
+        order=config["continual"]["order"],
     log:
         "results/logs/collect_metrics.log",
     conda:
@@ -43,7 +43,7 @@ rule plot_training_loss:
             category="Continual pre-training",
         ),
     params:
-        phases=ORDER,
+        phases=config["continual"]["order"],
     log:
         "results/logs/plot_training_loss.log",
     conda:

@@ -5,8 +5,8 @@ rule prepare_base_model:
     output:
         directory("resources/models/{model}"),
     params:
-        source=config["base_model"]["source"],
-        trust_remote_code=config["base_model"]["trust_remote_code"],
+        source=lambda wildcards: MATERIALISED_MODELS[wildcards.model]["source"],
+        trust_remote_code=lambda wildcards: MATERIALISED_MODELS[wildcards.model].get("trust_remote_code", False),
     log:
         "results/logs/prepare_base_model/{model}.log",
     benchmark:

@@ -11,6 +11,7 @@ rule train_phase:
         loss_log=f"{CONTINUAL}/phases/{{phase}}/train_loss.csv",
     params:
         settings=lambda wildcards: phase_settings(wildcards.phase),
+        data="blocks",
         seed=config["seed"],
         compute=COMPUTE,
         # Outside the declared outputs: Snakemake deletes those before a rerun.
@@ -26,4 +27,4 @@ rule train_phase:
     conda:
         ENV
     script:
-        "../scripts/train_phase.py"
+        "../scripts/train_full.py"

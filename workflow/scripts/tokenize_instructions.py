@@ -11,7 +11,7 @@ from lmtune.models import load_tokenizer
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)
 records = [json.loads(line) for line in Path(snakemake.input.examples).read_text(encoding="utf-8").splitlines()]
-dataset = encode_examples(tokenizer, [(r["prompt"], r["answer"]) for r in records])
+dataset = encode_examples(tokenizer, [(r["prompt"], r["answer"]) for r in records], snakemake.params.separator)
 log.info("%d examples, %d tokens, longest %d", len(dataset), sum(dataset["length"]), max(dataset["length"]))
 with atomic.directory(snakemake.output[0]) as tmp:
     dataset.save_to_disk(str(tmp))

@@ -1,0 +1,183 @@
+# Seed 003, part 2: Java code generation. Stage 1 fine-tunes the base model on Java
+# snippets (autoregressive); stage 2 instruction-tunes stage 1 on comment-to-code pairs,
+# once per configured run.
+
+
+rule prepare_java_corpus:
+    input:
+        java_corpus_files,
+    output:
+        train=f"{JAVA}/corpus/train.jsonl",
+        test=f"{JAVA}/corpus/test.jsonl",
+    params:
+        settings=config["java"]["corpus"],
+    log:
+        "results/logs/prepare_java_corpus.log",
+    conda:
+        ENV
+    script:
+        "../scripts/prepare_java_corpus.py"
+
+
+rule tokenize_java_corpus:
+    input:
+        snippets=f"{JAVA}/corpus/{{split}}.jsonl",
+        model=BASE_MODELS.get("java", []),
+    output:
+        directory(f"{JAVA}/tokens/corpus_{{split}}_block{{block_size}}"),
+    priority: 10
+    log:
+        "results/logs/tokenize_java_corpus/{split}_block{block_size}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/tokenize_snippets.py"
+
+
+rule train_java_autoregressive:
+    input:
+        model=BASE_MODELS.get("java", []),
+        tokens=f"{JAVA}/tokens/corpus_train_block{config['java']['autoregressive']['block_size']}",
+    output:
+        model=directory(f"{JAVA}/stage1/model"),
+        loss_log=f"{JAVA}/stage1/train_loss.csv",
+    params:
+        settings=config["java"]["autoregressive"],
+        data="blocks",
+        seed=config["seed"],
+        compute=COMPUTE,
+        checkpoint_dir=f"{JAVA}/checkpoints/stage1",
+    log:
+        "results/logs/train_java_autoregressive.log",
+    benchmark:
+        "results/benchmarks/train_java_autoregressive.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=120,
+    conda:
+        ENV
+    script:
+        "../scripts/train_full.py"
+
+
+rule evaluate_java_lm:
+    input:
+        model=lambda wildcards: java_model(wildcards.variant),
+        tokens=f"{JAVA}/tokens/corpus_test_block{config['java']['evaluation']['block_size']}",
+    output:
+        f"{JAVA}/heldout_lm/{{variant}}.json",
+    params:
+        batch_size=config["java"]["evaluation"]["batch_size"],
+        compute=COMPUTE,
+    log:
+        "results/logs/evaluate_java_lm/{variant}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        ENV
+    script:
+        "../scripts/evaluate_model.py"
+
+
+rule generate_java_tasks:
+    output:
+        **{name: f"{JAVA}/tasks/{name}.jsonl" for name in ["train", *JAVA_TEST_SPLITS]},
+    params:
+        settings=config["java"]["instructions"],
+    log:
+        "results/logs/generate_java_tasks.log",
+    conda:
+        ENV
+    script:
+        "../scripts/generate_java_tasks.py"
+
+
+rule tokenize_java_tasks:
+    input:
+        examples=f"{JAVA}/tasks/train.jsonl",
+        model=BASE_MODELS.get("java", []),
+    output:
+        directory(f"{JAVA}/tokens/tasks_train"),
+    params:
+        separator="\n",
+    priority: 10
+    log:
+        "results/logs/tokenize_java_tasks.log",
+    conda:
+        ENV
+    script:
+        "../scripts/tokenize_instructions.py"
+
+
+rule train_java_instruct:
+    input:
+        model=f"{JAVA}/stage1/model",
+        tokens=f"{JAVA}/tokens/tasks_train",
+    output:
+        model=directory(f"{JAVA}/stage2/{{run}}/model"),
+        loss_log=f"{JAVA}/stage2/{{run}}/train_loss.csv",
+    params:
+        settings=lambda wildcards: config["java"]["instruct_runs"][wildcards.run],
+        data="instructions",
+        seed=config["seed"],
+        compute=COMPUTE,
+        checkpoint_dir=lambda wildcards: f"{JAVA}/checkpoints/stage2_{wildcards.run}",
+    log:
+        "results/logs/train_java_instruct/{run}.log",
+    benchmark:
+        "results/benchmarks/train_java_instruct/{run}.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=120,
+    conda:
+        ENV
+    script:
+        "../scripts/train_full.py"
+
+
+rule generate_java_code:
+    input:
+        model=lambda wildcards: java_model(wildcards.variant),
+        tasks=[f"{JAVA}/tasks/{name}.jsonl" for name in JAVA_TEST_SPLITS],
+    output:
+        f"{JAVA}/generations/{{variant}}.jsonl",
+    params:
+        splits=JAVA_TEST_SPLITS,
+        max_new_tokens=config["java"]["generation"]["max_new_tokens"],
+        batch_size=config["java"]["generation"]["batch_size"],
+        compute=COMPUTE,
+    log:
+        "results/logs/generate_java_code/{variant}.log",
+    benchmark:
+        "results/benchmarks/generate_java_code/{variant}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/generate_java_code.py"
+
+
+rule score_java:
+    input:
+        generations=expand(f"{JAVA}/generations/{{variant}}.jsonl", variant=java_variants()),
+        lm_evals=expand(f"{JAVA}/heldout_lm/{{variant}}.json", variant=JAVA_LM_VARIANTS),
+    output:
+        metrics=f"{JAVA}/metrics.json",
+        examples=f"{JAVA}/examples.md",
+        plot=report(f"{JAVA}/accuracy.png", caption="../report/java_accuracy.rst", category="Java code generation"),
+    params:
+        variants=java_variants(),
+        lm_models=JAVA_LM_VARIANTS,
+        examples_per_split=5,
+    log:
+        "results/logs/score_java.log",
+    conda:
+        ENV
+    script:
+        "../scripts/score_java.py"

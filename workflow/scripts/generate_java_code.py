@@ -1,0 +1,39 @@
+"""Greedy code for every test instruction from one model, checked by exact match and javac."""
+
+import json
+from pathlib import Path
+
+from lmtune import atomic
+from lmtune.generation import generate_greedy
+from lmtune.instruct import prompt_text
+from lmtune.java_tasks import normalise
+from lmtune.javac import compile_methods, find_jdk
+from lmtune.jobs import start_job
+from lmtune.models import load_model, load_tokenizer
+
+log = start_job(snakemake)
+compute = snakemake.params.compute
+tokenizer = load_tokenizer(snakemake.input.model)
+model = load_model(snakemake.input.model, device=compute["device"], precision=compute["precision"])
+java = find_jdk()
+if java is None:
+    log.warning("no JDK found: compile rate is recorded as not measured (null)")
+
+records = []
+for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
+    tasks = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    outputs = generate_greedy(
+        model, tokenizer, [prompt_text(tokenizer, t["prompt"]) for t in tasks],
+        snakemake.params.max_new_tokens, snakemake.params.batch_size,
+    )
+    code = [output.strip("\n") for output in outputs]
+    compiled = compile_methods(code, java) if java else [None] * len(code)
+    for task, generated, result in zip(tasks, code, compiled):
+        records.append({
+            "split": split, "family": task["family"], "instruction": task["prompt"], "reference": task["answer"],
+            "generated": generated, "exact_match": normalise(generated) == normalise(task["answer"]),
+            "compiles": None if result is None else result.compiled,
+            "compile_error": None if result is None else result.message,
+        })
+    log.info("%s: %d instructions", split, len(tasks))
+atomic.write_text(snakemake.output[0], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
