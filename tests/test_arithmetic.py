@@ -71,6 +71,8 @@ def test_generation_is_deterministic_in_its_seed():
         ("nueve más nueve\nmás cosas", 18, False),
         ("The answer is 33", None, False),
         (" ocho más uno más uno más", 10, False),
+        (" diez más diez más nue", 20, False),
+        ("diez más foo más dos", None, False),
         ("", None, False),
     ],
 )

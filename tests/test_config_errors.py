@@ -79,3 +79,16 @@ def test_an_unknown_domain_in_the_order_is_named(tmp_path, good_config):
     config = copy.deepcopy(good_config)
     config["continual"]["order"] = ["A", "C"]
     assert "continual.order names domain 'C'" in dry_run_error(tmp_path, config)
+
+
+def test_the_seed_scale_config_plans_every_experiment(tmp_path):
+    """The GPU-box config with hub models: a dry run builds the whole plan offline."""
+    from conftest import REPO
+
+    (tmp_path / "resources").symlink_to(REPO / "resources")
+    (tmp_path / "config.yaml").write_text((REPO / "config" / "seed-scale.yaml").read_text())
+    result = run_snakemake(tmp_path, "-n")
+    for job in ["prepare_base_model", "train_phase", "train_lora", "train_java_instruct", "score_java"]:
+        assert re.search(rf"^{job}\s+\d+$", result.stdout, re.MULTILINE), job
+    for model in ["distilgpt2", "unsloth--mistral-7b-instruct-v0.2-bnb-4bit", "gpt2"]:
+        assert f"resources/models/{model}" in result.stdout

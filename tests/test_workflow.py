@@ -11,7 +11,7 @@ import yaml
 from lmtune.blocks import load_blocks, predicted_tokens
 from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
 
-from conftest import CORPORA, run_snakemake
+from conftest import CORPORA, REPO, run_snakemake
 
 SEED_KEYS = ["base_A", "base_B", "after_A_A", "after_A_B", "after_B_A", "after_B_B"]
 PHASE = {
@@ -50,6 +50,20 @@ def tiny_config(workdir: Path) -> dict:
             "training": {"epochs": 1, "max_steps": 2, "learning_rate": 1.0e-3, "batch_size": 4},
             "generation": {"max_new_tokens": 12, "batch_size": 8},
         },
+        "java": tiny_java_section(),
+    }
+
+
+def tiny_java_section(sources=None) -> dict:
+    one_step = {"epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2}
+    return {
+        "corpus": {"sources": sources or [str(REPO / "resources/java/snippets.jsonl")],
+                   "min_chars": 40, "max_chars": 400, "test_fraction": 0.1, "seed": 0},
+        "autoregressive": {**one_step, "block_size": 32},
+        "instructions": {"train_pairs": 8, "test_pairs": 3, "unseen_word_fraction": 0.15, "seed": 0},
+        "instruct_runs": {"first": dict(one_step), "improved": {**one_step, "max_steps": 2}},
+        "evaluation": {"block_size": 32, "batch_size": 8},
+        "generation": {"max_new_tokens": 16, "batch_size": 8},
     }
 
 
@@ -147,6 +161,37 @@ def test_the_qlora_adapter_saves_and_loads_back(workdir):
     model = PeftModel.from_pretrained(base, str(adapter))
     lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
     assert lora_b and any(float(p.abs().sum()) > 0 for p in lora_b), "training moved the adapter off its zero init"
+
+
+def check_java_outputs(workdir, variants):
+    metrics = json.loads((workdir / "results/java/metrics.json").read_text())
+    assert list(metrics["generation"]) == variants
+    for variant in variants:
+        records = read_jsonl(workdir / f"results/java/generations/{variant}.jsonl")
+        assert [r["split"] for r in records] == ["test"] * 3 + ["test_unseen_words"] * 3
+        for split in ["test", "test_unseen_words"]:
+            rows = [r for r in records if r["split"] == split]
+            figures = metrics["generation"][variant][split]
+            assert figures["exact_match"] == sum(r["exact_match"] for r in rows) / 3
+            # javac ran on every generation: a real verdict, never "not measured".
+            assert all(isinstance(r["compiles"], bool) for r in rows)
+            assert figures["compile_rate"] == sum(r["compiles"] for r in rows) / 3
+            for r in rows:
+                assert r["exact_match"] == (r["generated"].split() == r["reference"].split())
+    for name in ["base", "stage1"]:
+        lm = metrics["heldout_lm"][name]
+        assert lm["eval_perplexity"] == pytest.approx(math.exp(lm["eval_loss"]))
+    assert metrics["heldout_lm"]["base"]["eval_tokens"] == metrics["heldout_lm"]["stage1"]["eval_tokens"]
+    assert metrics["heldout_lm"]["base"]["eval_loss"] != metrics["heldout_lm"]["stage1"]["eval_loss"]
+    table = (workdir / "results/java/examples.md").read_text()
+    assert "## test_unseen_words" in table and all(v in table for v in variants)
+    assert (workdir / "results/java/accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_java_stages_are_generated_compiled_and_scored(workdir):
+    check_java_outputs(workdir, ["base", "stage1", "stage2_first", "stage2_improved"])
+    loss_log = (workdir / "results/java/stage2/improved/train_loss.csv").read_text().splitlines()
+    assert len(loss_log) == 3  # header and two steps
 
 
 def test_a_finished_run_has_nothing_to_do(workdir):

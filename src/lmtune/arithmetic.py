@@ -129,21 +129,24 @@ _WORDS_ONLY = re.compile(r"^[a-záéíóúñü ]+$")
 def parse_answer(text: str) -> ParsedAnswer:
     """Read a generated answer from its first line.
 
-    An answer cut off by the token limit ("... más uno más") still has a sum, the sum of
-    the addends it wrote, but is not well formed; so is one with anything else around it.
+    An answer cut off by the token limit ("... más uno más", "... más nue") still has a
+    sum, that of the addends it wrote in full, but it is not well formed; neither is one
+    with anything else around it.
     """
     cleaned = text.strip().lower()
     first_line = cleaned.split("\n")[0].strip().rstrip(".").strip()
     parts = [part.strip() for part in first_line.split("más")]
-    truncated = len(parts) > 1 and parts[-1] == ""
-    if truncated:
-        parts = parts[:-1]
     addends = []
     for part in parts:
         try:
             addends.append(text2num(part, "es"))
         except ValueError:
-            return ParsedAnswer(None, False)
+            addends.append(None)
+    truncated = len(parts) > 1 and addends[-1] is None
+    if truncated:
+        addends.pop()
+    if None in addends or not addends:
+        return ParsedAnswer(None, False)
     well_formed = (
         not truncated and cleaned.rstrip(".").strip() == first_line and bool(_WORDS_ONLY.match(first_line))
     )
