@@ -1,7 +1,7 @@
 """Non-pad tokens per second of LoRA instruction training: batching by length against
 plain padding to the longest example, on the same examples, model and batch size.
 
-    .venv/bin/python benchmarks/padding.py [--examples 200] [--batch-size 8]
+    .venv/bin/python benchmarks/padding.py [--examples 200] [--batch-size 8] [--addends random]
 
 Needs the base model materialised (`snakemake resources/models/...` or a finished run).
 """
@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--addends", choices=["greedy", "random"], help="override arithmetic.data.addends")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -36,6 +37,8 @@ def main() -> None:
     model_dir = source.location if source.kind == "folder" else f"resources/models/{source.slug}"
     tokenizer = load_tokenizer(model_dir)
     data = {**config["arithmetic"]["data"], "train_examples": args.examples}
+    if args.addends:
+        data["addends"] = args.addends
     examples = generate_datasets(data)["train"]
     dataset = encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples])
     real_tokens = sum(dataset["length"])
