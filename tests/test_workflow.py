@@ -10,6 +10,7 @@ import yaml
 
 from lmtune.blocks import load_blocks, predicted_tokens
 from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
+from lmtune.jsonl import read_jsonl
 
 from conftest import CORPORA, REPO, run_snakemake
 
@@ -116,10 +117,6 @@ def test_outputs_logs_and_benchmarks_are_written(workdir):
     assert (workdir / "results/benchmarks/train_phase/B.tsv").exists()
     assert "materialising" in (workdir / "results/logs/prepare_base_model/SmolLM2-135M-Instruct.Q4_1.log").read_text()
     assert (workdir / "resources/models/SmolLM2-135M-Instruct.Q4_1/model.safetensors").exists()
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_arithmetic_generations_are_parsed_and_scored(workdir):

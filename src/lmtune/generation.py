@@ -44,3 +44,11 @@ def generate_greedy(
         for i, text in zip(ids, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
             outputs[i] = text
     return outputs
+
+
+def answer_instructions(model, tokenizer, instructions: list[str], max_new_tokens: int, batch_size: int, **kwargs) -> list[str]:
+    """Greedy answers to instructions formatted as in training (`<bos>{instruction}`)."""
+    from .instruct import prompt_text
+
+    prompts = [prompt_text(tokenizer, instruction) for instruction in instructions]
+    return generate_greedy(model, tokenizer, prompts, max_new_tokens, batch_size, **kwargs)

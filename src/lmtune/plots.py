@@ -13,6 +13,17 @@ import pandas as pd
 from .metrics import stage_names
 
 
+def _finish(fig, ax, path, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_perplexity(metrics: dict, path: str | Path) -> None:
     """Perplexity on each domain at every stage, one line per domain."""
     order = metrics["continual"]["order"]
@@ -23,14 +34,7 @@ def plot_perplexity(metrics: dict, path: str | Path) -> None:
         ax.plot(stages, values, marker="o", label=f"test {domain}")
         for x, y in zip(stages, values):
             ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 7 if index % 2 == 0 else -13), ha="center", fontsize=8)
-    ax.set_xlabel("stage")
-    ax.set_ylabel("perplexity (lower is better)")
-    ax.set_title("Perplexity per domain through continual pre-training")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, path, "stage", "perplexity (lower is better)", "Perplexity per domain through continual pre-training")
 
 
 def plot_training_loss(loss_logs: dict[str, str | Path], path: str | Path) -> None:
@@ -41,14 +45,7 @@ def plot_training_loss(loss_logs: dict[str, str | Path], path: str | Path) -> No
         frame = pd.read_csv(log_file)
         ax.plot(frame["step"] + offset, frame["loss"], marker=".", label=f"phase {phase}")
         offset += int(frame["step"].max()) if len(frame) else 0
-    ax.set_xlabel("optimizer step (cumulative)")
-    ax.set_ylabel("training loss")
-    ax.set_title("Training loss per phase")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, path, "optimizer step (cumulative)", "training loss", "Training loss per phase")
 
 
 def plot_error_by_target(generations: dict[str, list[dict]], path: str | Path) -> None:

@@ -7,7 +7,6 @@ folder is removed once the final model is written.
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import shutil

@@ -1,13 +1,9 @@
 """Greedy answers of one model (base or LoRA-tuned) to every evaluation prompt."""
 
-import json
-from pathlib import Path
-
-from lmtune import atomic
 from lmtune.arithmetic import parse_answer
-from lmtune.generation import generate_greedy
-from lmtune.instruct import prompt_text
+from lmtune.generation import answer_instructions
 from lmtune.jobs import start_job
+from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.lora import load_adapted, load_base
 from lmtune.models import load_tokenizer
 
@@ -21,10 +17,9 @@ else:
 
 records = []
 for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):
-    examples = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    outputs = generate_greedy(
-        model, tokenizer, [prompt_text(tokenizer, e["prompt"]) for e in examples],
-        snakemake.params.max_new_tokens, snakemake.params.batch_size,
+    examples = read_jsonl(path)
+    outputs = answer_instructions(
+        model, tokenizer, [e["prompt"] for e in examples], snakemake.params.max_new_tokens, snakemake.params.batch_size,
         stop_strings=["\n"],  # an answer is one line; the base model rambles on
     )
     for example, output in zip(examples, outputs):
@@ -35,4 +30,4 @@ for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):
             "error": None if parsed.total is None else abs(parsed.total - example["target"]),
         })
     log.info("%s: %d prompts", eval_set, len(examples))
-atomic.write_text(snakemake.output[0], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+write_jsonl(snakemake.output[0], records)

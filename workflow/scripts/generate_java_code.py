@@ -1,14 +1,10 @@
 """Greedy code for every test instruction from one model, checked by exact match and javac."""
 
-import json
-from pathlib import Path
-
-from lmtune import atomic
-from lmtune.generation import generate_greedy
-from lmtune.instruct import prompt_text
+from lmtune.generation import answer_instructions
 from lmtune.java_tasks import normalise
 from lmtune.javac import compile_methods, find_jdk
 from lmtune.jobs import start_job
+from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.models import load_model, load_tokenizer
 
 log = start_job(snakemake)
@@ -21,10 +17,9 @@ if java is None:
 
 records = []
 for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
-    tasks = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    outputs = generate_greedy(
-        model, tokenizer, [prompt_text(tokenizer, t["prompt"]) for t in tasks],
-        snakemake.params.max_new_tokens, snakemake.params.batch_size,
+    tasks = read_jsonl(path)
+    outputs = answer_instructions(
+        model, tokenizer, [t["prompt"] for t in tasks], snakemake.params.max_new_tokens, snakemake.params.batch_size
     )
     code = [output.strip("\n") for output in outputs]
     compiled = compile_methods(code, java) if java else [None] * len(code)
@@ -36,4 +31,4 @@ for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
             "compile_error": None if result is None else result.message,
         })
     log.info("%s: %d instructions", split, len(tasks))
-atomic.write_text(snakemake.output[0], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+write_jsonl(snakemake.output[0], records)

@@ -1,12 +1,10 @@
 """Gather Java snippets from the configured sources, clean them and split train/test."""
 
-import json
-
-from lmtune import atomic
 from lmtune.corpus import split_train_test
 from lmtune.errors import CorpusError
 from lmtune.java_corpus import clean_snippets, read_source
 from lmtune.jobs import start_job
+from lmtune.jsonl import write_jsonl
 
 log = start_job(snakemake)
 settings = snakemake.params.settings
@@ -16,5 +14,5 @@ log.info("%d snippets read, %d kept after length filter and deduplication", len(
 if len(snippets) < 2:
     raise CorpusError(f"java.corpus: only {len(snippets)} snippet(s) left after filtering {settings['sources']}")
 train, test = split_train_test(snippets, settings["test_fraction"], settings["seed"], source="java.corpus")
-for path, records in [(snakemake.output.train, train), (snakemake.output.test, test)]:
-    atomic.write_text(path, "".join(json.dumps({"code": code}) + "\n" for code in records))
+write_jsonl(snakemake.output.train, ({"code": code} for code in train))
+write_jsonl(snakemake.output.test, ({"code": code} for code in test))

@@ -1,18 +1,13 @@
 """Figures per model and evaluation set, and the error-by-target plot."""
 
-import json
-from pathlib import Path
-
 from lmtune import atomic
 from lmtune.arithmetic import score
 from lmtune.jobs import start_job
+from lmtune.jsonl import read_jsonl
 from lmtune.plots import plot_error_by_target
 
 log = start_job(snakemake)
-generations = {
-    variant: [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    for variant, path in zip(snakemake.params.variants, snakemake.input)
-}
+generations = {variant: read_jsonl(path) for variant, path in zip(snakemake.params.variants, snakemake.input)}
 metrics = {
     variant: {eval_set: score([r for r in records if r["set"] == eval_set]) for eval_set in snakemake.params.eval_sets}
     for variant, records in generations.items()

@@ -6,13 +6,11 @@ from pathlib import Path
 from lmtune import atomic
 from lmtune.java_tasks import examples_table, score_generations
 from lmtune.jobs import start_job
+from lmtune.jsonl import read_jsonl
 from lmtune.plots import plot_java_accuracy
 
 log = start_job(snakemake)
-generations = {
-    variant: [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    for variant, path in zip(snakemake.params.variants, snakemake.input.generations)
-}
+generations = {variant: read_jsonl(path) for variant, path in zip(snakemake.params.variants, snakemake.input.generations)}
 metrics = {
     "generation": {variant: score_generations(records) for variant, records in generations.items()},
     "heldout_lm": {

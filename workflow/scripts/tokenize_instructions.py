@@ -1,16 +1,14 @@
 """Tokenize prompt/answer pairs for completion-only training (prompt masked)."""
 
-import json
-from pathlib import Path
-
 from lmtune import atomic
 from lmtune.instruct import encode_examples
 from lmtune.jobs import start_job
+from lmtune.jsonl import read_jsonl
 from lmtune.models import load_tokenizer
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)
-records = [json.loads(line) for line in Path(snakemake.input.examples).read_text(encoding="utf-8").splitlines()]
+records = read_jsonl(snakemake.input.examples)
 dataset = encode_examples(tokenizer, [(r["prompt"], r["answer"]) for r in records], snakemake.params.separator)
 log.info("%d examples, %d tokens, longest %d", len(dataset), sum(dataset["length"]), max(dataset["length"]))
 with atomic.directory(snakemake.output[0]) as tmp:

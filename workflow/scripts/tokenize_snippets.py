@@ -1,16 +1,14 @@
 """Tokenize Java snippets (JSONL records) into fixed-length causal-LM blocks."""
 
-import json
-from pathlib import Path
-
 from lmtune import atomic
 from lmtune.blocks import predicted_tokens, tokenize_to_dataset
 from lmtune.jobs import start_job
+from lmtune.jsonl import read_jsonl
 from lmtune.models import load_tokenizer
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)
-snippets = [json.loads(line)["code"] for line in Path(snakemake.input.snippets).read_text(encoding="utf-8").splitlines()]
+snippets = [record["code"] for record in read_jsonl(snakemake.input.snippets)]
 dataset = tokenize_to_dataset(snippets, tokenizer, int(snakemake.wildcards.block_size), source=snakemake.input.snippets)
 log.info("%d blocks, %d predicted tokens", len(dataset), predicted_tokens(dataset))
 with atomic.directory(snakemake.output[0]) as tmp:
