@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from .models import PRECISIONS, check_model_folder, load_model, resolve_device
 
 
