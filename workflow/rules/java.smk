@@ -51,7 +51,7 @@ rule train_java_autoregressive:
         "results/logs/train_java_autoregressive.log",
     benchmark:
         "results/benchmarks/train_java_autoregressive.tsv"
-    threads: workflow.cores
+    threads: lambda wildcards: workflow.cores
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,
@@ -128,7 +128,7 @@ rule train_java_instruct:
         "results/logs/train_java_instruct/{run}.log",
     benchmark:
         "results/benchmarks/train_java_instruct/{run}.tsv"
-    threads: workflow.cores
+    threads: lambda wildcards: workflow.cores
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,

@@ -20,7 +20,7 @@ rule train_phase:
         "results/logs/train_phase/{phase}.log",
     benchmark:
         "results/benchmarks/train_phase/{phase}.tsv"
-    threads: workflow.cores
+    threads: lambda wildcards: workflow.cores
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,
