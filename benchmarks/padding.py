@@ -50,7 +50,7 @@ def main() -> None:
         ("pad to longest example", padding_collator(tokenizer, pad_to=longest), False),
         ("batch by length", padding_collator(tokenizer), True),
     ]:
-        model = add_lora(load_base(model_dir, "cpu", "fp32", False), config["arithmetic"]["lora"], quantized=False)
+        model = add_lora(load_base(model_dir, "cpu", "fp32", False), config["arithmetic"]["lora"], quantized=False, seed=0)
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             train_causal_lm(

@@ -82,3 +82,17 @@ def test_an_interrupted_phase_resumes_from_its_checkpoint_to_the_same_model(tmp_
     assert all(torch.equal(expected[name], resumed[name]) for name in expected)
     # The loss log of the resumed run still covers every step.
     assert list(pd.read_csv(interrupted / "loss.csv")["step"]) == [1, 2, 3, 4]
+
+
+def test_the_same_seed_gives_the_same_lora_adapter(tiny_model_dir):
+    from lmtune.lora import add_lora
+
+    settings = {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": ["k_proj", "v_proj", "o_proj"]}
+
+    def adapter(seed):
+        model = add_lora(load_model(tiny_model_dir), settings, quantized=False, seed=seed)
+        return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_A" in n}
+
+    first, again, other = adapter(0), adapter(0), adapter(1)
+    assert first and all(torch.equal(first[n], again[n]) for n in first)
+    assert any(not torch.equal(first[n], other[n]) for n in first)

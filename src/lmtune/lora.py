@@ -35,10 +35,16 @@ def load_base(path: str | Path, device: str, precision: str, quantize_4bit: bool
     )
 
 
-def add_lora(model, settings: dict, quantized: bool):
-    """Wrap `model` with trainable LoRA adapters; the base weights stay frozen."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+def add_lora(model, settings: dict, quantized: bool, seed: int):
+    """Wrap `model` with trainable LoRA adapters; the base weights stay frozen.
 
+    The adapters' A matrices start random: seeding here makes the same seed give the
+    same adapter, and so the same training run.
+    """
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import set_seed
+
+    set_seed(seed)
     if quantized:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     config = LoraConfig(

@@ -15,6 +15,7 @@ model = add_lora(
     load_base(snakemake.input.model, compute["device"], compute["precision"], lora["quantize_4bit"]),
     lora,
     quantized=lora["quantize_4bit"],
+    seed=snakemake.params.seed,
 )
 model.print_trainable_parameters()
 summary = train_causal_lm(
