@@ -4,6 +4,7 @@ import pytest
 
 from lmtune.arithmetic import (
     generate_datasets,
+    greedy_addends,
     number_word,
     parse_answer,
     random_addends,
@@ -28,6 +29,14 @@ def test_addends_sum_to_the_target_within_their_range():
     for target in range(10, 51):
         addends = random_addends(target, 2, 7, rng)
         assert sum(addends) == target and all(2 <= a <= 7 for a in addends)
+
+
+def test_greedy_series_take_the_largest_addend_first():
+    assert greedy_addends(33, 1, 10) == [10, 10, 10, 3]
+    assert greedy_addends(40, 1, 10) == [10, 10, 10, 10]
+    assert greedy_addends(11, 5, 9) == [6, 5]  # 9 would leave 2, below the smallest addend
+    greedy = generate_datasets({**SETTINGS, "addends": "greedy", "addend_range": [1, 10]})["train"]
+    assert len({e.answer for e in greedy if e.target == greedy[0].target}) == 1
 
 
 def test_training_answers_are_written_in_words_and_sum_to_the_target():

@@ -48,11 +48,6 @@ def camel(*parts: str) -> str:
     return words[0][0].lower() + words[0][1:] + "".join(w[0].upper() + w[1:] for w in words[1:])
 
 
-def pascal(*parts: str) -> str:
-    name = camel(*parts)
-    return name[0].upper() + name[1:]
-
-
 def method(signature: str, *body: str) -> str:
     lines = "\n".join(f"    {line}" for line in body)
     return f"{signature} {{\n{lines}\n}}"
