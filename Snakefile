@@ -19,6 +19,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/model.smk"
 
@@ -40,6 +43,12 @@ if "arithmetic" in config:
 if "java" in config:
 
     include: "workflow/rules/java.smk"
+
+
+# With two experiments or more, every final model is evaluated on every held-out set.
+if len(EXPERIMENTS) > 1:
+
+    include: "workflow/rules/cross.smk"
 
 
 

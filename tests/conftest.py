@@ -105,10 +105,19 @@ def tiny_config(workdir: Path) -> dict:
         "continual": {
             "domains": domains,
             "order": ["A", "B"],
+            "strategies": {
+                "sequential": {"method": "sequential"},
+                "replay": {"method": "replay", "fraction": 0.25},
+                "l2sp": {"method": "l2sp", "weight": 100.0},
+                "ewc": {"method": "ewc", "weight": 100.0, "fisher_samples": 2},
+                "lora": {"method": "lora", "r": 4, "alpha": 8, "dropout": 0.0,
+                         "target_modules": ["k_proj", "v_proj", "o_proj"], "training": {"learning_rate": 1.0e-3}},
+            },
+            "seeds": [0],
             "split": {"test_fraction": 0.34, "seed": 0},
             "evaluation": {"block_size": 32, "batch_size": 4},
             # Two steps in phase A with a checkpoint after each, so a test can kill it part-way.
-            "phases": {"A": {**PHASE, "max_steps": 2, "save_steps": 1}, "B": dict(PHASE)},
+            "phases": {"A": {**PHASE, "max_steps": 2, "save_steps": 1}, "B": {**PHASE, "max_steps": 2}},
         },
         "arithmetic": {
             "data": {

@@ -3,6 +3,7 @@
 import json
 import math
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -20,12 +21,17 @@ def workdir(tiny_run):
     return tiny_run
 
 
-def read_metrics(workdir):
-    return json.loads((workdir / "results/continual/metrics.json").read_text())
+STRATEGIES = ["sequential", "replay", "l2sp", "ewc", "lora"]
+RUN = "results/continual/sequential/seed0"
 
 
-def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir):
-    metrics = read_metrics(workdir)
+def read_metrics(workdir, strategy="sequential"):
+    return json.loads((workdir / f"results/continual/{strategy}/seed0/metrics.json").read_text())
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir, strategy):
+    metrics = read_metrics(workdir, strategy)
     for key in SEED_KEYS:
         record = metrics[key]
         assert math.isfinite(record["eval_loss"]) and record["eval_loss"] > 0
@@ -50,11 +56,12 @@ def test_training_changes_the_model_and_the_splits_are_disjoint(workdir):
 
 
 def test_outputs_logs_and_benchmarks_are_written(workdir):
-    for name in ["perplexity.png", "train_loss.png"]:
-        assert (workdir / "results/continual" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    loss_log = (workdir / "results/continual/phases/A/train_loss.csv").read_text().splitlines()
-    assert loss_log[0] == "step,epoch,loss,learning_rate" and len(loss_log) == 2
-    assert (workdir / "results/benchmarks/train_phase/B.tsv").exists()
+    for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]:
+        assert (workdir / f"results/continual/{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    loss_log = (workdir / RUN / "A/train_loss.csv").read_text().splitlines()
+    assert loss_log[0] == "step,epoch,loss,learning_rate" and len(loss_log) == 3
+    assert (workdir / "results/benchmarks/train_phase/sequential/seed0/B.tsv").exists()
+    assert not list(workdir.glob("results/continual/checkpoints/**/checkpoint-*")), "checkpoints are removed once a phase's model is written"
     assert "materialising" in (workdir / "results/logs/prepare_base_model/SmolLM2-135M-Instruct.Q4_1.log").read_text()
     assert (workdir / "resources/models/SmolLM2-135M-Instruct.Q4_1/model.safetensors").exists()
 
@@ -131,33 +138,110 @@ def test_java_stages_are_generated_compiled_and_scored(workdir):
     assert len(loss_log) == 3  # header and two steps
 
 
+def test_strategies_share_the_first_phase_and_differ_after_it(workdir):
+    sequential = read_metrics(workdir)
+    for strategy in ["replay", "l2sp", "ewc"]:
+        metrics = read_metrics(workdir, strategy)
+        # Nothing to replay or hold on to in phase A: it is sequential's, trained once.
+        assert not (workdir / f"results/continual/{strategy}/seed0/A").exists()
+        assert metrics["after_A_A"] == sequential["after_A_A"] and metrics["base_B"] == sequential["base_B"]
+        assert metrics["after_B_B"] != sequential["after_B_B"]
+    lora = read_metrics(workdir, "lora")
+    assert lora["after_A_A"] != sequential["after_A_A"]
+    merged = workdir / "results/continual/lora/seed0/B/model"
+    assert (merged / "model.safetensors").exists() and not (merged / "adapter_config.json").exists()
+    logs = workdir / "results/logs/train_phase"
+    assert "replay: " in (logs / "replay/seed0/B.log").read_text()
+    assert "ewc: diagonal Fisher from 2 blocks" in (logs / "ewc/seed0/B.log").read_text()
+
+
+def test_the_summary_and_loss_matrix_tables_agree_with_the_runs(workdir):
+    summary = json.loads((workdir / "results/continual/summary.json").read_text())
+    assert sorted(summary["strategies"]) == sorted(STRATEGIES)
+    for strategy in STRATEGIES:
+        metrics = read_metrics(workdir, strategy)
+        figures = summary["strategies"][strategy]
+        assert figures["seeds"] == [0]
+        assert figures["measures"]["forgetting_A"]["mean"] == metrics["forgetting_A"]
+        assert figures["measures"]["learning_B"]["mean"] == metrics["gain_B"]
+        assert figures["measures"]["forgetting_A"]["std"] is None
+        assert figures["loss_matrix_mean"] == metrics["continual"]["loss_matrix"]
+        matrix = pd.read_csv(workdir / f"results/continual/{strategy}/seed0/loss_matrix.csv")
+        assert list(matrix["stage"]) == ["base", "base", "after_A", "after_A", "after_B", "after_B"]
+        assert matrix["loss"].tolist() == [metrics[f"{stage}_{domain}"]["eval_loss"] for stage, domain in zip(matrix["stage"], matrix["domain"])]
+    table = pd.read_csv(workdir / "results/continual/summary.csv")
+    assert sorted(table["strategy"]) == sorted(STRATEGIES) and "forgetting_A_mean" in table
+
+
+def test_the_cross_matrix_evaluates_every_final_model_on_every_held_out_set(workdir):
+    table = pd.read_csv(workdir / "results/cross/matrix.csv")
+    models = ["base", "continual_sequential_seed0_A", "continual_sequential_seed0_B", "arithmetic_lora",
+              "java_stage1", "java_stage2_first", "java_stage2_improved"]
+    sets = ["continual_A", "continual_B", "arithmetic_held_out", "java_held_out"]
+    assert sorted(table["model"].unique()) == sorted(models) and sorted(table["set"].unique()) == sorted(sets)
+    assert len(table) == len(models) * len(sets)
+    assert (table[table["model"] == "base"]["loss_change_vs_base"] == 0).all()
+    cell = table.set_index(["model", "set"])
+    # The same model on the same blocks as the experiments' own evaluations: the same loss.
+    sequential = read_metrics(workdir)
+    assert cell.loc[("continual_sequential_seed0_A", "continual_A"), "loss"] == pytest.approx(sequential["after_A_A"]["eval_loss"], rel=1e-6)
+    assert cell.loc[("base", "continual_B"), "loss"] == pytest.approx(sequential["base_B"]["eval_loss"], rel=1e-6)
+    java = json.loads((workdir / "results/java/metrics.json").read_text())["heldout_lm"]
+    assert cell.loc[("java_stage1", "java_held_out"), "loss"] == pytest.approx(java["stage1"]["eval_loss"], rel=1e-6)
+    # The held-out arithmetic prompts are scored on their reference answers, prompt masked.
+    assert 0 < cell.loc[("arithmetic_lora", "arithmetic_held_out"), "tokens"] < cell.loc[("base", "java_held_out"), "tokens"]
+    assert (workdir / "results/cross/matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_new_seed_or_strategy_adds_only_its_own_jobs(tiny_run, tmp_path):
+    workdir = clone_run(tiny_run, tmp_path / "run")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["continual"]["seeds"] = [0, 1]
+    write_config(workdir, config)
+    # Seed 1: sequential A and B, the B phase of replay, L2-SP and EWC, LoRA's A and B.
+    assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
+        "train_phase": 7, "evaluate_stage": 14, "collect_metrics": 5,
+        "summarise_strategies": 1, "plot_continual": 1, "all": 1,
+    }
+    config["continual"]["seeds"] = [0]
+    config["continual"]["strategies"]["replay_half"] = {"method": "replay", "fraction": 0.5}
+    write_config(workdir, config)
+    assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
+        "train_phase": 1, "evaluate_stage": 2, "collect_metrics": 1,
+        "summarise_strategies": 1, "plot_continual": 1, "all": 1,
+    }
+
+
 def test_a_finished_run_has_nothing_to_do(workdir):
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
 
 
 def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(tiny_run, tmp_path):
     workdir = clone_run(tiny_run, tmp_path / "run")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    # One strategy keeps the rerun short; dropping the others reruns only the summary.
+    config["continual"]["strategies"] = {"sequential": {"method": "sequential"}}
     untouched = [
         *workdir.glob("results/continual/tokens/*/*/data-*.arrow"),
-        *workdir.glob("results/continual/eval/base/*.json"),
-        *workdir.glob("results/continual/eval/after_A/*.json"),
-        workdir / "results/continual/phases/A/model/model.safetensors",
+        *workdir.glob("results/continual/base/eval/*.json"),
+        *workdir.glob(f"{RUN}/A/eval/*.json"),
+        workdir / RUN / "A/model/model.safetensors",
     ]
     rerun = [
-        workdir / "results/continual/phases/B/model/model.safetensors",
-        *workdir.glob("results/continual/eval/after_B/*.json"),
-        workdir / "results/continual/metrics.json",
+        workdir / RUN / "B/model/model.safetensors",
+        *workdir.glob(f"{RUN}/B/eval/*.json"),
+        workdir / RUN / "metrics.json",
+        workdir / "results/continual/summary.json",
     ]
     mtimes = {path: path.stat().st_mtime_ns for path in untouched + rerun}
     before = read_metrics(workdir)
 
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["continual"]["phases"]["B"]["learning_rate"] = 3.0e-4
     write_config(workdir, config)
 
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
         "train_phase": 1, "evaluate_stage": 2, "collect_metrics": 1,
-        "plot_perplexity": 1, "plot_training_loss": 1, "all": 1,
+        "summarise_strategies": 1, "plot_continual": 1, "all": 1,
     }
     run_snakemake(workdir)
     assert all(path.stat().st_mtime_ns == mtimes[path] for path in untouched)
@@ -166,3 +250,5 @@ def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(tiny_
     assert after["after_A_A"] == before["after_A_A"] and after["base_B"] == before["base_B"]
     assert after["after_B_B"] != before["after_B_B"]
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+    # The source run is untouched by its clone's rerun.
+    assert read_metrics(tiny_run) == before

@@ -22,7 +22,7 @@ SEPARATOR = " más "
 class Example:
     prompt: str  # the instruction, without special tokens
     target: int
-    answer: str = ""  # the reference answer (training examples only)
+    answer: str = ""  # the reference answer (training and held-out examples)
     kind: str = "in_range"  # in_range | out_of_range | compound
 
     def to_dict(self) -> dict:
@@ -88,16 +88,19 @@ def generate_datasets(settings: dict) -> dict[str, list[Example]]:
     def prompt(expression) -> str:
         return template.format(target=expression)
 
-    def addends(target: int) -> list[int]:
+    def addends(target: int, generator: random.Random = rng) -> list[int]:
         if settings.get("addends", "random") == "greedy":
             return greedy_addends(target, add_low, add_high)
-        return random_addends(target, add_low, add_high, rng)
+        return random_addends(target, add_low, add_high, generator)
 
     train = []
     for _ in range(settings["train_examples"]):
         target = rng.choice(train_targets)
         train.append(Example(prompt(target), target, answer_text(addends(target))))
-    held_out = [Example(prompt(t), t) for t in held_targets]
+    # The held-out prompts get a reference answer too, for measuring loss on them; a
+    # generator of its own keeps the other sets as they were.
+    reference_rng = random.Random(settings["seed"] + 1)
+    held_out = [Example(prompt(t), t, answer_text(addends(t, reference_rng))) for t in held_targets]
     seen = [Example(prompt(t), t) for t in train_targets]
     out_of_range = [Example(prompt(t), t, kind="out_of_range") for t in settings["out_of_range_targets"]]
     compound = []

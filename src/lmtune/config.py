@@ -7,6 +7,7 @@ from pathlib import Path
 from .corpus import read_corpus, split_paragraphs
 from .errors import CorpusError, LmtuneError
 from .models import parse_source
+from .strategies import StrategyError, check_strategy
 
 
 class ConfigError(LmtuneError):
@@ -15,6 +16,11 @@ class ConfigError(LmtuneError):
 
 def check_continual(section: dict, workdir: Path = Path(".")) -> None:
     domains, order, phases = section["domains"], section["order"], section["phases"]
+    for name, settings in section.get("strategies", {}).items():
+        try:
+            check_strategy(name, settings)
+        except StrategyError as exc:
+            raise ConfigError(str(exc)) from None
     for domain in order:
         if domain not in domains:
             raise ConfigError(

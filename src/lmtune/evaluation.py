@@ -41,14 +41,16 @@ def batch_nll(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor,
 
 
 @torch.no_grad()
-def evaluate_lm(model, dataset, batch_size: int, progress: bool = True) -> EvalResult:
-    """`dataset` holds input_ids, attention_mask and labels as torch tensors."""
+def evaluate_lm(model, dataset, batch_size: int, progress: bool = True, collate=None) -> EvalResult:
+    """`dataset` holds input_ids, attention_mask and labels: torch tensors of one length,
+    or rows of any length with a `collate` that pads a list of them (labels with -100)."""
     model.eval()
     device = next(model.parameters()).device
     total_nll, total_tokens = 0.0, 0
     starts = range(0, len(dataset), batch_size)
     for start in tqdm(starts, desc="evaluate", unit="batch", disable=not progress):
-        batch = dataset[start : start + batch_size]
+        end = min(start + batch_size, len(dataset))
+        batch = collate([dataset[i] for i in range(start, end)]) if collate else dataset[start:end]
         logits = model(
             input_ids=batch["input_ids"].to(device),
             attention_mask=batch["attention_mask"].to(device),

@@ -13,7 +13,7 @@ Losses are lower-is-better, so the signs are flipped from accuracy-based librari
 from __future__ import annotations
 
 import math
-from statistics import fmean
+from statistics import fmean, stdev
 
 
 def stage_names(order: list[str]) -> list[str]:
@@ -65,3 +65,72 @@ def metrics_report(evals: dict[str, dict], order: list[str]) -> dict:
     report[f"forgetting_{first}"] = analysis["domains"][first]["forgetting"]
     report[f"gain_{last}"] = analysis["domains"][last]["learning"]
     return report
+
+
+def matrix_rows(evals: dict[str, dict], order: list[str]) -> list[dict]:
+    """R as a table, base row included: one row per (stage, domain)."""
+    return [
+        {
+            "stage": stage,
+            "domain": domain,
+            "loss": evals[f"{stage}_{domain}"]["eval_loss"],
+            "perplexity": evals[f"{stage}_{domain}"]["eval_perplexity"],
+            "tokens": evals[f"{stage}_{domain}"]["eval_tokens"],
+        }
+        for stage in stage_names(order)
+        for domain in order
+    ]
+
+
+def run_measures(report: dict) -> dict[str, float]:
+    """The figures a strategy is judged by, flat: forgetting_A, learning_B, ..."""
+    analysis = report["continual"]
+    measures = {}
+    for domain, figures in analysis["domains"].items():
+        for name in ("forgetting", "learning", "forward_transfer", "final_loss"):
+            measures[f"{name}_{domain}"] = figures[name]
+    measures.update(analysis["summary"])
+    return measures
+
+
+def summarise_runs(runs: dict[str, dict[int, dict]]) -> dict:
+    """Mean and spread over seeds of each strategy's measures and loss matrix.
+
+    `runs` maps strategy -> seed -> that run's metrics report. The spread is the sample
+    standard deviation (None with one seed).
+    """
+    summary = {}
+    for strategy, by_seed in runs.items():
+        seeds = sorted(by_seed)
+        per_seed = [run_measures(by_seed[seed]) for seed in seeds]
+        matrices = [by_seed[seed]["continual"]["loss_matrix"] for seed in seeds]
+        summary[strategy] = {
+            "seeds": seeds,
+            "measures": {
+                name: {
+                    "mean": fmean(values),
+                    "std": stdev(values) if len(values) > 1 else None,
+                    "values": values,
+                }
+                for name in per_seed[0]
+                for values in [[measures[name] for measures in per_seed]]
+            },
+            "loss_matrix_mean": [
+                [fmean(matrix[i][j] for matrix in matrices) for j in range(len(matrices[0][0]))]
+                for i in range(len(matrices[0]))
+            ],
+        }
+    order = next(iter(next(iter(runs.values())).values()))["continual"]["order"]
+    return {"order": order, "stages": stage_names(order), "strategies": summary}
+
+
+def summary_rows(summary: dict) -> list[dict]:
+    """One row per strategy: each measure's mean and standard deviation over seeds."""
+    rows = []
+    for strategy, figures in summary["strategies"].items():
+        row = {"strategy": strategy, "seeds": len(figures["seeds"])}
+        for name, stats in figures["measures"].items():
+            row[f"{name}_mean"] = stats["mean"]
+            row[f"{name}_std"] = stats["std"]
+        rows.append(row)
+    return rows

@@ -2,50 +2,126 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: jobs run without a display
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from .metrics import stage_names
 
 
-def _finish(fig, ax, path, xlabel: str, ylabel: str, title: str) -> None:
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
+def _save(fig, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def plot_perplexity(metrics: dict, path: str | Path) -> None:
-    """Perplexity on each domain at every stage, one line per domain."""
-    order = metrics["continual"]["order"]
-    stages = stage_names(order)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for index, domain in enumerate(order):
-        values = [metrics[f"{stage}_{domain}"]["eval_perplexity"] for stage in stages]
-        ax.plot(stages, values, marker="o", label=f"test {domain}")
-        for x, y in zip(stages, values):
-            ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 7 if index % 2 == 0 else -13), ha="center", fontsize=8)
-    _finish(fig, ax, path, "stage", "perplexity (lower is better)", "Perplexity per domain through continual pre-training")
+def _strategies(summary: dict) -> list[str]:
+    return list(summary["strategies"])
 
 
-def plot_training_loss(loss_logs: dict[str, str | Path], path: str | Path) -> None:
-    """Training loss per step, phases laid end to end."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    offset = 0
-    for phase, log_file in loss_logs.items():
-        frame = pd.read_csv(log_file)
-        ax.plot(frame["step"] + offset, frame["loss"], marker=".", label=f"phase {phase}")
-        offset += int(frame["step"].max()) if len(frame) else 0
-    _finish(fig, ax, path, "optimizer step (cumulative)", "training loss", "Training loss per phase")
+def plot_loss_matrix(summary: dict, path: str | Path) -> None:
+    """Heatmap of R[stage][domain] (test loss, mean over seeds), one panel per strategy."""
+    strategies, stages, order = _strategies(summary), summary["stages"], summary["order"]
+    matrices = [np.array(summary["strategies"][s]["loss_matrix_mean"]) for s in strategies]
+    low, high = min(m.min() for m in matrices), max(m.max() for m in matrices)
+    fig, axes = plt.subplots(
+        1, len(strategies), figsize=(1.2 + 1.0 * len(order) * len(strategies) + 0.8 * len(strategies), 0.6 * len(stages) + 1.6),
+        squeeze=False,
+    )
+    for ax, strategy, matrix in zip(axes[0], strategies, matrices):
+        image = ax.imshow(matrix, cmap="viridis_r", vmin=low, vmax=high, aspect="auto")
+        ax.set_xticks(range(len(order)), [f"test {d}" for d in order])
+        ax.set_yticks(range(len(stages)), stages if ax is axes[0][0] else [])
+        ax.set_title(f"{strategy} ({len(summary['strategies'][strategy]['seeds'])} seed(s))", fontsize=9)
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8, color="white" if value > (low + high) / 2 else "black")
+    fig.colorbar(image, ax=axes[0].tolist(), label="test loss (lower is better)")
+    fig.suptitle("Loss after each stage on each domain (R matrix)")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_forgetting_vs_learning(summary: dict, path: str | Path) -> None:
+    """Per strategy: mean forgetting of the earlier domains against learning of the last
+    one, each seed a small point, the mean with its spread."""
+    order = summary["order"]
+    earlier, last = order[:-1], order[-1]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for strategy in _strategies(summary):
+        measures = summary["strategies"][strategy]["measures"]
+        seeds = len(summary["strategies"][strategy]["seeds"])
+        forgetting = np.mean([measures[f"forgetting_{d}"]["values"] for d in earlier], axis=0)
+        learning = np.array(measures[f"learning_{last}"]["values"])
+        points = ax.scatter(learning, forgetting, s=18, alpha=0.5)
+        ax.errorbar(
+            learning.mean(), forgetting.mean(),
+            xerr=learning.std(ddof=1) if seeds > 1 else None, yerr=forgetting.std(ddof=1) if seeds > 1 else None,
+            fmt="o", markersize=8, color=points.get_facecolor()[0][:3], capsize=3, label=strategy,
+        )
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel(f"learning on {last} (loss drop in its phase)")
+    ax.set_ylabel(f"forgetting of {', '.join(earlier)} (loss rise after the last phase)")
+    ax.set_title("Forgetting against learning, per strategy")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def plot_perplexity(summary: dict, path: str | Path) -> None:
+    """Perplexity on each domain at every stage (exp of the mean loss over seeds), one
+    panel per domain, one line per strategy."""
+    order, stages = summary["order"], summary["stages"]
+    fig, axes = plt.subplots(1, len(order), figsize=(4.6 * len(order), 4.0), squeeze=False, sharey=True)
+    for j, (ax, domain) in enumerate(zip(axes[0], order)):
+        for strategy in _strategies(summary):
+            matrix = summary["strategies"][strategy]["loss_matrix_mean"]
+            ax.plot(stages, [math.exp(row[j]) for row in matrix], marker="o", label=strategy)
+        ax.set_title(f"test {domain}")
+        ax.set_xlabel("stage")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("perplexity (lower is better)")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("Perplexity per domain through continual pre-training")
+    _save(fig, path)
+
+
+def plot_training_loss(loss_logs: list[tuple[str, int, str, str | Path]], path: str | Path) -> None:
+    """Training loss per step, phases laid end to end; one panel per strategy, one line
+    per seed. `loss_logs` holds (strategy, seed, phase, csv path) in phase order."""
+    strategies = list(dict.fromkeys(strategy for strategy, _, _, _ in loss_logs))
+    columns = min(3, len(strategies))
+    rows = math.ceil(len(strategies) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False, sharey=True)
+    for ax in axes.flat[len(strategies):]:
+        ax.set_visible(False)
+    for ax, strategy in zip(axes.flat, strategies):
+        seeds = list(dict.fromkeys(seed for s, seed, _, _ in loss_logs if s == strategy))
+        for seed in seeds:
+            offset, steps, losses, boundaries = 0, [], [], []
+            for s, sd, phase, log_file in loss_logs:
+                if (s, sd) != (strategy, seed):
+                    continue
+                frame = pd.read_csv(log_file)
+                steps.extend(frame["step"] + offset)
+                losses.extend(frame["loss"])
+                offset += int(frame["step"].max()) if len(frame) else 0
+                boundaries.append((offset, phase))
+            ax.plot(steps, losses, marker=".", linewidth=1, label=f"seed {seed}")
+        for position, phase in boundaries[:-1]:
+            ax.axvline(position + 0.5, color="grey", linestyle=":", linewidth=0.8)
+        ax.set_title(strategy)
+        ax.set_xlabel("optimizer step (phases end to end)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for row in axes:
+        row[0].set_ylabel("training loss")
+    fig.suptitle("Training loss per phase")
+    _save(fig, path)
 
 
 def plot_error_by_target(generations: dict[str, list[dict]], path: str | Path) -> None:
@@ -70,9 +146,7 @@ def plot_error_by_target(generations: dict[str, list[dict]], path: str | Path) -
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("written sum − target")
     fig.suptitle("Arithmetic: error of the sum by target")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_java_accuracy(figures: dict[str, dict], path: str | Path) -> None:
@@ -95,4 +169,24 @@ def plot_java_accuracy(figures: dict[str, dict], path: str | Path) -> None:
     fig.suptitle("Java: accuracy by stage")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_cross_matrix(table: pd.DataFrame, path: str | Path) -> None:
+    """Models (rows) on evaluation sets (columns): colour is the change in loss against the
+    model's base model, the cell text the loss."""
+    change = table.pivot(index="model", columns="set", values="loss_change_vs_base")
+    loss = table.pivot(index="model", columns="set", values="loss")
+    order = list(dict.fromkeys(table["model"]))
+    change, loss = change.loc[order], loss.loc[order]
+    limit = max(float(np.nanmax(np.abs(change.to_numpy()))), 1e-6)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * change.shape[1], 1.2 + 0.45 * change.shape[0]))
+    image = ax.imshow(change.to_numpy(), cmap="coolwarm", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(change.shape[1]), list(change.columns), rotation=20, ha="right")
+    ax.set_yticks(range(change.shape[0]), order)
+    for (i, j), value in np.ndenumerate(loss.to_numpy()):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="loss change vs the base model")
+    ax.set_title("Every final model on every held-out set (loss)")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)

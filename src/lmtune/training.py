@@ -53,6 +53,26 @@ def _nonfinite_loss_guard():
     return StopOnNonFiniteLoss()
 
 
+def _penalised_trainer():
+    from transformers import Trainer
+
+    class PenalisedTrainer(Trainer):
+        """Adds `self.penalty(model)` to the loss, once per optimizer step."""
+
+        penalty = None
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+            # Where the model normalises its loss by the accumulated token count, the
+            # Trainer sums micro-batch losses unscaled: each carries a share of the penalty.
+            summed = self.model_accepts_loss_kwargs and num_items_in_batch is not None
+            share = self.current_gradient_accumulation_steps if summed else 1
+            loss = loss + self.penalty(model) / share
+            return (loss, outputs) if return_outputs else loss
+
+    return PenalisedTrainer
+
+
 def write_loss_log(log_history: list[dict], path: str | Path) -> None:
     rows = [
         (entry["step"], entry["epoch"], entry["loss"], entry.get("learning_rate", ""))
@@ -78,15 +98,20 @@ def train_causal_lm(
     callbacks: tuple = (),
     data_collator=None,
     group_by_length: bool = False,
+    penalty=None,
+    merge_adapter: bool = False,
 ) -> dict:
     """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
 
     `group_by_length` batches examples of similar length (the dataset's `length`
-    column) so a padding collator pads little.
+    column) so a padding collator pads little. `penalty(model)`, if given, is added to
+    the loss of every optimizer step (L2-SP, EWC). `merge_adapter` writes a LoRA model
+    with its adapter merged into the weights, rather than the adapter alone.
     """
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
+    PenalisedTrainer = _penalised_trainer()
     set_seed(seed)
     torch_device = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir)
@@ -115,7 +140,7 @@ def train_causal_lm(
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if group_by_length else "random",
     )
-    trainer = Trainer(
+    trainer = (PenalisedTrainer if penalty else Trainer)(
         model=model,
         args=args,
         train_dataset=train_data,
@@ -123,12 +148,15 @@ def train_causal_lm(
         processing_class=tokenizer,
         callbacks=[_nonfinite_loss_guard(), *callbacks],
     )
+    if penalty:
+        trainer.penalty = penalty
     last = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
     if last:
         log.info("resuming from checkpoint %s", last)
     result = trainer.train(resume_from_checkpoint=last)
+    final = trainer.model.merge_and_unload() if merge_adapter else trainer.model
     with atomic.directory(out_dir) as tmp:
-        trainer.model.save_pretrained(tmp, safe_serialization=True)
+        final.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
     write_loss_log(trainer.state.log_history, loss_log)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

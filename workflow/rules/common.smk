@@ -4,6 +4,7 @@ from snakemake.utils import validate
 
 from lmtune.config import check_config
 from lmtune.models import parse_source
+from lmtune.strategies import SHARE_FIRST_PHASE
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -44,35 +45,74 @@ wildcard_constraints:
     model="|".join(MATERIALISED_MODELS) or "(?!)",
     domain="[A-Za-z0-9]+",
     phase="[A-Za-z0-9]+",
-    stage="base|after_[A-Za-z0-9]+",
+    strategy="[A-Za-z0-9_]+",
+    seed="[0-9]+",
+    stage_dir="base|[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+",
     split="train|test",
     block_size="[0-9]+",
     variant="[A-Za-z0-9_]+",
     run="[A-Za-z0-9]+",
+    model_id="[A-Za-z0-9_]+",
 
 
-def phase_settings(phase):
-    return config["continual"]["phases"][phase]
+# Continual pre-training: one run per strategy and seed. A run's phase lives in
+# results/continual/<strategy>/seed<seed>/<phase>/ (model, training loss, evaluations);
+# the base model's evaluations in results/continual/base/eval/.
+def continual_order():
+    return config["continual"]["order"]
 
 
-def stage_model(stage):
-    """The model folder a stage stands for: the base model or a phase's final model."""
-    return BASE_MODELS["continual"] if stage == "base" else f"{CONTINUAL}/phases/{stage.removeprefix('after_')}/model"
+def continual_runs():
+    return [(strategy, seed) for strategy in config["continual"]["strategies"] for seed in config["continual"]["seeds"]]
 
 
-def previous_stage(phase):
-    order = config["continual"]["order"]
-    position = order.index(phase)
-    return "base" if position == 0 else f"after_{order[position - 1]}"
+def strategy_settings(strategy):
+    # "sequential" need not be listed: other strategies share its first phase.
+    return config["continual"]["strategies"].get(strategy, {"method": "sequential"})
 
 
-def phase_start_model(wildcards):
-    return stage_model(previous_stage(wildcards.phase))
+def phase_dir(strategy, seed, phase):
+    if phase == continual_order()[0] and strategy_settings(strategy)["method"] in SHARE_FIRST_PHASE:
+        strategy = "sequential"
+    return f"{CONTINUAL}/{strategy}/seed{seed}/{phase}"
 
 
-def phase_train_tokens(wildcards):
-    block = phase_settings(wildcards.phase)["block_size"]
-    return f"{CONTINUAL}/tokens/{wildcards.phase}/train_block{block}"
+def earlier_phases(phase):
+    order = continual_order()
+    return order[: order.index(phase)]
+
+
+def phase_training(wildcards):
+    """The phase's hyper-parameters, with the strategy's own `training` overrides."""
+    return {
+        **config["continual"]["phases"][wildcards.phase],
+        **strategy_settings(wildcards.strategy).get("training", {}),
+    }
+
+
+def train_tokens(domain, block_size):
+    return f"{CONTINUAL}/tokens/{domain}/train_block{block_size}"
+
+
+def phase_inputs(wildcards):
+    """The model the phase starts from, its domain's blocks, and the earlier domains'
+    blocks that replay mixes in (all of them) or EWC takes its Fisher from (the last)."""
+    strategy, seed, phase = wildcards.strategy, wildcards.seed, wildcards.phase
+    earlier = earlier_phases(phase)
+    block_size = config["continual"]["phases"][phase]["block_size"]
+    method = strategy_settings(strategy)["method"]
+    uses_earlier = {"replay": earlier, "ewc": earlier[-1:]}.get(method, [])
+    return {
+        "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
+        "tokens": train_tokens(phase, block_size),
+        "earlier_tokens": [train_tokens(domain, block_size) for domain in uses_earlier],
+    }
+
+
+def stage_model(wildcards):
+    if wildcards.stage_dir == "base":
+        return BASE_MODELS["continual"]
+    return f"{CONTINUAL}/{wildcards.stage_dir}/model"
 
 
 def eval_tokens(wildcards):
@@ -84,17 +124,28 @@ def domain_corpus(wildcards):
     return config["continual"]["domains"][wildcards.domain]["corpus"]
 
 
-def stage_evaluations():
-    order = config["continual"]["order"]
+def run_evaluations(wildcards):
+    """Every evaluation of a run, keyed as the seed named them: base_A, after_A_B, ..."""
+    strategy, seed = wildcards.strategy, wildcards.seed
+    evaluations = {}
+    for domain in continual_order():
+        evaluations[f"base_{domain}"] = f"{CONTINUAL}/base/eval/{domain}.json"
+        for phase in continual_order():
+            evaluations[f"after_{phase}_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
+    return evaluations
+
+
+def run_metrics():
+    return [f"{CONTINUAL}/{strategy}/seed{seed}/metrics.json" for strategy, seed in continual_runs()]
+
+
+def run_loss_logs():
+    """((strategy, seed, phase), training loss file) of every phase of every run."""
     return [
-        f"{CONTINUAL}/eval/{stage}/{domain}.json"
-        for stage in ["base"] + [f"after_{phase}" for phase in order]
-        for domain in order
+        ((strategy, seed, phase), f"{phase_dir(strategy, seed, phase)}/train_loss.csv")
+        for strategy, seed in continual_runs()
+        for phase in continual_order()
     ]
-
-
-def phase_loss_logs():
-    return [f"{CONTINUAL}/phases/{phase}/train_loss.csv" for phase in config["continual"]["order"]]
 
 
 def arithmetic_generation_inputs(wildcards):
@@ -124,11 +175,67 @@ def java_model(variant):
     return f"{JAVA}/stage2/{variant.removeprefix('stage2_')}/model"
 
 
+# The cross-experiment matrix: every experiment's final models (for continual, the first
+# strategy's first seed) on every experiment's held-out set.
+CROSS = "results/cross"
+
+
+def cross_models():
+    """model id -> {"model": folder, "adapter": folder or None, "base": base id}."""
+    base_ids = {}
+    for experiment in EXPERIMENTS:
+        base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
+    models = {
+        base_id: {"model": folder, "adapter": None, "base": base_id} for folder, base_id in base_ids.items()
+    }
+
+    def add(model_id, experiment, folder, adapter=None):
+        models[model_id] = {"model": folder, "adapter": adapter, "base": base_ids[BASE_MODELS[experiment]]}
+
+    if "continual" in config:
+        strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
+        for phase in continual_order():
+            add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
+    if "arithmetic" in config:
+        add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
+    if "java" in config:
+        for variant in java_variants()[1:]:
+            add(f"java_{variant}", "java", java_model(variant))
+    return models
+
+
+def cross_sets():
+    """set name -> how to read and tokenize it (lmtune.cross.load_evaluation_set)."""
+    sets = {}
+    if "continual" in config:
+        block = config["continual"]["evaluation"]["block_size"]
+        for domain in continual_order():
+            sets[f"continual_{domain}"] = {"kind": "text", "path": f"{CONTINUAL}/data/{domain}/test.txt", "block_size": block}
+    if "arithmetic" in config:
+        sets["arithmetic_held_out"] = {"kind": "instructions", "path": f"{ARITHMETIC}/data/eval_held_out.jsonl", "separator": " "}
+    if "java" in config:
+        block = config["java"]["evaluation"]["block_size"]
+        sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
+    return sets
+
+
+def cross_inputs(wildcards):
+    spec = cross_models()[wildcards.model_id]
+    inputs = {"model": spec["model"], "sets": [s["path"] for s in cross_sets().values()]}
+    if spec["adapter"]:
+        inputs["adapter"] = spec["adapter"]
+    return inputs
+
+
 def all_targets():
     """The final outputs of every experiment the config has a section for."""
     targets = {
-        "continual": [f"{CONTINUAL}/metrics.json", f"{CONTINUAL}/perplexity.png", f"{CONTINUAL}/train_loss.png"],
+        "continual": [
+            f"{CONTINUAL}/summary.json",
+            *(f"{CONTINUAL}/{name}.png" for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]),
+        ],
         "arithmetic": [f"{ARITHMETIC}/metrics.json", f"{ARITHMETIC}/error_by_target.png"],
         "java": [f"{JAVA}/metrics.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"],
     }
-    return [path for name in EXPERIMENTS for path in targets[name]]
+    cross = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"] if len(EXPERIMENTS) > 1 else []
+    return [path for name in EXPERIMENTS for path in targets[name]] + cross

@@ -1,52 +1,71 @@
-# The experiment's metrics file and figures.
+# Each run's matrix of losses and its forgetting and transfer; then the summary over
+# seeds per strategy, and the figures.
 
 
 rule collect_metrics:
     input:
-        stage_evaluations(),
+        unpack(run_evaluations),
     output:
-        f"{CONTINUAL}/metrics.json",
+        metrics=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/metrics.json",
+        matrix=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/loss_matrix.csv",
     params:
         order=config["continual"]["order"],
     log:
-        "results/logs/collect_metrics.log",
+        "results/logs/collect_metrics/{strategy}/seed{seed}.log",
     conda:
         ENV
     script:
         "../scripts/collect_metrics.py"
 
 
-rule plot_perplexity:
+rule summarise_strategies:
     input:
-        f"{CONTINUAL}/metrics.json",
+        run_metrics(),
     output:
-        report(
+        summary=f"{CONTINUAL}/summary.json",
+        table=report(
+            f"{CONTINUAL}/summary.csv",
+            caption="../report/summary.rst",
+            category="Continual pre-training",
+        ),
+    log:
+        "results/logs/summarise_strategies.log",
+    conda:
+        ENV
+    script:
+        "../scripts/summarise_strategies.py"
+
+
+rule plot_continual:
+    input:
+        summary=f"{CONTINUAL}/summary.json",
+        loss_logs=[path for _, path in run_loss_logs()],
+    output:
+        loss_matrix=report(
+            f"{CONTINUAL}/loss_matrix.png",
+            caption="../report/loss_matrix.rst",
+            category="Continual pre-training",
+        ),
+        scatter=report(
+            f"{CONTINUAL}/forgetting_vs_learning.png",
+            caption="../report/forgetting_vs_learning.rst",
+            category="Continual pre-training",
+        ),
+        perplexity=report(
             f"{CONTINUAL}/perplexity.png",
             caption="../report/perplexity.rst",
             category="Continual pre-training",
         ),
-    log:
-        "results/logs/plot_perplexity.log",
-    conda:
-        ENV
-    script:
-        "../scripts/plot_perplexity.py"
-
-
-rule plot_training_loss:
-    input:
-        phase_loss_logs(),
-    output:
-        report(
+        train_loss=report(
             f"{CONTINUAL}/train_loss.png",
             caption="../report/train_loss.rst",
             category="Continual pre-training",
         ),
     params:
-        phases=config["continual"]["order"],
+        loss_log_runs=[run for run, _ in run_loss_logs()],
     log:
-        "results/logs/plot_training_loss.log",
+        "results/logs/plot_continual.log",
     conda:
         ENV
     script:
-        "../scripts/plot_training_loss.py"
+        "../scripts/plot_continual.py"

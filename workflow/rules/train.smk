@@ -1,25 +1,24 @@
 # Continual pre-training: one phase per domain of `continual.order`, each starting from
-# the previous phase's final model (phase 1 from the base model).
+# the previous phase's final model (phase 1 from the base model), for every strategy and
+# seed. Strategies that share the plain first phase never train it again (phase_dir).
 
 
 rule train_phase:
     input:
-        model=phase_start_model,
-        tokens=phase_train_tokens,
+        unpack(phase_inputs),
     output:
-        model=directory(f"{CONTINUAL}/phases/{{phase}}/model"),
-        loss_log=f"{CONTINUAL}/phases/{{phase}}/train_loss.csv",
+        model=directory(f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/model"),
+        loss_log=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/train_loss.csv",
     params:
-        settings=lambda wildcards: phase_settings(wildcards.phase),
-        data="blocks",
-        seed=config["seed"],
+        settings=phase_training,
+        strategy=lambda wildcards: strategy_settings(wildcards.strategy),
         compute=COMPUTE,
         # Outside the declared outputs: Snakemake deletes those before a rerun.
-        checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.phase}",
+        checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.strategy}/seed{wildcards.seed}/{wildcards.phase}",
     log:
-        "results/logs/train_phase/{phase}.log",
+        "results/logs/train_phase/{strategy}/seed{seed}/{phase}.log",
     benchmark:
-        "results/benchmarks/train_phase/{phase}.tsv"
+        "results/benchmarks/train_phase/{strategy}/seed{seed}/{phase}.tsv"
     threads: lambda wildcards: workflow.cores
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
@@ -27,4 +26,4 @@ rule train_phase:
     conda:
         ENV
     script:
-        "../scripts/train_full.py"
+        "../scripts/train_continual_phase.py"

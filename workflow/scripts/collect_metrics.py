@@ -1,18 +1,19 @@
-"""Gather every stage's evaluations into the experiment's metrics.json."""
+"""Gather one run's evaluations into its metrics.json and loss-matrix table."""
 
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from lmtune import atomic
 from lmtune.jobs import start_job
-from lmtune.metrics import metrics_report
+from lmtune.metrics import matrix_rows, metrics_report
 
 log = start_job(snakemake)
-# Each input is eval/<stage>/<domain>.json; its key is "<stage>_<domain>" (e.g. after_A_B).
-evals = {
-    f"{Path(path).parent.name}_{Path(path).stem}": json.loads(Path(path).read_text())
-    for path in snakemake.input
-}
-report = metrics_report(evals, snakemake.params.order)
+# Inputs are named as the seed named the figures: base_A, after_A_B, ...
+evals = {name: json.loads(Path(path).read_text()) for name, path in snakemake.input.items()}
+order = snakemake.params.order
+report = metrics_report(evals, order)
 log.info("forgetting and transfer: %s", report["continual"]["domains"])
-atomic.write_json(snakemake.output[0], report)
+atomic.write_json(snakemake.output.metrics, report)
+atomic.write_text(snakemake.output.matrix, pd.DataFrame(matrix_rows(evals, order)).to_csv(index=False))

@@ -1,0 +1,43 @@
+# The cross-experiment matrix: each final model on each experiment's held-out set.
+
+
+rule cross_evaluate:
+    input:
+        unpack(cross_inputs),
+    output:
+        f"{CROSS}/{{model_id}}.json",
+    params:
+        sets=cross_sets(),
+        # The arithmetic adapter was trained on a 4-bit base where the config says so.
+        quantize_4bit=lambda wildcards: bool(cross_models()[wildcards.model_id]["adapter"])
+        and config["arithmetic"]["lora"].get("quantize_4bit", False),
+        batch_size=8,
+        compute=COMPUTE,
+    log:
+        "results/logs/cross_evaluate/{model_id}.log",
+    benchmark:
+        "results/benchmarks/cross_evaluate/{model_id}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/cross_evaluate.py"
+
+
+rule cross_matrix:
+    input:
+        expand(f"{CROSS}/{{model_id}}.json", model_id=list(cross_models())),
+    output:
+        table=f"{CROSS}/matrix.csv",
+        plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
+    params:
+        models=cross_models(),
+    log:
+        "results/logs/cross_matrix.log",
+    conda:
+        ENV
+    script:
+        "../scripts/cross_matrix.py"

@@ -1,0 +1,20 @@
+"""Gather the cross evaluations into one table and a heatmap."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from lmtune import atomic
+from lmtune.cross import cross_rows
+from lmtune.jobs import start_job
+from lmtune.plots import plot_cross_matrix
+
+log = start_job(snakemake)
+models = snakemake.params.models
+# Each input is results/cross/<model id>.json.
+results = {Path(path).stem: json.loads(Path(path).read_text()) for path in snakemake.input}
+table = pd.DataFrame(cross_rows(results, {model: spec["base"] for model, spec in models.items()}))
+log.info("cross-experiment matrix:\n%s", table.to_string(index=False))
+atomic.write_text(snakemake.output.table, table.to_csv(index=False))
+plot_cross_matrix(table, snakemake.output.plot)

@@ -1,0 +1,22 @@
+"""Mean and spread over seeds of every strategy's forgetting, learning and transfer."""
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from lmtune import atomic
+from lmtune.jobs import start_job
+from lmtune.metrics import summarise_runs, summary_rows
+
+log = start_job(snakemake)
+# Each input is results/continual/<strategy>/seed<seed>/metrics.json.
+runs = defaultdict(dict)
+for path in map(Path, snakemake.input):
+    runs[path.parent.parent.name][int(path.parent.name.removeprefix("seed"))] = json.loads(path.read_text())
+summary = summarise_runs(dict(runs))
+table = pd.DataFrame(summary_rows(summary))
+log.info("summary:\n%s", table.to_string(index=False))
+atomic.write_json(snakemake.output.summary, summary)
+atomic.write_text(snakemake.output.table, table.to_csv(index=False))
