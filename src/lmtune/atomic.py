@@ -38,15 +38,30 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
 
 @contextlib.contextmanager
 def directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder that becomes `path` only if the block finishes."""
+    """Yield a temporary folder that becomes `path` only if the block finishes.
+
+    A folder already at `path` is first renamed aside, then deleted once the new one is
+    in place: a kill at any moment leaves either a complete folder at `path` or none,
+    never one half deleted.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    old = None
     try:
         yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        if path.exists() or path.is_symlink():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / path.name)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old / path.name, path)  # put the previous folder back
+                raise
+        else:
+            os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -14,9 +14,15 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 def read_corpus(path: str | Path) -> str:
     """Return the text of a UTF-8 corpus, or raise CorpusError naming the file."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CorpusError(f"corpus file not found: {path}")
-    data = path.read_bytes()
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise CorpusError(f"corpus file {path} is {kind}; name a UTF-8 text file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"corpus file {path} cannot be read: {exc.strerror or exc}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -15,6 +15,7 @@ every later step loads that folder with the same code, whatever the source was.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,18 +68,58 @@ def parse_source(source: str) -> ModelSource:
 
 
 def check_model_folder(path: str | Path) -> None:
-    """Raise ModelError naming the folder if it cannot hold a loadable model."""
+    """Raise ModelError naming the folder if it cannot hold a loadable model.
+
+    Cheap enough for the config check before any job runs: config.json is parsed and
+    each safetensors file's header is read (not its tensors), so a missing, truncated or
+    corrupt file is named before a job fails on it.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ModelError(f"model folder {path} does not exist")
-    if not (path / "config.json").is_file():
+    config = path / "config.json"
+    if not config.is_file():
         raise ModelError(f"model folder {path} has no config.json: not a transformers model")
-    weights = list(path.glob("*.safetensors"))
+    try:
+        json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model folder {path}: config.json is not valid JSON ({exc})") from None
+    weights = sorted(path.glob("*.safetensors"))
     if not weights:
-        raise ModelError(f"model folder {path} has no *.safetensors weights")
+        pickles = sorted(p.name for p in path.glob("*.bin")) + sorted(p.name for p in path.glob("*.pt"))
+        found = f" (found {', '.join(pickles)}: pickle weights are not loaded)" if pickles else ""
+        raise ModelError(f"model folder {path} has no *.safetensors weights{found}")
     for file in weights:
-        if file.stat().st_size < 16:
-            raise ModelError(f"model folder {path}: weights file {file.name} is truncated")
+        _check_safetensors(path, file)
+
+
+def _check_safetensors(folder: Path, file: Path) -> None:
+    """A safetensors file is an 8-byte header length, a JSON header, then the tensor
+    bytes the header's offsets cover exactly; anything else is truncated or corrupt."""
+    size = file.stat().st_size
+    problem = None
+    with open(file, "rb") as handle:
+        head = handle.read(8)
+        length = int.from_bytes(head, "little") if len(head) == 8 else None
+        if length is None or length > size - 8:
+            problem = f"is truncated ({size} bytes, not even its header)"
+        else:
+            try:
+                header = json.loads(handle.read(length))
+                end = max(
+                    (int(spec["data_offsets"][1]) for key, spec in header.items() if key != "__metadata__"),
+                    default=0,
+                )
+            except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, IndexError, TypeError, ValueError):
+                problem = "has a corrupt header"
+            else:
+                expected = 8 + length + end
+                if size < expected:
+                    problem = f"is truncated ({size} of {expected} bytes)"
+                elif size > expected:
+                    problem = f"is corrupt ({size} bytes where its header describes {expected})"
+    if problem:
+        raise ModelError(f"cannot load model folder {folder}: weights file {file.name} {problem}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -92,7 +133,10 @@ def resolve_device(name: str) -> torch.device:
 def load_tokenizer(path: str | Path, trust_remote_code: bool = False, **kwargs):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code, **kwargs)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code, **kwargs)
+    except Exception as exc:  # transformers and tokenizers raise many types, some bare Exception
+        raise ModelError(f"cannot load the tokenizer of {path}: {exc}") from exc
     if tokenizer.pad_token is None:  # GPT-2 has none; pad positions are masked anyway
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -122,14 +166,34 @@ def load_model(
 
 
 def materialize(source: ModelSource, out_dir: str | Path, trust_remote_code: bool = False) -> None:
-    """Load a GGUF file or hub model once and save it as a transformers folder."""
+    """Load a GGUF file or hub model once and save it as a transformers folder.
+
+    Hub models load from safetensors only (never pickle weights); custom model code runs
+    only where the config sets trust_remote_code.
+    """
     from transformers import AutoModelForCausalLM
 
     kwargs = {"gguf_file": source.gguf_file} if source.gguf_file else {}
-    tokenizer = load_tokenizer(source.location, trust_remote_code, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(
-        source.location, dtype=torch.float32, trust_remote_code=trust_remote_code, **kwargs
-    )
+    if source.kind == "hub":
+        what = f"hub model {source.location!r}"
+    else:
+        what = f"GGUF file {Path(source.location) / source.gguf_file}"
+    try:
+        tokenizer = load_tokenizer(source.location, trust_remote_code, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            source.location,
+            dtype=torch.float32,
+            trust_remote_code=trust_remote_code,
+            **({"use_safetensors": True} if source.kind == "hub" else {}),
+            **kwargs,
+        )
+    except (ModelError, OSError, ValueError, RuntimeError) as exc:
+        hint = (
+            " (is the id right, and is the hub reachable? HF_HUB_OFFLINE=1 uses the local cache only)"
+            if source.kind == "hub"
+            else ""
+        )
+        raise ModelError(f"base_model.source: cannot load {what}{hint}: {exc}") from exc
     if source.kind == "gguf":
         # transformers refuses to save a model it dequantised from GGUF; the weights are
         # plain fp32 tensors by now, so dropping the quantisation marker is safe.
