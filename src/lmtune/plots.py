@@ -67,9 +67,10 @@ def plot_forgetting_vs_learning(summary: dict, path: str | Path) -> None:
     ax.set_xlabel(f"learning on {last} (loss drop in its phase)")
     ax.set_ylabel(f"forgetting of {', '.join(earlier)} (loss rise after the last phase)")
     ax.set_title("Forgetting against learning, per strategy")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
 
 
 def plot_perplexity(summary: dict, path: str | Path) -> None:
