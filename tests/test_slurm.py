@@ -1,0 +1,79 @@
+"""The continual experiment through the SLURM profile on a real one-machine cluster gives
+the same metrics, byte for byte, as the local run."""
+
+from __future__ import annotations
+
+import yte
+
+from conftest import REPO, clone_run, run_snakemake, tiny_config, write_config
+from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
+
+PROFILE = REPO / "workflow" / "profiles" / "slurm"
+
+
+def profile_settings() -> dict:
+    with open(PROFILE / "config.yaml") as stream:
+        return yte.process_yaml(stream, require_use_yte=True)
+
+
+def cpu_overrides(threads_of_local_run: dict[str, int]) -> list[str]:
+    """The profile's GPU jobs as CPU jobs the test node can hold: no GPU, a little memory,
+    and the thread count of the local run (torch's results depend on it). Everything else
+    (executor, default resources, runtimes, retries) is the profile's own."""
+    settings = profile_settings()
+    set_resources = []
+    for rule, resources in settings["set-resources"].items():
+        set_resources += [f"{rule}:gpu=0", f"{rule}:mem_mb=2000", f"{rule}:runtime={resources['runtime']}"]
+    set_threads = [f"{rule}={threads_of_local_run.get(rule, 1)}" for rule in settings["set-threads"]]
+    return ["--set-resources", *set_resources, "--set-threads", *set_threads]
+
+
+def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_cluster, tmp_path, monkeypatch):  # noqa: F811
+    workdir = tmp_path / "slurm-run"
+    workdir.mkdir()
+    full = tiny_config(workdir)
+    config = {key: full[key] for key in ("seed", "compute", "base_model", "continual")}
+    continual = config["continual"]
+    if "strategies" in continual:
+        continual["strategies"] = {"sequential": continual["strategies"]["sequential"]}
+    if "seeds" in continual:
+        continual["seeds"] = continual["seeds"][:1]
+    write_config(workdir, config)
+    # The base model the local run materialised (hard links): SLURM jobs start from it.
+    clone_run(tiny_run / "resources", workdir / "resources")
+
+    monkeypatch.setenv("SLURM_CONF", slurm_cluster.env["SLURM_CONF"])
+    monkeypatch.setenv("PATH", slurm_cluster.env["PATH"])
+    monkeypatch.setenv("LMTUNE_SLURM_PARTITION", slurm_cluster.partition)
+    monkeypatch.delenv("LMTUNE_SLURM_ACCOUNT", raising=False)  # no accounting: nothing to charge
+    result = run_snakemake(
+        workdir,
+        "--profile", str(PROFILE),
+        # Up to the metrics (no figures); 4 jobs at once on the test node's 4 CPUs. The
+        # later --cores replaces run_snakemake's 2: it caps the threads of running jobs.
+        "--until", "collect_metrics",
+        "--jobs", "4", "--cores", "4",
+        # The test cluster has no accounting database, so squeue, not sacct; poll often.
+        "--slurm-status-command", "squeue",
+        "--slurm-init-seconds-before-status-checks", "1",
+        "--slurm-keep-successful-logs",
+        # The profile asks for CUDA and bf16; the local run's device and precision instead.
+        "--config", f"compute={config['compute']!r}",
+        # Local threads: training rules take all the run's cores (2), the others 1.
+        *cpu_overrides({rule: 2 for rule in ("train_phase", "train_lora", "train_java_autoregressive", "train_java_instruct")}),
+    )
+    log = result.stdout + result.stderr
+    submitted = log.count("has been submitted with SLURM jobid")
+    assert submitted > 0, log
+    assert "prepare_base_model" not in log, "the linked base model was converted again"
+
+    # Every job ran as a SLURM job that completed.
+    states = slurm_cluster.run("squeue", "--states=all", "--noheader", "--format=%T").split()
+    assert len(states) >= submitted and set(states) == {"COMPLETED"}, states
+
+    compared = []
+    for path in sorted((workdir / "results" / "continual").rglob("metrics.json")):
+        relative = path.relative_to(workdir)
+        assert path.read_bytes() == (tiny_run / relative).read_bytes(), relative
+        compared.append(relative)
+    assert compared
