@@ -19,13 +19,30 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from . import atomic
 from .errors import ModelError
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+if TYPE_CHECKING:
+    import torch
+
+PRECISION_NAMES = ("fp32", "bf16", "fp16")
+
+
+def _precisions() -> dict:
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def __getattr__(name: str):
+    # PRECISIONS maps a precision name to its torch dtype. torch is imported on first use,
+    # not with the module: the workflow imports this module to check the config, and a
+    # dry run should not pay for torch.
+    if name == "PRECISIONS":
+        return _precisions()
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,8 @@ def _check_safetensors(folder: Path, file: Path) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -156,7 +175,7 @@ def load_model(
     try:
         model = AutoModelForCausalLM.from_pretrained(
             str(path),
-            dtype=PRECISIONS[precision],
+            dtype=_precisions()[precision],
             use_safetensors=True,
             trust_remote_code=trust_remote_code,
         )
@@ -182,7 +201,7 @@ def materialize(source: ModelSource, out_dir: str | Path, trust_remote_code: boo
         tokenizer = load_tokenizer(source.location, trust_remote_code, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(
             source.location,
-            dtype=torch.float32,
+            dtype=_precisions()["fp32"],
             trust_remote_code=trust_remote_code,
             **({"use_safetensors": True} if source.kind == "hub" else {}),
             **kwargs,
