@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine:
 #   make run    set up .venv, then run the workflow on config.yaml
-#   make test   set up .venv, then run the test suite
+#   make test   set up .venv and the system packages the tests use, then run them
 # CPU machines get the CPU build of torch that pip finds locally; on a GPU box, install
 # your CUDA build of torch 2.13.0 into .venv first and `make` keeps it.
 
@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 CORES ?= all
 
-.PHONY: setup run test clean
+.PHONY: setup system-packages run test clean
 
 setup: $(VENV)/.installed
 
@@ -24,7 +24,12 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(VENV)/bin/snakemake --cores $(CORES)
 
-test: setup
+# The tests also start a one-machine SLURM cluster, open the report in chromium and
+# compile with javac: Debian packages, installed once (with sudo when not root).
+system-packages:
+	ci/install-system-packages.sh
+
+test: setup system-packages
 	$(VENV)/bin/pytest
 
 clean:
