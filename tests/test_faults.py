@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -228,6 +229,26 @@ def test_a_failed_folder_write_keeps_the_previous_folder(tmp_path):
             raise RuntimeError("the job failed while writing")
     assert (target / "config.json").read_text() == "old"
     assert leftovers(tmp_path, target) == [], "the temporary folder is removed"
+
+
+def test_atomic_outputs_get_the_permissions_of_a_plain_write(tmp_path):
+    """Temporary files and folders are private; the results they become must not be (a
+    shared cluster's group reads them)."""
+    previous = os.umask(0o002)
+    try:
+        atomic.write_json(tmp_path / "metrics.json", {})
+        with atomic.directory(tmp_path / "model") as tmp:
+            (tmp / "config.json").write_text("{}")
+        (tmp_path / "plain.txt").write_text("{}")
+        (tmp_path / "plain").mkdir()
+    finally:
+        os.umask(previous)
+
+    def mode(name):
+        return stat.S_IMODE((tmp_path / name).stat().st_mode)
+
+    assert mode("metrics.json") == mode("plain.txt") == 0o664
+    assert mode("model") == mode("plain") == 0o775
 
 
 # --- broken model folders --------------------------------------------------------------
