@@ -93,11 +93,6 @@ def test_a_killed_phase_resumes_from_its_checkpoint_to_the_same_results(tiny_run
     assert all((workdir / p).read_bytes() == (tiny_run / p).read_bytes() for p in metrics)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training.py resumes from the highest-numbered checkpoint folder even when a kill cut "
-    "its save short; it should take the newest one whose trainer_state.json (written last) is complete",
-)
 def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_model_dir, tiny_tokenizer):
     from safetensors.torch import load_file
     from transformers import TrainerCallback

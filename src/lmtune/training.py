@@ -7,6 +7,7 @@ folder is removed once the final model is written.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
@@ -73,6 +74,21 @@ def _penalised_trainer():
     return PenalisedTrainer
 
 
+def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest checkpoint whose save finished, or None. The Trainer writes
+    trainer_state.json last, so a folder without a readable one was cut short by a kill:
+    it is removed, and the one before it is taken."""
+    numbered = [(int(p.name.split("-")[1]), p) for p in checkpoint_dir.glob("checkpoint-*") if p.name.split("-")[1].isdigit()]
+    for _, folder in sorted(numbered, reverse=True):
+        try:
+            json.loads((folder / "trainer_state.json").read_text())
+            return str(folder)
+        except (OSError, ValueError):
+            log.warning("checkpoint %s was cut short (no complete trainer_state.json): removing it", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+    return None
+
+
 def write_loss_log(log_history: list[dict], path: str | Path) -> None:
     rows = [
         (entry["step"], entry["epoch"], entry["loss"], entry.get("learning_rate", ""))
@@ -109,7 +125,6 @@ def train_causal_lm(
     with its adapter merged into the weights, rather than the adapter alone.
     """
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     PenalisedTrainer = _penalised_trainer()
     set_seed(seed)
@@ -150,7 +165,7 @@ def train_causal_lm(
     )
     if penalty:
         trainer.penalty = penalty
-    last = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    last = last_complete_checkpoint(checkpoint_dir)
     if last:
         log.info("resuming from checkpoint %s", last)
     result = trainer.train(resume_from_checkpoint=last)
