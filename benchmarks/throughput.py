@@ -1,0 +1,649 @@
+"""Training throughput of the workflow's step against a plain PyTorch loop, per stage.
+
+    .venv/bin/python benchmarks/throughput.py                      # every stage of config.yaml
+    .venv/bin/python benchmarks/throughput.py --stages continual-A arithmetic --steps 4
+    .venv/bin/python benchmarks/throughput.py --gpu-mistral        # GPU box: QLoRA on a random Mistral-7B
+    .venv/bin/python benchmarks/throughput.py --gpu-mistral --layers 2 --device cpu --steps 2  # its code path, shrunk
+
+Default mode, for each training stage of the config (continual phases, arithmetic LoRA,
+Java stage 1 and stage 2 runs): the same model, data, batch size and collator are
+trained for one warm-up step and then `--steps` timed steps, once through the workflow's
+own `lmtune.training.train_causal_lm` (the transformers Trainer, as the Snakemake rules
+call it) and once through a plain loop (model.train(), torch AdamW with the same lr and
+weight decay, forward, loss.backward(), step, zero_grad) fed the very batches the
+Trainer drew. It prints non-pad tokens per second of both, their ratio, the peak
+memory of each (every measurement runs in a fresh process of its own) and the wall time
+of `snakemake -n` in the repository. Data are built in memory from the config with the
+library functions the rules call; nothing under results/ is read or written.
+
+`--gpu-mistral`: config/seed-scale.yaml's arithmetic training (nf4 QLoRA, LoRA on
+k/v/o, batch 2, the seed's random addends) on a randomly initialised Mistral-7B of the
+real architecture (no weights are downloaded), saved in bf16 and loaded back through the
+workflow's `lmtune.lora.load_base`, with Mistral's own token split of the data. Both
+methods run in one process, in alternating order over `--rounds`; it prints tokens/s,
+model FLOP utilisation and peak GPU memory. Needs bitsandbytes and about 15 GB free
+under `--tmp-dir`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import multiprocessing
+import os
+import pickle
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import TrainerCallback, default_data_collator, set_seed
+
+from lmtune.arithmetic import generate_datasets
+from lmtune.blocks import IGNORE_INDEX, tokenize_to_dataset
+from lmtune.corpus import read_corpus, split_paragraphs, split_train_test
+from lmtune.errors import ModelError
+from lmtune.instruct import encode_examples, padding_collator
+from lmtune.java_corpus import clean_snippets, read_source
+from lmtune.java_tasks import generate_tasks
+from lmtune.lora import add_lora, load_base
+from lmtune.models import PRECISIONS, check_model_folder, load_model, load_tokenizer, materialize, parse_source
+from lmtune.training import TrainSettings, train_causal_lm
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.9  # workflow tokens/s over plain-loop tokens/s
+TARGET_DRY_RUN_S = 5.0  # `snakemake -n` on a finished workflow
+H100_BF16_DENSE_TFLOPS = 989.0  # H100 SXM, dense (no sparsity)
+TOKENS = "non-pad tokens = attention_mask == 1 in the batches the model was given"
+
+
+# --- The training stages of a config, and their data, built as the rules build them ---
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # what --stages selects (by prefix)
+    what: str
+    model_spec: dict  # the experiment's base_model section
+    settings: dict  # training hyper-parameters (lmtune.training.TrainSettings)
+    data: str  # "blocks" (fixed-length, default collator) or "instructions" (padded, by length)
+    seed: int
+    lora: dict | None = None
+
+    @property
+    def default_steps(self) -> int:
+        return 2 if self.lora is None else 8  # a full 135M step: 7-35 s on 2 cores
+
+
+def config_stages(config: dict) -> list[Stage]:
+    base, seed = config["base_model"], config["seed"]
+    stages = []
+    if "continual" in config:  # one phase per domain of continual.order, strategy `sequential`
+        section = config["continual"]
+        for domain in section["order"]:
+            stages.append(Stage(f"continual-{domain}", f"continual phase {domain}, full fine-tune on blocks",
+                                section.get("base_model", base), section["phases"][domain], "blocks",
+                                section.get("seeds", [seed])[0]))
+    if "arithmetic" in config:  # rule train_lora
+        section = config["arithmetic"]
+        kind = "QLoRA (nf4 base)" if section["lora"]["quantize_4bit"] else "LoRA"
+        stages.append(Stage("arithmetic-lora", f"arithmetic, {kind} on instructions",
+                            section.get("base_model", base), section["training"], "instructions", seed, section["lora"]))
+    if "java" in config:  # rules train_java_autoregressive and train_java_instruct
+        section = config["java"]
+        spec = section.get("base_model", base)
+        stages.append(Stage("java-stage1", "Java stage 1, full fine-tune on snippet blocks", spec,
+                            section["autoregressive"], "blocks", seed))
+        for run, settings in section["instruct_runs"].items():
+            stages.append(Stage(f"java-stage2-{run}", f"Java stage 2 ({run}), full fine-tune on instructions",
+                                spec, settings, "instructions", seed))
+    return stages
+
+
+def build_dataset(stage: Stage, config: dict, tokenizer):
+    """The stage's training set, from the config, with the library calls of the rules."""
+    if stage.name.startswith("continual-"):  # split_corpus, then tokenize_split
+        section = config["continual"]
+        corpus = section["domains"][stage.name.removeprefix("continual-")]["corpus"]
+        split = section["split"]
+        train, _test = split_train_test(split_paragraphs(read_corpus(corpus)), split["test_fraction"], split["seed"], corpus)
+        return tokenize_to_dataset(train, tokenizer, stage.settings["block_size"], source=corpus)
+    if stage.name == "arithmetic-lora":  # generate_arithmetic_data, then tokenize_arithmetic
+        examples = generate_datasets(config["arithmetic"]["data"])["train"]
+        return encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
+    if stage.name == "java-stage1":  # prepare_java_corpus, then tokenize_java_corpus
+        settings = config["java"]["corpus"]
+        raw = [snippet for source in settings["sources"] for snippet in read_source(source)]
+        snippets = clean_snippets(raw, settings["min_chars"], settings["max_chars"])
+        train, _test = split_train_test(snippets, settings["test_fraction"], settings["seed"], source="java.corpus")
+        return tokenize_to_dataset(train, tokenizer, stage.settings["block_size"], source="java.corpus")
+    # generate_java_tasks, then tokenize_java_tasks
+    tasks = generate_tasks(config["java"]["instructions"])["train"]
+    return encode_examples(tokenizer, [(t.instruction, t.code) for t in tasks], "\n")
+
+
+def model_folder(spec: dict, cache: Path) -> str:
+    """The base model's transformers folder: the config's own folder, the workflow's
+    materialised copy under resources/models/, or a copy materialised here into `cache`."""
+    source = parse_source(spec["source"])
+    if source.kind == "folder":
+        return source.location
+    folder = REPO / "resources" / "models" / source.slug
+    try:
+        check_model_folder(folder)
+        return str(folder)
+    except ModelError:
+        pass
+    folder = cache / source.slug
+    if not folder.is_dir():
+        progress(f"materialising {spec['source']} into {folder} (as the rule prepare_base_model does)")
+        materialize(source, folder, spec.get("trust_remote_code", False))
+    return str(folder)
+
+
+def stage_model(stage: Stage, folder: str, device: str, precision: str, seed: int):
+    """As train_full.py or train_lora.py load it."""
+    if stage.lora is None:
+        return load_model(folder, device=device)
+    quantized = stage.lora["quantize_4bit"]
+    return add_lora(load_base(folder, device, precision, quantized), stage.lora, quantized=quantized, seed=seed)
+
+
+# --- Measuring one run: tokens at every forward pass, time at every optimizer step ---
+
+
+class TokenCounter:
+    """Counts the tokens of every training forward pass, without a device sync: non-pad
+    (attention_mask == 1), in the loss (labels != -100), and positions (padding included)."""
+
+    def __init__(self, model):
+        self.counts: list[torch.Tensor] = []  # [non-pad, in loss] per forward pass, on the device
+        self.positions: list[int] = []
+        self._hook = model.register_forward_pre_hook(self._count, with_kwargs=True)
+
+    def _count(self, module, args, kwargs):
+        if module.training:
+            mask, labels = kwargs["attention_mask"], kwargs["labels"]
+            self.counts.append(torch.stack([mask.sum(), (labels != IGNORE_INDEX).sum()]))
+            self.positions.append(mask.numel())
+
+    def remove(self):
+        self._hook.remove()
+
+
+class StepClock:
+    """Time and forward-pass count after every optimizer step; the measured window runs
+    from the end of the last warm-up step to the end of the last step."""
+
+    def __init__(self, device: torch.device, counter: TokenCounter):
+        self.device, self.counter = device, counter
+        self.times: list[float] = []
+        self.forwards: list[int] = []
+        self.optimizer = "?"
+
+    def tick(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.times.append(time.perf_counter())
+        self.forwards.append(len(self.counter.counts))
+
+    def callback(self) -> TrainerCallback:
+        clock = self
+
+        class Tick(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                clock.optimizer = str(getattr(args.optim, "value", args.optim))
+
+            def on_step_end(self, args, state, control, **kwargs):
+                clock.tick()
+
+        return Tick()
+
+    def result(self, warmup: int, steps: int) -> dict:
+        if len(self.times) < warmup + steps:
+            raise RuntimeError(f"only {len(self.times)} optimizer steps ran, {warmup + steps} were asked for")
+        first, last = warmup - 1, warmup + steps - 1
+        window = slice(self.forwards[first], self.forwards[last])
+        non_pad = [int(n) for n, _in_loss in torch.stack(self.counter.counts).tolist()]  # one device sync
+        in_loss = [int(n) for _non_pad, n in torch.stack(self.counter.counts).tolist()]
+        step_seconds = [b - a for a, b in zip(self.times[first:last], self.times[first + 1 : last + 1])]
+        step_tokens = [sum(non_pad[a:b]) for a, b in zip(self.forwards[first:last], self.forwards[first + 1 : last + 1])]
+        return {
+            "seconds": self.times[last] - self.times[first],
+            "steps": steps,
+            "non_pad": sum(non_pad[window]),
+            "in_loss": sum(in_loss[window]),
+            "positions": sum(self.counter.positions[window]),
+            "step_seconds": step_seconds,
+            # The fastest step: on a shared machine, the one least slowed by other processes.
+            "best_step_rate": max(t / s for t, s in zip(step_tokens, step_seconds)),
+        }
+
+
+class RecordingCollator:
+    """The workflow's collator, keeping the examples of every batch it builds, so that
+    the plain loop trains on the very batches the Trainer drew."""
+
+    def __init__(self, collate):
+        self.collate = collate
+        self.batches: list[list[dict]] = []
+
+    def __call__(self, features):
+        self.batches.append([dict(feature) for feature in features])
+        return self.collate(features)
+
+
+def peak_memory(device: torch.device) -> tuple[float, str]:
+    """Peak memory in GiB: CUDA allocations, or the process's peak resident set."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30, "CUDA max allocated"
+    try:  # VmHWM: this process's own peak RSS (a fresh process per measurement)
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 2**20, "max RSS"
+    except (OSError, AttributeError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "max RSS"
+
+
+def measure_workflow(model, tokenizer, dataset, settings: TrainSettings, instructions: bool, seed: int,
+                     device: str, precision: str, warmup: int, steps: int) -> tuple[dict, list]:
+    """Train through lmtune.training.train_causal_lm, as train_full.py / train_lora.py do,
+    stopped after warmup + steps optimizer steps (max_steps is the only setting changed)."""
+    counter = TokenCounter(model)
+    clock = StepClock(torch.device(next(model.parameters()).device), counter)
+    # train_full.py passes no collator for blocks: the Trainer then uses default_data_collator.
+    collator = RecordingCollator(padding_collator(tokenizer) if instructions else default_data_collator)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs
+        train_causal_lm(
+            model=model,
+            tokenizer=tokenizer,
+            train_data=dataset,
+            out_dir=f"{tmp}/model",
+            loss_log=f"{tmp}/train_loss.csv",
+            checkpoint_dir=f"{tmp}/checkpoints",
+            settings=replace(settings, max_steps=warmup + steps),
+            seed=seed,
+            device=device,
+            precision=precision,
+            progress=False,
+            callbacks=(clock.callback(),),
+            data_collator=collator,
+            group_by_length=instructions,
+        )
+    counter.remove()
+    used = collator.batches[: (warmup + steps) * settings.gradient_accumulation_steps]
+    return {**clock.result(warmup, steps), "optimizer": clock.optimizer}, used
+
+
+def measure_plain(model, tokenizer, batches: list, settings: TrainSettings, instructions: bool, seed: int,
+                  precision: str, warmup: int, steps: int) -> dict:
+    """The same batches through a plain loop: forward, backward, AdamW step, zero_grad."""
+    set_seed(seed)
+    device = next(model.parameters()).device
+    collate = padding_collator(tokenizer) if instructions else default_data_collator
+    accumulation = settings.gradient_accumulation_steps
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    counter = TokenCounter(model)
+    clock = StepClock(device, counter)
+    model.train()
+    for step in range(warmup + steps):
+        for features in batches[step * accumulation : (step + 1) * accumulation]:
+            batch = {key: value.to(device) for key, value in collate(features).items()}
+            with torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32"):
+                loss = model(**batch).loss
+            (loss / accumulation).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        clock.tick()
+    counter.remove()
+    return {**clock.result(warmup, steps), "optimizer": "torch.optim.AdamW (defaults)"}
+
+
+# --- Default mode: each (stage, method) in a fresh process, so peak memory is its own ---
+
+
+def measure_in_process(job: dict) -> dict:
+    config, stage = job["config"], job["stage"]
+    torch.set_num_threads(job["threads"])
+    tokenizer = load_tokenizer(job["model_dir"])
+    dataset = build_dataset(stage, config, tokenizer)
+    settings = TrainSettings.from_config(stage.settings)
+    model = stage_model(stage, job["model_dir"], job["device"], job["precision"], stage.seed)
+    instructions = stage.data == "instructions"
+    if job["method"] == "workflow":
+        result, batches = measure_workflow(model, tokenizer, dataset, settings, instructions, stage.seed,
+                                           job["device"], job["precision"], job["warmup"], job["steps"])
+        result["batches"] = batches
+    else:
+        result = measure_plain(model, tokenizer, job["batches"], settings, instructions, stage.seed,
+                               job["precision"], job["warmup"], job["steps"])
+    result["peak_gib"], result["peak_kind"] = peak_memory(next(model.parameters()).device)
+    # Non-pad tokens per step over a whole epoch: by-length batching starts with its longest batches.
+    result["epoch_tokens_per_step"] = sum(map(sum, dataset["attention_mask"])) / math.ceil(len(dataset) / settings.batch_size)
+    return result
+
+
+def _child(job: dict, result_path: str, log_path: str) -> None:
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    result = measure_in_process(job)
+    with open(result_path, "wb") as file:
+        pickle.dump(result, file)
+
+
+def measure_in_child(job: dict, workdir: Path) -> dict:
+    name = f"{job['stage'].name}-{job['method']}"
+    result_path, log_path = workdir / f"{name}.pickle", workdir / f"{name}.log"
+    process = multiprocessing.get_context("spawn").Process(target=_child, args=(job, str(result_path), str(log_path)))
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        tail = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+        raise RuntimeError(f"{name} failed (exit code {process.exitcode}); its log ends:\n{tail}")
+    with open(result_path, "rb") as file:
+        return pickle.load(file)
+
+
+def dry_run(repetitions: int) -> dict:
+    """Wall time of `snakemake -n --cores 1` in the repository, and what it plans."""
+    snakemake = Path(sys.executable).with_name("snakemake")
+    seconds, output = [], ""
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        done = subprocess.run([str(snakemake), "-n", "--cores", "1"], cwd=REPO, capture_output=True, text=True)
+        seconds.append(time.perf_counter() - start)
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            return {"error": output.strip().splitlines()[-1] if output.strip() else f"exit code {done.returncode}"}
+    jobs = re.search(r"^total\s+(\d+)", output, re.M)
+    return {
+        "median": statistics.median(seconds),
+        "all": seconds,
+        "finished": "Nothing to be done" in output,
+        "jobs": int(jobs.group(1)) if jobs else 0,
+    }
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def gib(value: float) -> str:
+    return f"{value:.2f} GiB"
+
+
+def cpu_mode(args) -> None:
+    os.chdir(REPO)  # the config's corpus paths are relative to the repository
+    config = yaml.safe_load(Path(args.config).read_text())
+    stages = [s for s in config_stages(config) if not args.stages or any(s.name.startswith(p) for p in args.stages)]
+    if not stages:
+        sys.exit(f"no stage matches {args.stages}; stages: {', '.join(s.name for s in config_stages(config))}")
+    device = args.device or config["compute"]["device"]
+    precision = args.precision or config["compute"]["precision"]
+    load_before = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="lmtune-throughput-") as tmp:
+        for stage in stages:
+            steps = args.steps or stage.default_steps
+            job = {"config": config, "stage": stage, "model_dir": model_folder(stage.model_spec, Path(tmp)),
+                   "device": device, "precision": precision, "threads": args.threads,
+                   "warmup": args.warmup, "steps": steps}
+            results = {}
+            for method in ("workflow", "plain"):  # the plain loop replays the batches the Trainer drew
+                progress(f"{stage.name} ({stage.what}): {method}, {args.warmup} warm-up + {steps} timed steps ...")
+                batches = results["workflow"]["batches"] if method == "plain" else None
+                r = results[method] = measure_in_child({**job, "method": method, "batches": batches}, Path(tmp))
+                progress(f"  {r['non_pad']} non-pad tokens in {r['seconds']:.1f} s "
+                         f"(steps: {', '.join(f'{s:.1f}' for s in r['step_seconds'])} s), peak {gib(r['peak_gib'])}")
+            if results["workflow"]["non_pad"] != results["plain"]["non_pad"]:
+                raise RuntimeError(f"{stage.name}: the two methods saw different tokens")
+            rows.append((stage, results))
+        load_after = os.getloadavg()[0]
+        dry = None
+        if args.dry_runs:
+            progress(f"snakemake -n, {args.dry_runs} times ...")
+            dry = dry_run(args.dry_runs)
+
+    first = rows[0][1]["workflow"]
+    print(f"\nTraining throughput, {args.config}: device {device}, precision {precision}, {args.threads} torch threads, "
+          f"{args.warmup} untimed warm-up step(s); load average {load_before:.1f} before, {load_after:.1f} after, "
+          f"on {os.cpu_count()} cores")
+    print(f"  tok/s counts {TOKENS}")
+    print(f"  workflow: lmtune.training.train_causal_lm (Trainer: {first['optimizer']}, gradient clipping, lr schedule, "
+          f"loss logged every step); plain: torch.optim.AdamW loop on the same batches")
+    print(f"  peak: {first['peak_kind']} of a fresh process that loaded the model, built the data and trained\n")
+    header = (f"{'stage':18s} {'batch':>5s} {'steps':>5s} {'tok/step':>8s} {'epoch':>5s} {'loss':>4s} {'pad':>4s} "
+              f"{'workflow tok/s':>14s} {'plain tok/s':>11s} {'ratio':>7s} {'best':>5s} {'peak workflow':>13s} {'peak plain':>10s}")
+    print(header)
+    print("-" * len(header))
+    for stage, r in rows:
+        w, p = r["workflow"], r["plain"]
+        w_rate, p_rate = w["non_pad"] / w["seconds"], p["non_pad"] / p["seconds"]
+        ratio = w_rate / p_rate
+        print(f"{stage.name:18s} {TrainSettings.from_config(stage.settings).batch_size:5d} {w['steps']:5d} "
+              f"{w['non_pad'] / w['steps']:8.0f} {w['epoch_tokens_per_step']:5.0f} {w['in_loss'] / w['non_pad']:4.0%} "
+              f"{1 - w['non_pad'] / w['positions']:4.0%} {w_rate:14.1f} {p_rate:11.1f} "
+              f"{ratio:5.2f}{' <' if ratio < TARGET_RATIO else '  '} {w['best_step_rate'] / p['best_step_rate']:5.2f} "
+              f"{gib(w['peak_gib']):>13s} {gib(p['peak_gib']):>10s}")
+    print(f"tok/step: non-pad tokens per timed step (epoch: the mean over an epoch; by-length batching draws its longest "
+          f"batches first);\nloss: share of them with labels != -100; pad: padded share of all positions; ratio: workflow "
+          f"tok/s / plain tok/s, target >= {TARGET_RATIO} ('<' marks a miss);\nbest: the same ratio for the fastest step "
+          f"of each, which other processes on a shared machine slow the least")
+    if dry is None:
+        return
+    if "error" in dry:
+        print(f"\nsnakemake -n failed: {dry['error']}")
+        return
+    state = ("finished (nothing to be done)" if dry["finished"]
+             else f"NOT finished: {dry['jobs']} jobs planned, so the figure includes planning them")
+    print(f"\nsnakemake -n --cores 1 in {REPO}: median {dry['median']:.2f} s of {len(dry['all'])} runs "
+          f"({', '.join(f'{s:.2f}' for s in dry['all'])} s), target < {TARGET_DRY_RUN_S:.0f} s; workflow {state}")
+
+
+# --- --gpu-mistral: the seed-scale QLoRA run on a random Mistral-7B ---
+
+# Mistral-7B-Instruct-v0.2's own tokenization (its 32,000-piece SentencePiece model, ids
+# included) of every word the arithmetic data is made of, taken from the real tokenizer.
+# There is no Mistral tokenizer offline, so --gpu-mistral rebuilds this part of it:
+# sequence lengths, and so tokens per step, are those of the real run.
+MISTRAL_PIECES = {
+    "[INST]": [("▁[", 733), ("INST", 16289), ("]", 28793)],
+    "[/INST]": [("▁[", 733), ("/", 28748), ("INST", 16289), ("]", 28793)],
+    "es": [("▁es", 1037)],
+    "igual": [("▁ig", 12632), ("ual", 840)],
+    "a": [("▁a", 264)],
+    "más": [("▁más", 5268)],
+    "uno": [("▁uno", 10956)],
+    "dos": [("▁dos", 4882)],
+    "tres": [("▁tres", 14009)],
+    "cuatro": [("▁cuatro", 27429)],
+    "cinco": [("▁cin", 7132), ("co", 1115)],
+    "seis": [("▁se", 427), ("is", 278)],
+    "siete": [("▁s", 268), ("iet", 1296), ("e", 28706)],
+    "ocho": [("▁o", 289), ("cho", 2415)],
+    "nueve": [("▁nue", 12467), ("ve", 333)],
+    "diez": [("▁die", 1202), ("z", 28764)],
+}
+MISTRAL_SPACE = 28705  # "▁": a number is "▁" and then one token per digit
+MISTRAL_DIGITS = dict(zip("0123456789", [28734, 28740, 28750, 28770, 28781, 28782, 28784, 28787, 28783, 28774]))
+
+
+def mistral_arithmetic_tokenizer():
+    """A fast tokenizer that splits the arithmetic text exactly as Mistral-7B-Instruct-v0.2
+    does (a number is '▁' and one token per digit, as in SentencePiece); any other word
+    falls back to its characters. <s> = 1, </s> = 2 (also the pad token), as Mistral's."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "▁": MISTRAL_SPACE}
+    for pieces in MISTRAL_PIECES.values():  # the first piece starts a word, the others continue it
+        for position, (piece, token) in enumerate(pieces):
+            vocab[piece if position == 0 else "##" + piece] = token
+    for digit, token in MISTRAL_DIGITS.items():
+        vocab["##" + digit] = token
+    spare = iter(range(31000, 32000))
+    for char in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZáéíóúüñ0123456789[]/.,;:!?()+-*=<>'\"":
+        if char.isalpha():
+            vocab.setdefault("▁" + char, next(spare))
+        vocab.setdefault("##" + char, next(spare))
+    backend = Tokenizer(models.WordPiece(vocab, unk_token="<unk>", continuing_subword_prefix="##"))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
+                                        eos_token="</s>", pad_token="</s>")
+    for word, pieces in MISTRAL_PIECES.items():  # the table holds, whatever the tokenizers release
+        got = tokenizer(word, add_special_tokens=False)["input_ids"]
+        if got != [token for _piece, token in pieces]:
+            raise RuntimeError(f"tokenizer split {word!r} into {got}, Mistral into {pieces}")
+    return tokenizer
+
+
+def mistral_7b_config(layers: int):
+    """Mistral-7B-Instruct-v0.2's architecture (its config.json), optionally fewer layers."""
+    from transformers import MistralConfig
+
+    return MistralConfig(
+        vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=layers,
+        num_attention_heads=32, num_key_value_heads=8, head_dim=128, hidden_act="silu",
+        max_position_embeddings=32768, rms_norm_eps=1e-5, rope_theta=1e6, sliding_window=None,
+        tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
+    )
+
+
+def save_random_mistral(folder: Path, layers: int, device: torch.device) -> int:
+    """A randomly initialised bf16 Mistral saved as a transformers folder, so the workflow's
+    own loader quantises it; returns its matmul parameter count (linear layers and LM head)."""
+    from transformers import AutoModelForCausalLM
+
+    with device:  # created on the device in bf16: never a fp32 copy of 7B parameters
+        model = AutoModelForCausalLM.from_config(mistral_7b_config(layers), dtype=torch.bfloat16)
+    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    model.save_pretrained(folder, safe_serialization=True)
+    del model
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return matmul
+
+
+def gpu_mistral_mode(args) -> None:
+    os.chdir(REPO)
+    config = yaml.safe_load(Path(args.config or "config/seed-scale.yaml").read_text())
+    section, seed = config["arithmetic"], config["seed"]
+    device = torch.device(args.device or "cuda")
+    precision = args.precision or "bf16"
+    torch.set_num_threads(args.threads)
+    settings = TrainSettings.from_config(section["training"])
+    lora = {**section["lora"], "quantize_4bit": True}
+
+    tokenizer = mistral_arithmetic_tokenizer()
+    examples = generate_datasets(section["data"])["train"]
+    dataset = encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
+    lengths = dataset["length"]
+    epoch_steps = math.ceil(len(dataset) / settings.batch_size)
+    warmup = args.warmup or 3
+    steps = args.steps or 100  # two of the sampler's by-length mega-batches: every length, about as often as an epoch
+    progress(f"{len(dataset)} examples, {statistics.mean(lengths):.1f} tokens on average ({min(lengths)}-{max(lengths)})")
+
+    with tempfile.TemporaryDirectory(prefix="random-mistral-", dir=args.tmp_dir) as tmp:
+        start = time.perf_counter()
+        progress(f"building a random Mistral ({args.layers} layers, bf16) on {device}, saving it to {tmp} ...")
+        matmul_params = save_random_mistral(Path(tmp), args.layers, device)
+        built = time.perf_counter() - start
+        progress(f"  {built:.0f} s; loading it through lmtune.lora.load_base(quantize_4bit=True) ...")
+        start = time.perf_counter()
+        model = add_lora(load_base(tmp, device.type, precision, True), lora, quantized=True, seed=seed)
+        loaded = time.perf_counter() - start
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        footprint = f", model in GPU memory {gib(torch.cuda.memory_allocated(device) / 2**30)}" if device.type == "cuda" else ""
+
+        # Rounds alternate the order (workflow, plain, then plain, workflow, ...) so that a drift
+        # of the machine does not favour one method. The Trainer draws the same batches each time.
+        runs = []
+        for round_ in range(args.rounds):
+            for method in ("workflow", "plain") if round_ % 2 == 0 else ("plain", "workflow"):
+                if device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
+                progress(f"round {round_ + 1}, {method}: {warmup} warm-up + {steps} timed steps ...")
+                if method == "workflow":
+                    result, batches = measure_workflow(model, tokenizer, dataset, settings, True, seed, device.type,
+                                                       precision, warmup, steps)
+                else:
+                    result = measure_plain(model, tokenizer, batches, settings, True, seed, precision, warmup, steps)
+                result["peak_gib"], peak_kind = peak_memory(device)
+                if device.type != "cuda":
+                    peak_kind += " (process)"  # one process runs everything in this mode
+                runs.append((f"{method} {round_ + 1}", method, result))
+
+    flops_per_token = 4 * matmul_params + 6 * trainable
+    print(f"\nSeed-scale arithmetic QLoRA on a randomly initialised Mistral-7B ({args.layers} of 32 layers), "
+          f"{torch.cuda.get_device_name(device) if device.type == 'cuda' else device}, {precision}, torch {torch.__version__}")
+    print(f"LoRA r={lora['r']} alpha={lora['alpha']} dropout={lora['dropout']} on {'/'.join(lora['target_modules'])}, "
+          f"nf4 + double quant; batch {settings.batch_size}, lr {settings.learning_rate}, batched by length")
+    print(f"data: the {len(dataset)} training examples of config/seed-scale.yaml in Mistral's own tokens, "
+          f"{statistics.mean(lengths):.1f} on average, {sum(lengths) / epoch_steps:.1f} per step over an epoch")
+    print(f"set-up: random bf16 model built and saved in {built:.0f} s, loaded and quantised in {loaded:.0f} s{footprint}")
+    print(f"{warmup} warm-up step(s) not timed, then {steps} timed; tokens/s counts {TOKENS}")
+    print(f"MFU = tokens/s x (4 x {matmul_params / 1e9:.3f}e9 frozen matmul weights + 6 x {trainable / 1e6:.2f}e6 "
+          f"LoRA weights) / {args.peak_tflops:.0f} TFLOP/s")
+    print("      (a frozen weight costs 2 FLOPs forward and 2 for the input gradient, none for its own gradient;"
+          " embedding lookups and attention scores are left out)\n")
+    header = f"{'run':10s} {'tok/step':>8s} {'s/step':>7s} {'tok/s':>9s} {'MFU':>8s} {'peak ' + peak_kind:>24s}"
+    print(header)
+    print("-" * len(header))
+    rates = {"workflow": [], "plain": []}
+    for name, method, r in runs:
+        rate = r["non_pad"] / r["seconds"]
+        rates[method].append(rate)
+        print(f"{name:10s} {r['non_pad'] / steps:8.1f} {r['seconds'] / steps:7.3f} {rate:9.1f} "
+              f"{rate * flops_per_token / (args.peak_tflops * 1e12):8.3%} {gib(r['peak_gib']):>24s}")
+    ratio = statistics.mean(rates["workflow"]) / statistics.mean(rates["plain"])
+    print(f"ratio workflow/plain (mean tok/s over rounds) {ratio:.2f}, target >= {TARGET_RATIO}; the workflow's "
+          f"Trainer uses {runs[0][2]['optimizer']}, "
+          f"clips gradients and logs the loss every step")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 2)[2])
+    parser.add_argument("--config", help="config file (default config.yaml; config/seed-scale.yaml with --gpu-mistral)")
+    parser.add_argument("--stages", nargs="+", metavar="PREFIX",
+                        help="stages whose name starts with one of these (continual-A, continual-B, arithmetic-lora, "
+                             "java-stage1, java-stage2-<run>); default all")
+    parser.add_argument("--steps", type=int,
+                        help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA; "
+                             "100 with --gpu-mistral)")
+    parser.add_argument("--warmup", type=int, help="untimed optimizer steps first (default 1; 3 with --gpu-mistral)")
+    parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's, cuda with --gpu-mistral")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS),
+                        help="override compute.precision; default the config's, bf16 with --gpu-mistral")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads (default %(default)s)")
+    parser.add_argument("--dry-runs", type=int, default=3, help="repetitions of `snakemake -n` (0: skip; default 3)")
+    parser.add_argument("--gpu-mistral", action="store_true", help="QLoRA on a random Mistral-7B instead (see above)")
+    parser.add_argument("--layers", type=int, default=32, help="--gpu-mistral: decoder layers (default 32; fewer to test)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="--gpu-mistral: rounds of both methods, in alternating order (default 2)")
+    parser.add_argument("--tmp-dir", help="--gpu-mistral: where the random model is saved (14.5 GB at 32 layers)")
+    parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS,
+                        help="--gpu-mistral: peak of the accelerator for MFU (default H100 SXM bf16 dense, %(default)s)")
+    args = parser.parse_args()
+    if args.warmup is not None and args.warmup < 1:
+        parser.error("--warmup must be at least 1: the timed window starts at the end of a step")
+    if args.gpu_mistral:
+        gpu_mistral_mode(args)
+    else:
+        args.config, args.warmup = args.config or "config.yaml", args.warmup or 1
+        cpu_mode(args)
+
+
+if __name__ == "__main__":
+    main()
