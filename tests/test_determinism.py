@@ -1,0 +1,46 @@
+"""The same config and seed on the same machine give byte-identical results on CPU: a
+second run of the tiny config, from nothing in another folder, matches the session's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_snakemake, tiny_config, write_config
+
+# Every result a reader looks at: metrics, evaluations, loss logs, generations, data
+# splits, tables, figures. Not compared: logs and benchmarks (timings), and the model,
+# adapter and token folders (gigabytes), which the results above are computed from.
+COMPARED = {".json", ".jsonl", ".csv", ".txt", ".md", ".png"}
+SKIPPED_FOLDERS = {"logs", "benchmarks", "model", "adapter", "tokens", "checkpoints"}
+
+
+def result_files(workdir: Path) -> list[str]:
+    return sorted(
+        path.relative_to(workdir).as_posix()
+        for path in (workdir / "results").rglob("*")
+        if path.is_file()
+        and path.suffix in COMPARED
+        and not SKIPPED_FOLDERS & set(path.relative_to(workdir / "results").parts[:-1])
+    )
+
+
+def test_a_second_run_gives_byte_identical_results(tiny_run, tmp_path):
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    write_config(fresh, tiny_config(fresh))
+    run_snakemake(fresh)
+
+    files = result_files(tiny_run)
+    assert result_files(fresh) == files
+    metrics = [f for f in files if f.endswith("metrics.json")]
+    for experiment in ["continual", "arithmetic", "java"]:
+        assert any(f.startswith(f"results/{experiment}/") for f in metrics), experiment
+    assert any("generations/" in f for f in files)
+    differ = [f for f in files if (fresh / f).read_bytes() != (tiny_run / f).read_bytes()]
+    assert not differ, differ
+    # Identical across two folders also means no result records where it was made.
+    for f in files:
+        if f.endswith(".png"):
+            continue
+        text = (fresh / f).read_text(encoding="utf-8")
+        assert str(fresh) not in text and str(tmp_path) not in text, f"{f} holds an absolute path"
