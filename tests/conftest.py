@@ -161,11 +161,20 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    # Models and tokens (large) are only ever replaced by atomic renames, so a hard link is
+    # safe; small files (Snakemake's metadata, logs, benchmarks) may be rewritten in place,
+    # which through a hard link would change the source run too.
+    if os.path.getsize(source) > 1_000_000:
+        os.link(source, target)
+    else:
+        shutil.copy2(source, target)
+
+
 def clone_run(source: Path, target: Path) -> Path:
-    """A copy of a finished run, by hard links: fast, with the same modification times and
-    Snakemake metadata. Snakemake and our atomic writes replace files rather than write into
-    them, so changing the copy leaves the source as it was."""
-    shutil.copytree(source, target, copy_function=os.link, symlinks=True)
+    """A copy of a finished run, fast and with the same modification times and Snakemake
+    metadata; changing the copy leaves the source as it was."""
+    shutil.copytree(source, target, copy_function=_link_or_copy, symlinks=True)
     return target
 
 
