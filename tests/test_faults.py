@@ -17,7 +17,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
 
 from lmtune import atomic
 from lmtune.corpus import read_corpus
