@@ -21,7 +21,7 @@ rule tokenize_arithmetic:
     output:
         directory(f"{ARITHMETIC}/tokens/train"),
     params:
-        separator=" ",
+        separator=ARITHMETIC_SEPARATOR,
     priority: 10
     log:
         "results/logs/tokenize_arithmetic.log",

@@ -15,6 +15,8 @@ CONTINUAL = "results/continual"
 ARITHMETIC = "results/arithmetic"
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
 ARITHMETIC_VARIANTS = ["base", "lora"]
+# Between an arithmetic prompt and its answer, in training and in the cross evaluation.
+ARITHMETIC_SEPARATOR = " "
 JAVA = "results/java"
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
@@ -212,7 +214,7 @@ def cross_sets():
         for domain in continual_order():
             sets[f"continual_{domain}"] = {"kind": "text", "path": f"{CONTINUAL}/data/{domain}/test.txt", "block_size": block}
     if "arithmetic" in config:
-        sets["arithmetic_held_out"] = {"kind": "instructions", "path": f"{ARITHMETIC}/data/eval_held_out.jsonl", "separator": " "}
+        sets["arithmetic_held_out"] = {"kind": "instructions", "path": f"{ARITHMETIC}/data/eval_held_out.jsonl", "separator": ARITHMETIC_SEPARATOR}
     if "java" in config:
         block = config["java"]["evaluation"]["block_size"]
         sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
@@ -220,8 +222,8 @@ def cross_sets():
 
 
 def cross_inputs(wildcards):
-    spec = cross_models()[wildcards.model_id]
-    inputs = {"model": spec["model"], "sets": [s["path"] for s in cross_sets().values()]}
+    spec = CROSS_MODELS[wildcards.model_id]
+    inputs = {"model": spec["model"], "sets": [s["path"] for s in CROSS_SETS.values()]}
     if spec["adapter"]:
         inputs["adapter"] = spec["adapter"]
     return inputs

@@ -1,5 +1,8 @@
 # The cross-experiment matrix: each final model on each experiment's held-out set.
 
+CROSS_MODELS = cross_models()
+CROSS_SETS = cross_sets()
+
 
 rule cross_evaluate:
     input:
@@ -7,9 +10,9 @@ rule cross_evaluate:
     output:
         f"{CROSS}/{{model_id}}.json",
     params:
-        sets=cross_sets(),
+        sets=CROSS_SETS,
         # The arithmetic adapter was trained on a 4-bit base where the config says so.
-        quantize_4bit=lambda wildcards: bool(cross_models()[wildcards.model_id]["adapter"])
+        quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
         and config["arithmetic"]["lora"].get("quantize_4bit", False),
         batch_size=8,
         compute=COMPUTE,
@@ -29,12 +32,12 @@ rule cross_evaluate:
 
 rule cross_matrix:
     input:
-        expand(f"{CROSS}/{{model_id}}.json", model_id=list(cross_models())),
+        expand(f"{CROSS}/{{model_id}}.json", model_id=list(CROSS_MODELS)),
     output:
         table=f"{CROSS}/matrix.csv",
         plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
     params:
-        models=cross_models(),
+        models=CROSS_MODELS,
     log:
         "results/logs/cross_matrix.log",
     conda:
