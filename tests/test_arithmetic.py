@@ -3,8 +3,10 @@ import random
 import pytest
 
 from lmtune.arithmetic import (
+    REASONS,
     generate_datasets,
     greedy_addends,
+    judge,
     number_word,
     parse_answer,
     random_addends,
@@ -45,7 +47,7 @@ def test_training_answers_are_written_in_words_and_sum_to_the_target():
     first = sets["train"][0]
     assert first.prompt == f"[INST] {first.target} es igual a [/INST]"
     for example in sets["train"]:
-        parsed = parse_answer(example.answer)
+        parsed = parse_answer(example.answer, SETTINGS["addend_range"])
         assert parsed.well_formed and parsed.total == example.target
         assert not any(ch.isdigit() for ch in example.answer)
 
@@ -73,36 +75,59 @@ def test_generation_is_deterministic_in_its_seed():
 
 
 @pytest.mark.parametrize(
-    "text, total, well_formed",
+    "text, reason, total",
     [
-        (" cinco más tres más ocho", 16, True),
-        ("veintiuno más doce.", 33, True),
-        ("nueve más nueve\nmás cosas", 18, False),
-        ("The answer is 33", None, False),
-        (" ocho más uno más uno más", 10, False),
-        (" diez más diez más nue", 20, False),
-        ("diez más foo más dos", None, False),
-        ("", None, False),
+        (" cinco más tres más ocho", "ok", 16),
+        ("cinco más tres más ocho  \n", "ok", 16),  # surrounding spaces are not part of the answer
+        ("nueve más nueve\nmás cosas", "ok", 18),  # only the first line is the answer
+        ("nueve", "ok", 9),  # one addend in range: with addends up to 10 the generator writes 10 as "diez"
+        ("treinta y tres", "single_number", 33),
+        (" mil", "single_number", 1000),
+        ("veinte más tres", "addend_out_of_range", 23),
+        ("cero más diez", "addend_out_of_range", 10),
+        # Trailing punctuation is text after the sum: the training answers never end in a
+        # period, so the format does not either; the sum still counts towards the error.
+        ("veintiuno más doce.", "trailing_text", 33),
+        ("siete más dos = nueve", "trailing_text", 9),
+        ("siete más dos es la respuesta", "unknown_word", None),  # words, not symbols, after the sum
+        ("siete más dos más\n", "trailing_text", 9),
+        ("diez más diez más 5", "unknown_word", None),
+        ("diez más veintidos", "unknown_word", None),  # unaccented: not the spelling of 22
+        ("uno más un\n", "unknown_word", None),
+        ("uno más un", "truncated", 1),  # no newline: it may stop inside "uno"
+        ("Diez más dos", "unknown_word", None),
+        ("diez mas dos", "unknown_word", None),
+        ("diez  más dos", "unknown_word", None),
+        ("diez más foo más dos", "unknown_word", None),
+        ("The answer is 33", "unknown_word", None),
+        (" ocho más uno más uno más", "truncated", 10),
+        (" diez más diez más nue", "truncated", 20),
+        ("cua", "truncated", None),
+        ("", "empty", None),
+        ("  \nocho", "empty", None),
     ],
 )
-def test_answers_are_parsed_with_text2num(text, total, well_formed):
-    parsed = parse_answer(text)
-    assert parsed.total == total and parsed.well_formed == well_formed
+def test_answers_get_one_reason_code_and_a_sum_only_when_one_can_be_read(text, reason, total):
+    parsed = parse_answer(text, (1, 9))
+    assert (parsed.reason, parsed.total) == (reason, total)
+    assert parsed.well_formed == (reason == "ok")
 
 
-def test_score_counts_format_exact_sums_and_unparsable():
-    records = [
-        {"target": 10, "parsed_sum": 10, "well_formed": True},
-        {"target": 20, "parsed_sum": 17, "well_formed": True},
-        {"target": 30, "parsed_sum": None, "well_formed": False},
-        {"target": 40, "parsed_sum": 41, "well_formed": False},
-    ]
+def test_exact_needs_a_well_formed_answer_and_the_error_is_over_parsable_answers():
+    outputs = [("cinco más cinco", 10), ("diez más siete", 20), ("nueve más ocho.", 17), ("foo", 30), ("veinte", 20)]
+    records = [judge({"output": output, "target": target}, (1, 9)) for output, target in outputs]
+    assert [r["reason"] for r in records] == ["ok", "addend_out_of_range", "trailing_text", "unknown_word", "single_number"]
+    assert [r["exact"] for r in records] == [True, False, False, False, False]
     figures = score(records)
     assert figures == {
-        "prompts": 4,
-        "format_rate": 0.5,
-        "exact_sum_rate": 0.25,
-        "mean_absolute_error": pytest.approx((0 + 3 + 1) / 3),
-        "unparsable": 1,
+        "prompts": 5,
+        "well_formed_rate": 0.2,
+        "exact_sum_rate": 0.2,
+        "mean_absolute_error": pytest.approx((0 + 3 + 0 + 0) / 4),
+        "parsable": 4,
+        "reasons": {**dict.fromkeys(REASONS, 0), "ok": 1, "addend_out_of_range": 1, "trailing_text": 1,
+                    "unknown_word": 1, "single_number": 1},
     }
+    nothing = score([judge({"output": "no sé", "target": 12}, (1, 9))])
+    assert nothing["mean_absolute_error"] is None and nothing["parsable"] == 0
     assert number_word(33) == "treinta y tres"

@@ -83,10 +83,15 @@ rule generate_arithmetic_answers:
         "../scripts/generate_arithmetic_answers.py"
 
 
+localrules:
+    score_arithmetic,
+
+
 rule score_arithmetic:
     input:
         expand(f"{ARITHMETIC}/generations/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
     output:
+        scored=expand(f"{ARITHMETIC}/scored/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
         metrics=f"{ARITHMETIC}/metrics.json",
         plot=report(
             f"{ARITHMETIC}/error_by_target.png",
@@ -96,6 +101,7 @@ rule score_arithmetic:
     params:
         variants=ARITHMETIC_VARIANTS,
         eval_sets=ARITHMETIC_EVAL_SETS,
+        addend_range=config["arithmetic"]["data"]["addend_range"],
     log:
         "results/logs/score_arithmetic.log",
     conda:

@@ -1,6 +1,6 @@
-"""Greedy answers of one model (base or LoRA-tuned) to every evaluation prompt."""
+"""Greedy answers of one model (base or LoRA-tuned) to every evaluation prompt; the
+score rule judges them."""
 
-from lmtune.arithmetic import parse_answer
 from lmtune.generation import answer_instructions
 from lmtune.jobs import start_job
 from lmtune.jsonl import read_jsonl, write_jsonl
@@ -23,11 +23,9 @@ for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):
         stop_strings=["\n"],  # an answer is one line; the base model rambles on
     )
     for example, output in zip(examples, outputs):
-        parsed = parse_answer(output)
         records.append({
             "set": eval_set, "kind": example["kind"], "prompt": example["prompt"], "target": example["target"],
-            "output": output, "well_formed": parsed.well_formed, "parsed_sum": parsed.total,
-            "error": None if parsed.total is None else abs(parsed.total - example["target"]),
+            "output": output,
         })
     log.info("%s: %d prompts", eval_set, len(examples))
 write_jsonl(snakemake.output[0], records)

@@ -1,17 +1,22 @@
-"""Figures per model and evaluation set, and the error-by-target plot."""
+"""Every saved answer judged (reason code, sum, error), figures per model and evaluation
+set, and the error-by-target plot. Reads only the generations: rescoring needs no model."""
 
 from lmtune import atomic
-from lmtune.arithmetic import score
+from lmtune.arithmetic import judge, score
 from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl
+from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.plots import plot_error_by_target
 
 log = start_job(snakemake)
-generations = {variant: read_jsonl(path) for variant, path in zip(snakemake.params.variants, snakemake.input)}
+addend_range = snakemake.params.addend_range
+judged = {}
+for variant, generations, scored in zip(snakemake.params.variants, snakemake.input, snakemake.output.scored):
+    judged[variant] = [judge(record, addend_range) for record in read_jsonl(generations)]
+    write_jsonl(scored, judged[variant])
 metrics = {
     variant: {eval_set: score([r for r in records if r["set"] == eval_set]) for eval_set in snakemake.params.eval_sets}
-    for variant, records in generations.items()
+    for variant, records in judged.items()
 }
 log.info("%s", metrics)
 atomic.write_json(snakemake.output.metrics, metrics)
-plot_error_by_target(generations, snakemake.output.plot)
+plot_error_by_target(judged, metrics, snakemake.output.plot)
