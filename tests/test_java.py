@@ -5,6 +5,7 @@ import zipfile
 import pytest
 
 from lmtune.errors import CorpusError
+from lmtune.java_checks import check_methods, judge_generations, method_spec, method_inputs
 from lmtune.java_corpus import clean_snippets, read_source
 from lmtune.java_tasks import (
     FAMILIES,
@@ -69,17 +70,145 @@ def test_exact_match_ignores_whitespace_only():
     assert wrap_in_class("int x;", "A").startswith("import java.util.*;\n\npublic class A {\n    int x;")
 
 
-def test_scores_record_not_measured_without_a_jdk():
+def test_levels_are_not_measured_without_a_jdk_and_reported_per_family():
+    def record(split, family, exact, compiles, signature, functional, reason):
+        return {"split": split, "family": family, "exact_match": exact, "compiles": compiles,
+                "signature": signature, "functional": functional, "reason": reason}
+
     records = [
-        {"split": "test", "exact_match": True, "compiles": None},
-        {"split": "test", "exact_match": False, "compiles": None},
-        {"split": "test_unseen_words", "exact_match": False, "compiles": True},
+        record("test", "print", True, None, None, None, "not_measured"),
+        record("test", "getter", False, None, None, None, "not_measured"),
+        record("test_unseen_words", "print", False, True, True, True, "ok"),
+        record("test_unseen_words", "print", False, True, False, False, "wrong_signature"),
+        record("test_unseen_words", "getter", False, False, False, False, "syntax_error"),
+        record("test_unseen_words", "getter", True, True, True, True, "ok"),
     ]
     figures = score_generations(records)
-    assert figures["test"] == {"instructions": 2, "exact_match": 0.5, "compile_rate": None}
-    assert figures["test_unseen_words"]["compile_rate"] == 1.0
+    assert {k: v for k, v in figures["test"].items() if k != "families"} == {
+        "instructions": 2, "exact_match": 0.5, "syntax_rate": None, "signature_rate": None,
+        "functional_accuracy": None, "reasons": {"not_measured": 2},
+    }
+    unseen = figures["test_unseen_words"]
+    assert (unseen["syntax_rate"], unseen["signature_rate"], unseen["functional_accuracy"]) == (0.75, 0.5, 0.5)
+    assert unseen["families"]["print"]["signature_rate"] == 0.5 and unseen["families"]["getter"]["syntax_rate"] == 0.5
+    assert unseen["reasons"] == {"ok": 2, "syntax_error": 1, "wrong_signature": 1}
     table = examples_table({"base": [dict(r, instruction="// x", generated="a|b") for r in records]}, 1)
-    assert "## test" in table and "a\\|b" in table
+    assert "## test" in table and "a\\|b" in table and "(exact)" in table
+
+
+def test_inputs_are_seeded_per_task_and_include_boundary_values():
+    reference = "public boolean isPriceGreaterThan42(int price) {\n    if (price > 42) {\n        return true;\n    }\n    return false;\n}"
+    inputs = method_inputs(reference)
+    assert inputs == method_inputs(reference)
+    firsts = [case[0] for case in inputs]
+    assert {0, -1, -(2**31), 2**31 - 1, 41, 42, 43} <= set(firsts)
+    two = method_inputs("public int addFoo(int a, int b) {\n    return a + b;\n}")
+    assert len({len(case) for case in two}) == 1 and len(two) > 10
+    assert {None, ""} <= {case[0] for case in method_inputs("public int lengthFoo(String text) {\n    return text.length();\n}")}
+    getter = "private boolean fooBar;\n\npublic boolean isFooBar() {\n    return fooBar;\n}"
+    assert method_spec(getter).kind == "getter" and {True, False} == {case[0] for case in method_inputs(getter)}
+    assert method_inputs("public void printHolaMundo() {\n    System.out.println(\"Hola, Mundo!\");\n}") == [[]]
+
+
+@needs_jdk
+def test_every_reference_runs_like_itself_on_its_inputs():
+    tasks = generate_tasks({**SETTINGS, "train_pairs": 9})
+    references = [t.code for split in tasks.values() for t in split]
+    verdicts = check_methods(references, references)
+    assert [v.reason for v in verdicts] == ["ok"] * len(references), [v.detail for v in verdicts if v.reason != "ok"]
+    assert all(v.compiles and v.signature and v.functional for v in verdicts)
+
+
+GREATER = "public boolean isPriceGreaterThan42(int price) {\n    if (price > 42) {\n        return true;\n    }\n    return false;\n}"
+GETTER = "private int fooBar;\n\npublic int getFooBar() {\n    return fooBar;\n}"
+SETTER = "private String fooBar;\n\npublic void setFooBar(String fooBar) {\n    this.fooBar = fooBar;\n}"
+REVERSE = "public String reverseFoo(String text) {\n    return new StringBuilder(text).reverse().toString();\n}"
+PRINT = "public void printHolaMundo() {\n    System.out.println(\"Hola, Mundo!\");\n}"
+
+
+CHECKS = [
+    # Right, written differently: only the functional level sees it.
+    (GREATER, "public boolean isPriceGreaterThan42(int price) {\n    return price > 42;\n}", "ok"),
+    (GETTER, "private int fooBar = 7;\npublic int getFooBar() { return this.fooBar; }", "ok"),
+    (SETTER, "private String fooBar;\npublic void setFooBar(String value) { fooBar = value; }", "ok"),
+    (REVERSE, "public String reverseFoo(String text) {\n    String out = \"\";\n"
+              "    for (char c : text.toCharArray()) out = c + out;\n    return out;\n}", "ok"),
+    (PRINT, "public static void printHolaMundo() { System.out.print(\"Hola, Mundo!\\n\"); }", "ok"),
+    # Compiles, does something else.
+    (GREATER, "public boolean isPriceGreaterThan42(int price) {\n    return price >= 42;\n}", "wrong_output"),
+    (GETTER, "private int fooBar;\npublic int getFooBar() { return 0; }", "wrong_output"),
+    (SETTER, "private String fooBar;\npublic void setFooBar(String fooBar) { fooBar = fooBar; }", "wrong_output"),
+    (PRINT, "public void printHolaMundo() { System.out.println(\"Hola, mundo!\"); }", "wrong_output"),
+    (GETTER, "private int other;\npublic int getFooBar() { return other; }", "missing_field"),
+    # Compiles, but not the method asked for: an empty class body, another name, other types.
+    (GREATER, "", "wrong_signature"),
+    (GREATER, "public void main() {}", "wrong_signature"),
+    (GREATER, "public boolean isPriceGreaterThan(int price) { return price > 42; }", "wrong_signature"),
+    (GREATER, "public int isPriceGreaterThan42(int price) { return 1; }", "wrong_signature"),
+    (GREATER, "public boolean isPriceGreaterThan42(long price) { return price > 42; }", "wrong_signature"),
+    (GREATER, "public boolean isPriceGreaterThan42(int price) { return price > }", "syntax_error"),
+]
+
+
+@needs_jdk
+def test_the_three_levels_tell_right_code_from_code_that_only_compiles():
+    verdicts = check_methods([generated for _, generated, _ in CHECKS], [reference for reference, _, _ in CHECKS])
+    assert [v.reason for v in verdicts] == [reason for _, _, reason in CHECKS], [v.detail for v in verdicts]
+    for verdict in verdicts:
+        assert verdict.compiles == (verdict.reason != "syntax_error")
+        assert verdict.signature == (verdict.reason not in ("syntax_error", "wrong_signature"))
+        assert verdict.functional == (verdict.reason == "ok")
+
+
+@needs_jdk
+def test_hostile_code_fails_with_a_reason_and_the_rest_are_still_scored(tmp_path):
+    add = "public int addFoo(int a, int b) {\n    return a + b;\n}"
+
+    def body(*lines):
+        return "public int addFoo(int a, int b) {\n" + "\n".join(f"    {line}" for line in lines) + "\n}"
+
+    written, spawned = tmp_path / "written.txt", tmp_path / "spawned.txt"
+    cases = {
+        "loops": (body("while (true) {}"), "timeout"),
+        "exits": (body("System.exit(0);", "return a + b;"), "forbidden"),
+        "halts": (body("Runtime.getRuntime().halt(0);", "return a + b;"), "forbidden"),
+        "allocates": (body("long[] huge = new long[1_000_000_000];", "return huge.length;"), "out_of_memory"),
+        "grows": (body("java.util.List<long[]> all = new java.util.ArrayList<>();",
+                       "while (true) all.add(new long[1_000_000]);"), "out_of_memory"),
+        "throws": (body("throw new IllegalStateException(\"no\");"), "exception"),
+        "recurses": (body("return addFoo(a, b) + 1;"), "exception"),
+        "writes": (body(f"try (var w = new java.io.FileWriter(\"{written}\")) {{ w.write(1); }}",
+                        "catch (java.io.IOException e) {}", "return a + b;"), "forbidden"),
+        "spawns": (body(f"try {{ new ProcessBuilder(\"touch\", \"{spawned}\").start().waitFor(); }}",
+                        "catch (java.io.IOException | InterruptedException e) {}", "return a + b;"), "forbidden"),
+        # Code that catches the denial and returns the right value is right.
+        "spawns, carries on": (body(f"try {{ Runtime.getRuntime().exec(\"touch {spawned}\"); }}",
+                                    "catch (Exception e) {}", "return a + b;"), "ok"),
+        "connects": (body("try { new java.net.Socket(\"127.0.0.1\", 9).close(); } catch (java.io.IOException e) {}",
+                          "return a + b;"), "forbidden"),
+        "starts a thread": (body("new Thread(() -> { while (true) {} }).start();", "return a + b;"), "forbidden"),
+        "prints forever": (body("while (true) System.out.println(a);"), "timeout"),
+        "is right": (add, "ok"),
+    }
+    generated = [code for code, _ in cases.values()]
+    verdicts = check_methods(generated + [add], [add] * (len(cases) + 1), time_limit=2)
+    assert {name: v.reason for name, v in zip(cases, verdicts)} == {name: reason for name, (_, reason) in cases.items()}
+    assert verdicts[-1].reason == "ok"  # after the last timeout, a fresh JVM took the rest
+    assert not written.exists() and not spawned.exists()
+    assert "exitVM" in verdicts[1].detail and "addFoo(" in verdicts[5].detail
+
+
+@needs_jdk
+def test_generation_records_are_judged_at_every_level_and_old_verdicts_dropped():
+    reference = "public int addFoo(int a, int b) {\n    return a + b;\n}"
+    records = [
+        {"split": "test", "family": "arithmetic", "reference": reference, "generated": reference,
+         "compiles": True, "compile_error": ""},
+        {"split": "test", "family": "arithmetic", "reference": reference, "generated": "public int addFoo(int b, int a) { return b+a; }"},
+    ]
+    judged = judge_generations(records)
+    assert [(r["exact_match"], r["functional"], r["reason"]) for r in judged] == [(True, True, "ok"), (False, True, "ok")]
+    assert "compile_error" not in judged[0]
 
 
 def test_corpus_sources_are_read_deduplicated_and_filtered(tmp_path):

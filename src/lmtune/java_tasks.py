@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 # Nouns used as messages, field names, strings and parameter names; English and Spanish.
@@ -196,19 +197,34 @@ def wrap_in_class(code: str, class_name: str) -> str:
     return f"import java.util.*;\n\npublic class {class_name} {{\n{body}\n}}\n"
 
 
-def score_generations(records: list[dict]) -> dict:
-    """Exact-match accuracy and compile rate per test split.
+# What score_generations reports at each level, weakest first, with exact match beside.
+MEASURES = ("syntax_rate", "signature_rate", "functional_accuracy", "exact_match")
+_LEVEL_FIELDS = {"syntax_rate": "compiles", "signature_rate": "signature", "functional_accuracy": "functional"}
 
-    The compile rate is None ("not measured") when no JDK was found, never a pass.
+
+def _figures(rows: list[dict]) -> dict:
+    figures = {"instructions": len(rows), "exact_match": sum(r["exact_match"] for r in rows) / len(rows)}
+    for measure, field in _LEVEL_FIELDS.items():
+        checked = [r[field] for r in rows if r[field] is not None]
+        figures[measure] = sum(checked) / len(checked) if checked else None
+    figures["reasons"] = dict(sorted(Counter(r["reason"] for r in rows).items()))
+    return figures
+
+
+def score_generations(records: list[dict]) -> dict:
+    """Per test split, and per task family within it: exact match and the three levels
+    (syntax_rate: compiles in a wrapper class; signature_rate: also defines the asked-for
+    method; functional_accuracy: also behaves like the reference), with reason counts.
+
+    A level is None ("not measured") when no JDK was found, never a pass or a zero.
     """
     figures = {}
     for split in sorted({r["split"] for r in records}):
         rows = [r for r in records if r["split"] == split]
-        checked = [r for r in rows if r["compiles"] is not None]
+        families = sorted({r["family"] for r in rows})
         figures[split] = {
-            "instructions": len(rows),
-            "exact_match": sum(r["exact_match"] for r in rows) / len(rows),
-            "compile_rate": sum(r["compiles"] for r in checked) / len(checked) if checked else None,
+            **_figures(rows),
+            "families": {family: _figures([r for r in rows if r["family"] == family]) for family in families},
         }
     return figures
 
@@ -229,7 +245,7 @@ def examples_table(generations: dict[str, list[dict]], per_split: int) -> str:
             cells = []
             for variant in variants:
                 record = generations[variant][i]
-                mark = "✓" if record["exact_match"] else ("compiles" if record["compiles"] else "✗")
+                mark = "exact" if record["exact_match"] else record["reason"]
                 cells.append(f"{_cell(record['generated'])} ({mark})")
             lines.append(f"| {_cell(first[i]['instruction'])} | " + " | ".join(cells) + " |")
         lines.append("")

@@ -36,6 +36,21 @@ def find_jdk() -> str | None:
     return None
 
 
+def compile_files(paths: list[Path], out_dir: Path, java: str, timeout: float = 600) -> list[CompileResult]:
+    """Compile each source file on its own into `out_dir`, all in one JVM."""
+    run = subprocess.run(
+        [java, str(COMPILE_EACH), str(out_dir), *map(str, paths)],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"the Java compiler could not run: {run.stderr.strip()}")
+    results = {}
+    for line in run.stdout.splitlines():
+        path, status, message = line.split("\t", 2)
+        results[path] = CompileResult(status == "ok", message.replace(str(Path(path).parent) + os.sep, ""))
+    return [results[str(path)] for path in paths]
+
+
 def compile_methods(methods: list[str], java: str | None = None, timeout: float = 600) -> list[CompileResult]:
     """Compile each generated method inside a class of its own."""
     java = java or find_jdk()
@@ -46,17 +61,6 @@ def compile_methods(methods: list[str], java: str | None = None, timeout: float 
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for index, code in enumerate(methods):
-            path = Path(tmp) / f"Generated{index}.java"
-            path.write_text(wrap_in_class(code, f"Generated{index}"), encoding="utf-8")
-            files.append(str(path))
-        run = subprocess.run(
-            [java, str(COMPILE_EACH), str(Path(tmp) / "classes"), *files],
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
-        if run.returncode != 0:
-            raise RuntimeError(f"the Java compiler could not run: {run.stderr.strip()}")
-        lines = {}
-        for line in run.stdout.splitlines():
-            path, status, message = line.split("\t", 2)
-            lines[path] = CompileResult(status == "ok", message.replace(tmp + os.sep, ""))
-    return [lines[path] for path in files]
+            files.append(Path(tmp) / f"Generated{index}.java")
+            files[-1].write_text(wrap_in_class(code, f"Generated{index}"), encoding="utf-8")
+        return compile_files(files, Path(tmp) / "classes", java, timeout)

@@ -125,52 +125,77 @@ def plot_training_loss(loss_logs: list[tuple[str, int, str, str | Path]], path: 
     _save(fig, path)
 
 
-def plot_error_by_target(generations: dict[str, list[dict]], path: str | Path) -> None:
-    """Signed error of the written sum against the target, per model; one panel per set."""
-    sets = sorted({r["set"] for records in generations.values() for r in records})
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 4.0), squeeze=False, sharey=True)
-    for ax, eval_set in zip(axes[0], sets):
-        for marker, (variant, records) in zip("os^v", generations.items()):
-            rows = [r for r in records if r["set"] == eval_set]
-            parsed = [r for r in rows if r["parsed_sum"] is not None]
-            ax.scatter(
-                [r["target"] for r in parsed],
-                [r["parsed_sum"] - r["target"] for r in parsed],
-                marker=marker,
-                alpha=0.7,
-                label=f"{variant} ({len(rows) - len(parsed)} unparsable)",
+def figure_text(value: float | None, form: str = "{:.2f}") -> str:
+    """A metric as text; one that could not be computed (None) reads "n/a", never 0."""
+    return "n/a" if value is None else form.format(value)
+
+
+def plot_error_by_target(judged: dict[str, list[dict]], metrics: dict[str, dict], path: str | Path) -> None:
+    """Per evaluation set (columns): the signed error of the written sum against the
+    target for each model (top), and how many answers got each reason code (bottom)."""
+    from .arithmetic import REASONS
+
+    sets = sorted({r["set"] for records in judged.values() for r in records})
+    variants = list(judged)
+    fig, axes = plt.subplots(2, len(sets), figsize=(4.4 * len(sets), 7.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.2, 1]})
+    height = 0.8 / len(variants)
+    for column, eval_set in enumerate(sets):
+        top, bottom = axes[0][column], axes[1][column]
+        for k, (marker, variant) in enumerate(zip("os^v", variants)):
+            figures = metrics[variant][eval_set]
+            parsed = [r for r in judged[variant] if r["set"] == eval_set and r["parsed_sum"] is not None]
+            top.scatter(
+                [r["target"] for r in parsed], [r["parsed_sum"] - r["target"] for r in parsed], marker=marker, alpha=0.7,
+                label=f"{variant}: MAE {figure_text(figures['mean_absolute_error'])}, "
+                      f"{figures['parsable']}/{figures['prompts']} parsable",
             )
-        ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set_title(eval_set)
-        ax.set_xlabel("target")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+            counts = [figures["reasons"][reason] for reason in REASONS]
+            positions = [i + (k - (len(variants) - 1) / 2) * height for i in range(len(REASONS))]
+            bars = bottom.barh(positions, counts, height=height, label=variant)
+            bottom.bar_label(bars, fontsize=7, padding=2)
+        top.axhline(0, color="grey", linewidth=0.8)
+        top.set_title(eval_set)
+        top.set_xlabel("target")
+        top.legend(fontsize=7)
+        top.grid(alpha=0.3)
+        bottom.set_yticks(range(len(REASONS)), REASONS if column == 0 else [])
+        bottom.invert_yaxis()
+        bottom.set_xlabel("answers")
+        bottom.grid(axis="x", alpha=0.3)
     axes[0][0].set_ylabel("written sum − target")
-    fig.suptitle("Arithmetic: error of the sum by target")
+    axes[1][-1].legend(fontsize=8)
+    fig.suptitle("Arithmetic: error of the sum by target, and why answers are not well formed")
     _save(fig, path)
 
 
 def plot_java_accuracy(figures: dict[str, dict], path: str | Path) -> None:
-    """Exact match and compile rate per model, for each test split."""
+    """The Java levels (compiles, has the asked-for method, runs like the reference) and
+    exact match per model, for each test split; a level not measured reads "n/a"."""
+    from .java_tasks import MEASURES
+
     variants = list(figures)
     splits = sorted({split for per_variant in figures.values() for split in per_variant})
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.0), sharey=True)
+    fig, axes = plt.subplots(1, len(MEASURES), figsize=(4.2 * len(MEASURES), 4.2), sharey=True)
     width = 0.8 / len(splits)
-    for ax, measure in zip(axes, ["exact_match", "compile_rate"]):
+    for ax, measure in zip(axes, MEASURES):
         for k, split in enumerate(splits):
-            values = [figures[v][split][measure] or 0.0 for v in variants]
+            values = [figures[v][split][measure] for v in variants]
             positions = [i + (k - (len(splits) - 1) / 2) * width for i in range(len(variants))]
-            ax.bar(positions, values, width=width, label=split)
+            measured = [(x, v) for x, v in zip(positions, values) if v is not None]
+            bars = ax.bar([x for x, _ in measured], [v for _, v in measured], width=width, label=split, color=f"C{k}")
+            ax.bar_label(bars, [figure_text(v) for _, v in measured], fontsize=7, padding=2)
+            for x, v in zip(positions, values):
+                if v is None:  # no bar: a level not measured is not a zero
+                    ax.text(x, 0.02, "n/a", ha="center", va="bottom", fontsize=7, rotation=90, color=f"C{k}")
         ax.set_xticks(range(len(variants)), variants, rotation=15)
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, 1.12)
         ax.set_title(measure.replace("_", " "))
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("share of test instructions")
-    axes[1].legend(fontsize=8)
-    fig.suptitle("Java: accuracy by stage")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    axes[-1].legend(fontsize=8)
+    fig.suptitle("Java: from compiling to running like the reference, by stage")
+    _save(fig, path)
 
 
 def plot_cross_matrix(table: pd.DataFrame, path: str | Path) -> None:

@@ -168,6 +168,7 @@ rule score_java:
         generations=expand(f"{JAVA}/generations/{{variant}}.jsonl", variant=java_variants()),
         lm_evals=expand(f"{JAVA}/heldout_lm/{{variant}}.json", variant=JAVA_LM_VARIANTS),
     output:
+        scored=expand(f"{JAVA}/scored/{{variant}}.jsonl", variant=java_variants()),
         metrics=f"{JAVA}/metrics.json",
         examples=f"{JAVA}/examples.md",
         plot=report(f"{JAVA}/accuracy.png", caption="../report/java_accuracy.rst", category="Java code generation"),
@@ -177,6 +178,8 @@ rule score_java:
         examples_per_split=5,
     log:
         "results/logs/score_java.log",
+    benchmark:
+        "results/benchmarks/score_java.tsv"
     conda:
         ENV
     script:

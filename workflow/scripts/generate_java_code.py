@@ -1,8 +1,6 @@
-"""Greedy code for every test instruction from one model, checked by exact match and javac."""
+"""Greedy code for every test instruction from one model; the score rule judges it."""
 
 from lmtune.generation import answer_instructions
-from lmtune.java_tasks import normalise
-from lmtune.javac import compile_methods, find_jdk
 from lmtune.jobs import start_job
 from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.models import load_model, load_tokenizer
@@ -11,9 +9,6 @@ log = start_job(snakemake)
 compute = snakemake.params.compute
 tokenizer = load_tokenizer(snakemake.input.model)
 model = load_model(snakemake.input.model, device=compute["device"], precision=compute["precision"])
-java = find_jdk()
-if java is None:
-    log.warning("no JDK found: compile rate is recorded as not measured (null)")
 
 records = []
 for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
@@ -21,14 +16,10 @@ for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
     outputs = answer_instructions(
         model, tokenizer, [t["prompt"] for t in tasks], snakemake.params.max_new_tokens, snakemake.params.batch_size
     )
-    code = [output.strip("\n") for output in outputs]
-    compiled = compile_methods(code, java) if java else [None] * len(code)
-    for task, generated, result in zip(tasks, code, compiled):
+    for task, output in zip(tasks, outputs):
         records.append({
             "split": split, "family": task["family"], "instruction": task["prompt"], "reference": task["answer"],
-            "generated": generated, "exact_match": normalise(generated) == normalise(task["answer"]),
-            "compiles": None if result is None else result.compiled,
-            "compile_error": None if result is None else result.message,
+            "generated": output.strip("\n"),
         })
     log.info("%s: %d instructions", split, len(tasks))
 write_jsonl(snakemake.output[0], records)

@@ -1,23 +1,35 @@
-"""Java metrics per model and test split, held-out LM figures, examples and a plot."""
+"""Every saved generation judged (exact match; compiles, defines the asked-for method,
+runs like the reference), metrics per model and test split, held-out LM figures,
+examples and a plot. Reads only the generations: rescoring needs no model."""
 
 import json
 from pathlib import Path
 
 from lmtune import atomic
+from lmtune.java_checks import judge_generations
 from lmtune.java_tasks import examples_table, score_generations
+from lmtune.javac import find_jdk
 from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl
+from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.plots import plot_java_accuracy
 
 log = start_job(snakemake)
+java = find_jdk()
+if java is None:
+    log.warning("no JDK found: the syntax, signature and functional levels are recorded as not measured (null)")
 generations = {variant: read_jsonl(path) for variant, path in zip(snakemake.params.variants, snakemake.input.generations)}
+# One batch for every model: one compiler JVM and one harness JVM in the normal case.
+judged_all = iter(judge_generations([r for records in generations.values() for r in records], java))
+judged = {variant: [next(judged_all) for _ in records] for variant, records in generations.items()}
+for variant, path in zip(judged, snakemake.output.scored):
+    write_jsonl(path, judged[variant])
 metrics = {
-    "generation": {variant: score_generations(records) for variant, records in generations.items()},
+    "generation": {variant: score_generations(records) for variant, records in judged.items()},
     "heldout_lm": {
         name: json.loads(Path(path).read_text()) for name, path in zip(snakemake.params.lm_models, snakemake.input.lm_evals)
     },
 }
 log.info("%s", metrics)
 atomic.write_json(snakemake.output.metrics, metrics)
-atomic.write_text(snakemake.output.examples, examples_table(generations, snakemake.params.examples_per_split))
+atomic.write_text(snakemake.output.examples, examples_table(judged, snakemake.params.examples_per_split))
 plot_java_accuracy(metrics["generation"], snakemake.output.plot)
