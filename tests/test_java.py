@@ -232,3 +232,14 @@ def test_corpus_sources_are_read_deduplicated_and_filtered(tmp_path):
     bad.write_text('{"text": 1}\n')
     with pytest.raises(CorpusError, match="line 1: not a JSON object with a 'code' field"):
         read_source(str(bad))
+
+
+def test_a_level_not_measured_is_labelled_n_a_and_gets_no_bar(tmp_path):
+    from lmtune.plots import figure_text, plot_java_accuracy
+
+    measured = {"syntax_rate": 0.5, "signature_rate": 0.25, "functional_accuracy": 0.0, "exact_match": 0.0}
+    figures = {"base": {"test": dict.fromkeys(measured)}, "stage1": {"test": measured}}
+    figures["base"]["test"]["exact_match"] = 0.0
+    plot_java_accuracy(figures, tmp_path / "accuracy.png")
+    assert (tmp_path / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
+    assert (figure_text(None), figure_text(0.0), figure_text(0.25)) == ("n/a", "0.00", "0.25")

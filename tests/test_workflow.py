@@ -67,24 +67,29 @@ def test_outputs_logs_and_benchmarks_are_written(workdir):
 
 
 def test_arithmetic_generations_are_parsed_and_scored(workdir):
-    from lmtune.arithmetic import parse_answer
+    from lmtune.arithmetic import REASONS, parse_answer
 
     metrics = json.loads((workdir / "results/arithmetic/metrics.json").read_text())
+    addend_range = yaml.safe_load((workdir / "config.yaml").read_text())["arithmetic"]["data"]["addend_range"]
     sizes = {"eval_seen": 8, "eval_held_out": 3, "eval_ood": 4}
     for variant in ["base", "lora"]:
-        records = read_jsonl(workdir / f"results/arithmetic/generations/{variant}.jsonl")
+        generations = read_jsonl(workdir / f"results/arithmetic/generations/{variant}.jsonl")
+        records = read_jsonl(workdir / f"results/arithmetic/scored/{variant}.jsonl")
+        assert [r["output"] for r in records] == [g["output"] for g in generations]
         assert {r["set"]: sum(x["set"] == r["set"] for x in records) for r in records} == sizes
         for record in records:
-            parsed = parse_answer(record["output"])
-            assert record["parsed_sum"] == parsed.total and record["well_formed"] == parsed.well_formed
+            parsed = parse_answer(record["output"], addend_range)
+            assert (record["reason"], record["parsed_sum"]) == (parsed.reason, parsed.total)
+            assert record["exact"] == (parsed.well_formed and parsed.total == record["target"])
             if record["parsed_sum"] is not None:
                 assert record["error"] == abs(record["parsed_sum"] - record["target"])
         for eval_set, size in sizes.items():
             figures = metrics[variant][eval_set]
-            assert figures["prompts"] == size
-            assert figures["unparsable"] == sum(r["parsed_sum"] is None for r in records if r["set"] == eval_set)
             in_set = [r for r in records if r["set"] == eval_set]
-            assert figures["exact_sum_rate"] == sum(r["error"] == 0 for r in in_set) / size
+            assert figures["prompts"] == size
+            assert figures["parsable"] == sum(r["parsed_sum"] is not None for r in in_set)
+            assert figures["reasons"] == {reason: sum(r["reason"] == reason for r in in_set) for reason in REASONS}
+            assert figures["exact_sum_rate"] == sum(r["exact"] for r in in_set) / size
     # The prompts of the held-out set were never trained on.
     train = {r["prompt"] for r in read_jsonl(workdir / "results/arithmetic/data/train.jsonl")}
     assert not train & {r["prompt"] for r in read_jsonl(workdir / "results/arithmetic/data/eval_held_out.jsonl")}
@@ -111,17 +116,23 @@ def check_java_outputs(workdir, variants):
     metrics = json.loads((workdir / "results/java/metrics.json").read_text())
     assert list(metrics["generation"]) == variants
     for variant in variants:
-        records = read_jsonl(workdir / f"results/java/generations/{variant}.jsonl")
+        records = read_jsonl(workdir / f"results/java/scored/{variant}.jsonl")
+        generations = read_jsonl(workdir / f"results/java/generations/{variant}.jsonl")
+        assert [r["generated"] for r in records] == [g["generated"] for g in generations]
         assert [r["split"] for r in records] == ["test"] * 3 + ["test_unseen_words"] * 3
         for split in ["test", "test_unseen_words"]:
             rows = [r for r in records if r["split"] == split]
             figures = metrics["generation"][variant][split]
             assert figures["exact_match"] == sum(r["exact_match"] for r in rows) / 3
-            # javac ran on every generation: a real verdict, never "not measured".
-            assert all(isinstance(r["compiles"], bool) for r in rows)
-            assert figures["compile_rate"] == sum(r["compiles"] for r in rows) / 3
+            # javac and the harness ran on every generation: real verdicts, never "not measured".
+            for measure, field in [("syntax_rate", "compiles"), ("signature_rate", "signature"), ("functional_accuracy", "functional")]:
+                assert all(isinstance(r[field], bool) for r in rows)
+                assert figures[measure] == sum(r[field] for r in rows) / 3
+            assert sum(figures["reasons"].values()) == 3
+            assert sum(f["instructions"] for f in figures["families"].values()) == 3
             for r in rows:
                 assert r["exact_match"] == (r["generated"].split() == r["reference"].split())
+                assert r["compiles"] >= r["signature"] >= r["functional"]
     for name in ["base", "stage1"]:
         lm = metrics["heldout_lm"][name]
         assert lm["eval_perplexity"] == pytest.approx(math.exp(lm["eval_loss"]))

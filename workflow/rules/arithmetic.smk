@@ -91,7 +91,9 @@ rule score_arithmetic:
     input:
         expand(f"{ARITHMETIC}/generations/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
     output:
-        scored=expand(f"{ARITHMETIC}/scored/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
+        scored=expand(
+            f"{ARITHMETIC}/scored/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS
+        ),
         metrics=f"{ARITHMETIC}/metrics.json",
         plot=report(
             f"{ARITHMETIC}/error_by_target.png",
