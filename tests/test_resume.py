@@ -58,6 +58,7 @@ def same_tree(a: Path, b: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_a_killed_phase_resumes_from_its_checkpoint_to_the_same_results(tiny_run, tmp_path):
     workdir = clone_run(tiny_run, tmp_path / "run")
     # Make the clone one where this run never finished: no phase A, nor anything after it.
