@@ -8,7 +8,9 @@ tokenizer; the change against the model's own base model compares across all.
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 from .blocks import tokenize_to_dataset
 from .corpus import read_corpus, split_paragraphs
@@ -48,6 +50,20 @@ def evaluate_everywhere(model, tokenizer, sets: dict[str, dict], batch_size: int
         dataset, collate = load_evaluation_set(spec, tokenizer)
         results[name] = evaluate_lm(model, dataset, batch_size, collate=collate).to_dict()
         log.info("%s: %s", name, results[name])
+    return results
+
+
+def gather_results(models: dict[str, dict], set_names: list[str], computed: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """model -> set -> evaluation, in the order of `models` and `set_names`: from the
+    model's own cross evaluation (`computed`), or from the file another rule wrote for
+    that pair (`models[model]["evaluations"][set]`)."""
+    results = {}
+    for model, spec in models.items():
+        shared = spec.get("evaluations", {})
+        results[model] = {
+            name: json.loads(Path(shared[name]).read_text()) if name in shared else computed[model][name]
+            for name in set_names
+        }
     return results
 
 
