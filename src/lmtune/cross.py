@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .blocks import tokenize_to_dataset
 from .corpus import read_corpus, split_paragraphs
-from .evaluation import evaluate_lm
 from .instruct import encode_examples, padding_collator
 from .jsonl import read_jsonl
 
@@ -45,6 +44,8 @@ def load_evaluation_set(spec: dict, tokenizer):
 
 
 def evaluate_everywhere(model, tokenizer, sets: dict[str, dict], batch_size: int) -> dict[str, dict]:
+    from .evaluation import evaluate_lm  # imports torch, which gathering the matrix does not need
+
     results = {}
     for name, spec in sets.items():
         dataset, collate = load_evaluation_set(spec, tokenizer)
