@@ -96,3 +96,12 @@ def test_the_same_seed_gives_the_same_lora_adapter(tiny_model_dir):
     first, again, other = adapter(0), adapter(0), adapter(1)
     assert first and all(torch.equal(first[n], again[n]) for n in first)
     assert any(not torch.equal(first[n], other[n]) for n in first)
+
+
+def test_the_log_reports_non_pad_tokens_per_second(tmp_path, tiny_model_dir, train_blocks, caplog):
+    with caplog.at_level("INFO", logger="lmtune.training"):
+        run(tiny_model_dir, train_blocks, tmp_path, max_steps=-1, epochs=1)
+    line = next(r.getMessage() for r in caplog.records if "non-pad tokens/s" in r.getMessage())
+    # One epoch sees every block once: every real token, no pad position.
+    masks = train_blocks[:]["attention_mask"]
+    assert int(line.split()[0]) == int(masks.sum()) < masks.numel()

@@ -8,11 +8,12 @@ tokenizer; the change against the model's own base model compares across all.
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 from .blocks import tokenize_to_dataset
 from .corpus import read_corpus, split_paragraphs
-from .evaluation import evaluate_lm
 from .instruct import encode_examples, padding_collator
 from .jsonl import read_jsonl
 
@@ -43,11 +44,27 @@ def load_evaluation_set(spec: dict, tokenizer):
 
 
 def evaluate_everywhere(model, tokenizer, sets: dict[str, dict], batch_size: int) -> dict[str, dict]:
+    from .evaluation import evaluate_lm  # imports torch, which gathering the matrix does not need
+
     results = {}
     for name, spec in sets.items():
         dataset, collate = load_evaluation_set(spec, tokenizer)
         results[name] = evaluate_lm(model, dataset, batch_size, collate=collate).to_dict()
         log.info("%s: %s", name, results[name])
+    return results
+
+
+def gather_results(models: dict[str, dict], set_names: list[str], computed: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """model -> set -> evaluation, in the order of `models` and `set_names`: from the
+    model's own cross evaluation (`computed`), or from the file another rule wrote for
+    that pair (`models[model]["evaluations"][set]`)."""
+    results = {}
+    for model, spec in models.items():
+        shared = spec.get("evaluations", {})
+        results[model] = {
+            name: json.loads(Path(shared[name]).read_text()) if name in shared else computed[model][name]
+            for name in set_names
+        }
     return results
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from tqdm.auto import tqdm
+
+from .stopping import answer_complete_criteria
 
 
 @torch.no_grad()
@@ -13,14 +17,18 @@ def generate_greedy(
     prompts: list[str],
     max_new_tokens: int,
     batch_size: int,
-    stop_strings: list[str] | None = None,
+    answer_end: Callable[[str], int | None] | None = None,
     progress: bool = True,
 ) -> list[str]:
     """Return the continuation of each prompt (special tokens dropped), in input order.
 
-    Generation ends at the end token, at any of `stop_strings`, or after
-    `max_new_tokens`. Prompts are batched in order of length so left padding stays short.
+    Generation ends at the end token or after `max_new_tokens`; with `answer_end` (a rule
+    of `lmtune.stopping`), also as soon as the continuation holds a complete answer, each
+    sequence of a batch on its own, and the continuation is cut just past that answer.
+    Prompts are batched in order of length so left padding stays short.
     """
+    from transformers import StoppingCriteriaList
+
     model.eval()
     device = next(model.parameters()).device
     tokenizer.padding_side = "left"
@@ -30,6 +38,10 @@ def generate_greedy(
     for start in tqdm(starts, desc="generate", unit="batch", disable=not progress):
         ids = order[start : start + batch_size]
         batch = tokenizer([prompts[i] for i in ids], add_special_tokens=False, return_tensors="pt", padding=True).to(device)
+        prompt_length = batch["input_ids"].shape[1]
+        stopping = (
+            StoppingCriteriaList([answer_complete_criteria(tokenizer, prompt_length, answer_end)]) if answer_end else None
+        )
         generated = model.generate(
             **batch,
             max_new_tokens=max_new_tokens,
@@ -37,12 +49,11 @@ def generate_greedy(
             num_beams=1,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
-            stop_strings=stop_strings,
-            tokenizer=tokenizer if stop_strings else None,
+            stopping_criteria=stopping,
         )
-        new_tokens = generated[:, batch["input_ids"].shape[1] :]
-        for i, text in zip(ids, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
-            outputs[i] = text
+        for i, text in zip(ids, tokenizer.batch_decode(generated[:, prompt_length:], skip_special_tokens=True)):
+            end = answer_end(text) if answer_end else None
+            outputs[i] = text if end is None else text[:end]
     return outputs
 
 

@@ -154,6 +154,7 @@ def train_causal_lm(
         disable_tqdm=not progress,
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if group_by_length else "random",
+        include_num_input_tokens_seen="non_padding",  # for the tokens/s line of the log
     )
     trainer = (PenalisedTrainer if penalty else Trainer)(
         model=model,
@@ -169,6 +170,11 @@ def train_causal_lm(
     if last:
         log.info("resuming from checkpoint %s", last)
     result = trainer.train(resume_from_checkpoint=last)
+    tokens, seconds = trainer.state.num_input_tokens_seen, result.metrics["train_runtime"]
+    log.info(
+        "%d non-pad tokens in %.1f s: %.1f non-pad tokens/s%s", tokens, seconds, tokens / max(seconds, 1e-9),
+        " (the count includes the steps before the resumed checkpoint)" if last else "",
+    )
     final = trainer.model.merge_and_unload() if merge_adapter else trainer.model
     with atomic.directory(out_dir) as tmp:
         final.save_pretrained(tmp, safe_serialization=True)

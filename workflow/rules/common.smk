@@ -183,26 +183,39 @@ CROSS = "results/cross"
 
 
 def cross_models():
-    """model id -> {"model": folder, "adapter": folder or None, "base": base id}."""
+    """model id -> {"model": folder, "adapter": folder or None, "base": base id,
+    "evaluations": {set name: file}}, where `evaluations` names the sets another rule
+    already evaluates that model on (evaluate_stage, evaluate_java_lm: the same blocks and
+    batch size), so that the matrix reads them rather than computing them again."""
     base_ids = {}
     for experiment in EXPERIMENTS:
         base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
     models = {
-        base_id: {"model": folder, "adapter": None, "base": base_id} for folder, base_id in base_ids.items()
+        base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}}
+        for folder, base_id in base_ids.items()
     }
 
     def add(model_id, experiment, folder, adapter=None):
-        models[model_id] = {"model": folder, "adapter": adapter, "base": base_ids[BASE_MODELS[experiment]]}
+        models[model_id] = {"model": folder, "adapter": adapter, "base": base_ids[BASE_MODELS[experiment]], "evaluations": {}}
 
     if "continual" in config:
         strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
         for phase in continual_order():
             add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
+        for domain in continual_order():
+            base = models[base_ids[BASE_MODELS["continual"]]]
+            base["evaluations"][f"continual_{domain}"] = f"{CONTINUAL}/base/eval/{domain}.json"
+            for phase in continual_order():
+                evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
+                evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
     if "arithmetic" in config:
         add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
     if "java" in config:
         for variant in java_variants()[1:]:
             add(f"java_{variant}", "java", java_model(variant))
+        for variant in JAVA_LM_VARIANTS:
+            model_id = base_ids[BASE_MODELS["java"]] if variant == "base" else f"java_{variant}"
+            models[model_id]["evaluations"]["java_held_out"] = f"{JAVA}/heldout_lm/{variant}.json"
     return models
 
 
@@ -221,12 +234,26 @@ def cross_sets():
     return sets
 
 
+def cross_sets_to_evaluate(model_id):
+    """The sets rule cross_evaluate computes for a model: those no other rule evaluates."""
+    shared = CROSS_MODELS[model_id]["evaluations"]
+    return {name: spec for name, spec in CROSS_SETS.items() if name not in shared}
+
+
 def cross_inputs(wildcards):
     spec = CROSS_MODELS[wildcards.model_id]
-    inputs = {"model": spec["model"], "sets": [s["path"] for s in CROSS_SETS.values()]}
+    inputs = {"model": spec["model"], "sets": [s["path"] for s in cross_sets_to_evaluate(wildcards.model_id).values()]}
     if spec["adapter"]:
         inputs["adapter"] = spec["adapter"]
     return inputs
+
+
+def cross_matrix_inputs(wildcards):
+    """Each model's own cross evaluation, and the evaluations it shares with other rules."""
+    return {
+        "computed": [f"{CROSS}/{model_id}.json" for model_id in CROSS_MODELS if cross_sets_to_evaluate(model_id)],
+        "shared": [path for spec in CROSS_MODELS.values() for path in spec["evaluations"].values()],
+    }
 
 
 def all_targets():

@@ -1,4 +1,5 @@
-# The cross-experiment matrix: each final model on each experiment's held-out set.
+# The cross-experiment matrix: each final model on each experiment's held-out set. A pair
+# that evaluate_stage or evaluate_java_lm already computes is read from its file.
 
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
@@ -10,7 +11,7 @@ rule cross_evaluate:
     output:
         f"{CROSS}/{{model_id}}.json",
     params:
-        sets=CROSS_SETS,
+        sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
         # The arithmetic adapter was trained on a 4-bit base where the config says so.
         quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
         and config["arithmetic"]["lora"].get("quantize_4bit", False),
@@ -32,12 +33,13 @@ rule cross_evaluate:
 
 rule cross_matrix:
     input:
-        expand(f"{CROSS}/{{model_id}}.json", model_id=list(CROSS_MODELS)),
+        unpack(cross_matrix_inputs),
     output:
         table=f"{CROSS}/matrix.csv",
         plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
     params:
         models=CROSS_MODELS,
+        sets=list(CROSS_SETS),
     log:
         "results/logs/cross_matrix.log",
     conda:

@@ -6,14 +6,15 @@ from pathlib import Path
 import pandas as pd
 
 from lmtune import atomic
-from lmtune.cross import cross_rows
+from lmtune.cross import cross_rows, gather_results
 from lmtune.jobs import start_job
 from lmtune.plots import plot_cross_matrix
 
 log = start_job(snakemake)
 models = snakemake.params.models
-# Each input is results/cross/<model id>.json.
-results = {Path(path).stem: json.loads(Path(path).read_text()) for path in snakemake.input}
+# Each computed input is results/cross/<model id>.json.
+computed = {Path(path).stem: json.loads(Path(path).read_text()) for path in snakemake.input.computed}
+results = gather_results(models, snakemake.params.sets, computed)
 table = pd.DataFrame(cross_rows(results, {model: spec["base"] for model, spec in models.items()}))
 log.info("cross-experiment matrix:\n%s", table.to_string(index=False))
 atomic.write_text(snakemake.output.table, table.to_csv(index=False))

@@ -6,6 +6,7 @@ from lmtune.jobs import start_job
 from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.lora import load_adapted, load_base
 from lmtune.models import load_tokenizer
+from lmtune.stopping import first_line_end
 
 log = start_job(snakemake)
 compute, quantize = snakemake.params.compute, snakemake.params.quantize_4bit
@@ -20,7 +21,7 @@ for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):
     examples = read_jsonl(path)
     outputs = answer_instructions(
         model, tokenizer, [e["prompt"] for e in examples], snakemake.params.max_new_tokens, snakemake.params.batch_size,
-        stop_strings=["\n"],  # an answer is one line; the base model rambles on
+        answer_end=first_line_end,  # an answer is one line; the base model rambles on
     )
     for example, output in zip(examples, outputs):
         records.append({

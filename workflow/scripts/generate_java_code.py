@@ -4,6 +4,7 @@ from lmtune.generation import answer_instructions
 from lmtune.jobs import start_job
 from lmtune.jsonl import read_jsonl, write_jsonl
 from lmtune.models import load_model, load_tokenizer
+from lmtune.stopping import first_block_end
 
 log = start_job(snakemake)
 compute = snakemake.params.compute
@@ -14,7 +15,8 @@ records = []
 for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
     tasks = read_jsonl(path)
     outputs = answer_instructions(
-        model, tokenizer, [t["prompt"] for t in tasks], snakemake.params.max_new_tokens, snakemake.params.batch_size
+        model, tokenizer, [t["prompt"] for t in tasks], snakemake.params.max_new_tokens, snakemake.params.batch_size,
+        answer_end=first_block_end,  # the first method is the answer; base models ramble on
     )
     for task, output in zip(tasks, outputs):
         records.append({

@@ -1,0 +1,90 @@
+"""Java generation with and without stopping at the end of the first method, side by side.
+
+    .venv/bin/python benchmarks/generation.py [--model resources/models/...] [--prompts 80]
+
+Runs greedy generation on the Java test instructions of a finished (or partly finished)
+run twice in one process, the order alternated over `--rounds`: unstopped (every prompt
+runs to the end token or `max_new_tokens`, as before) and stopped by `first_block_end`.
+Prints the seconds of each, their ratio, whether every stopped output is the unstopped
+one cut after its first method, and whether exact match and compile verdicts agree.
+Needs results/java/tasks/ (`snakemake results/java/tasks/test.jsonl`) and the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import yaml
+
+from lmtune.generation import answer_instructions
+from lmtune.java_tasks import normalise
+from lmtune.javac import compile_methods, find_jdk
+from lmtune.jsonl import read_jsonl
+from lmtune.models import load_model, load_tokenizer, parse_source
+from lmtune.stopping import first_block_end
+
+
+def cut(text: str) -> str:
+    end = first_block_end(text)
+    return text if end is None else text[:end]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--model", help="model folder (default: the config's base model)")
+    parser.add_argument("--prompts", type=int, default=80, help="first N of test + test_unseen_words")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads: 1)")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    config = yaml.safe_load(open(args.config))
+    source = parse_source(config["base_model"]["source"])
+    model_dir = args.model or (source.location if source.kind == "folder" else f"resources/models/{source.slug}")
+    generation = config["java"]["generation"]
+    tasks = [t for split in ["test", "test_unseen_words"] for t in read_jsonl(f"results/java/tasks/{split}.jsonl")]
+    tasks = tasks[: args.prompts]
+    tokenizer, model = load_tokenizer(model_dir), load_model(model_dir)
+
+    def run(answer_end):
+        start = time.perf_counter()
+        outputs = answer_instructions(
+            model, tokenizer, [t["prompt"] for t in tasks], generation["max_new_tokens"], generation["batch_size"],
+            answer_end=answer_end, progress=False,
+        )
+        return [o.strip("\n") for o in outputs], time.perf_counter() - start
+
+    seconds = {"unstopped": [], "stopped": []}
+    for round_ in range(args.rounds):
+        names = ["unstopped", "stopped"] if round_ % 2 == 0 else ["stopped", "unstopped"]
+        for name in names:
+            outputs, took = run(None if name == "unstopped" else first_block_end)
+            seconds[name].append(took)
+            if name == "unstopped":
+                full = outputs
+            else:
+                stopped = outputs
+        print(f"round {round_ + 1}: " + ", ".join(f"{n} {seconds[n][-1]:.1f} s" for n in names), flush=True)
+    print(f"model {model_dir}, {len(tasks)} prompts, max_new_tokens {generation['max_new_tokens']}, "
+          f"batch {generation['batch_size']}, {args.threads} thread(s)")
+    for name, values in seconds.items():
+        print(f"{name:>10}: " + ", ".join(f"{v:.1f}" for v in values) + " s")
+    print(f"speed-up (sum unstopped / sum stopped): {sum(seconds['unstopped']) / sum(seconds['stopped']):.2f}x")
+    cut_full = [cut(o).strip("\n") for o in full]
+    print(f"stopped == unstopped cut after its first method: {sum(a == b for a, b in zip(stopped, cut_full))}/{len(tasks)}")
+    print(f"outputs the cut shortened: {sum(c != f for c, f in zip(cut_full, full))}/{len(tasks)}")
+    exact = [[normalise(o) == normalise(t["answer"]) for o, t in zip(outs, tasks)] for outs in (full, stopped)]
+    print(f"exact match unstopped {sum(exact[0])}, stopped {sum(exact[1])}, differing verdicts "
+          f"{sum(a != b for a, b in zip(*exact))}")
+    java = find_jdk()
+    if java:
+        compiled = [[r.compiled for r in compile_methods(outs, java)] for outs in (full, stopped)]
+        print(f"compiles unstopped {sum(compiled[0])}, stopped {sum(compiled[1])}, differing verdicts "
+              f"{sum(a != b for a, b in zip(*compiled))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Where a generated answer is complete, so that generation can stop there.
+
+Each rule reads a continuation (the generated text, without the prompt) and returns the
+index just past the end of the answer that scoring reads, or None while that answer may
+still grow. A rule decides from the text before that index only, so it gives the same
+index on any longer continuation: stopping at it keeps exactly the text a scorer of the
+full continuation would read (tested against unstopped generation).
+"""
+
+from __future__ import annotations
+
+
+def first_line_end(text: str) -> int | None:
+    """An arithmetic answer is its first line: the text up to and including the first
+    newline (as the earlier stop string "\\n" did, a leading newline included)."""
+    newline = text.find("\n")
+    return None if newline < 0 else newline + 1
+
+
+def first_block_end(text: str) -> int | None:
+    """A Java answer is its first method (a field declaration may precede it): the text
+    up to and including the brace that closes the first top-level `{ ... }` block.
+
+    Braces inside string, text-block and char literals and inside comments do not count;
+    a literal left open ends at its line's end (Java literals cannot span lines), a comment
+    left open keeps the answer open. A `}` before any `{` is not a block's end.
+    """
+    depth, i, n = 0, 0, len(text)
+    while i < n:
+        char = text[i]
+        if text.startswith("//", i):
+            newline = text.find("\n", i)
+            if newline < 0:
+                return None
+            i = newline + 1
+            continue
+        if text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            if close < 0:
+                return None
+            i = close + 2
+            continue
+        if text.startswith('"""', i):
+            close = text.find('"""', i + 3)
+            if close < 0:
+                return None
+            i = close + 3
+            continue
+        if char in "\"'":
+            i = _literal_end(text, i)
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _literal_end(text: str, start: int) -> int:
+    """Index past the string or char literal opened at `start`: its closing quote, its
+    line's end, or the text's end."""
+    quote, i = text[start], start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i + 1
+        if text[i] == "\n":
+            return i
+        i += 1
+    return len(text)
+
+
+def answer_complete_criteria(tokenizer, prompt_length: int, answer_end):
+    """A transformers stopping criterion: per sequence, True once the text generated after
+    the (left-padded) prompt holds a complete answer by `answer_end`."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class AnswerComplete(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            texts = tokenizer.batch_decode(input_ids[:, prompt_length:], skip_special_tokens=True)
+            done = [answer_end(text) is not None for text in texts]
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    return AnswerComplete()
