@@ -4,7 +4,13 @@ fails, and a checkpoint is written often enough for an interrupted run to resume
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
@@ -16,6 +22,8 @@ from lmtune.errors import ModelError, TrainingError
 from lmtune.fingerprint import changes, content_hash
 from lmtune.models import check_compute, load_model, load_tokenizer
 from lmtune.training import TrainSettings, train_causal_lm
+
+from conftest import REPO, run_snakemake, tiny_config, write_config
 
 TEXT = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
 
@@ -184,3 +192,69 @@ def test_a_checkpoint_cadence_by_share_or_time_lets_a_short_run_resume(tmp_path,
     straight = tmp_path / "straight"
     train(tiny_model_dir, train_blocks, straight, **cadence)
     assert same_weights(folder, straight)
+
+
+# --- the same through the workflow: kill, change, rerun, compare with a fresh run -------
+
+PHASE_A = "results/continual/sequential/seed0/A"
+CHECKPOINTS = "results/continual/checkpoints/sequential/seed0/A"
+
+
+def small_continual_config(workdir, model_dir, learning_rate):
+    """The tiny config's continual experiment on the tiny model, one strategy, and a phase A
+    long enough (checkpointed every step) for the test to kill it part-way."""
+    config = tiny_config(workdir)
+    del config["arithmetic"], config["java"]
+    config["base_model"] = {"source": str(model_dir)}
+    config["continual"]["strategies"] = {"sequential": {"method": "sequential"}}
+    config["continual"]["phases"]["A"].update(max_steps=40, save_steps=1, learning_rate=learning_rate)
+    return config
+
+
+def kill_at_first_checkpoint(workdir, target, timeout=600):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--cores", "2", target]
+    with open(workdir / "interrupted.log", "w") as log:
+        run = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while not any(_complete(state) for state in (workdir / CHECKPOINTS).glob("checkpoint-*/trainer_state.json")):
+                assert run.poll() is None, (workdir / "interrupted.log").read_text()
+                assert time.monotonic() < deadline, "no checkpoint written"
+                time.sleep(0.01)
+            os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+
+def _complete(state):
+    try:
+        return "global_step" in json.loads(state.read_text())
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.mark.slow
+def test_a_killed_phase_rerun_with_a_new_learning_rate_equals_a_fresh_run(tmp_path, tiny_model_dir):
+    target = f"{PHASE_A}/eval/A.json"
+    workdir = tmp_path / "changed"
+    workdir.mkdir()
+    write_config(workdir, small_continual_config(workdir, tiny_model_dir, 1.0e-4))
+    kill_at_first_checkpoint(workdir, target)
+    assert not (workdir / PHASE_A / "model").exists()
+
+    write_config(workdir, small_continual_config(workdir, tiny_model_dir, 5.0e-4))
+    run_snakemake(workdir, "--unlock")
+    run_snakemake(workdir, target)
+    log = (workdir / "results/logs/train_phase/sequential/seed0/A.log").read_text()
+    assert "discarding the checkpoints" in log and "learning_rate 0.0001 -> 0.0005" in log, log
+    assert "resuming from checkpoint" not in log
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    write_config(fresh, small_continual_config(fresh, tiny_model_dir, 5.0e-4))
+    run_snakemake(fresh, target)
+    for name in ["eval/A.json", "train_loss.csv", "model/model.safetensors"]:
+        assert (workdir / PHASE_A / name).read_bytes() == (fresh / PHASE_A / name).read_bytes(), name
+    assert pd.read_csv(workdir / PHASE_A / "train_loss.csv")["learning_rate"].max() <= 5.0e-4
