@@ -4,6 +4,7 @@ its output to the job's log file."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -61,6 +62,13 @@ def check_library(snakemake) -> None:
             "run the workflow with its own Snakefile (it puts src/ first on PYTHONPATH) or "
             "reinstall the package from this checkout"
         )
+
+
+def library_first_for_jobs(src: Path) -> None:
+    """Put the checkout's `src` first on PYTHONPATH, which every job inherits (Snakemake
+    only appends a script's folder to sys.path, after site-packages)."""
+    paths = [str(src), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
 def job_identity(snakemake) -> dict:
