@@ -10,10 +10,15 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
-# The rules import the project's library from src/ even where it is not installed (a
-# conda env built from envs/, a cluster node). Scripts find it through the link
-# workflow/scripts/lmtune -> src/lmtune, as Snakemake puts a script's folder on sys.path.
+# Jobs run this checkout's library, not whichever lmtune the environment has installed
+# (two clones sharing one environment would run each other's code): src/ goes first on
+# the path of this process and, through PYTHONPATH, of every job. Snakemake only appends
+# a script's folder to sys.path, after site-packages; each job also checks where its
+# lmtune came from (lmtune.jobs.check_library).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from lmtune.jobs import library_first_for_jobs
+
+library_first_for_jobs(Path(workflow.basedir) / "src")
 
 
 configfile: "config.yaml"
@@ -26,8 +31,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/model.smk"
 
 
-# Each experiment's rules are loaded only when the config has its section.
-if "continual" in config:
+# Each experiment's rules are loaded only when it runs: the config has its section, and
+# `experiments`, where set, lists it.
+if "continual" in EXPERIMENTS:
 
     include: "workflow/rules/data.smk"
     include: "workflow/rules/train.smk"
@@ -35,12 +41,12 @@ if "continual" in config:
     include: "workflow/rules/metrics.smk"
 
 
-if "arithmetic" in config:
+if "arithmetic" in EXPERIMENTS:
 
     include: "workflow/rules/arithmetic.smk"
 
 
-if "java" in config:
+if "java" in EXPERIMENTS:
 
     include: "workflow/rules/java.smk"
 
@@ -56,3 +62,20 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# A target under an experiment this config does not run stops the plan with an error that
+# says so, rather than "No rule to produce": this rule's input function only ever raises.
+localrules:
+    unplanned_target,
+
+
+rule unplanned_target:
+    input:
+        unplanned_experiment,
+    output:
+        "results/{experiment}/{path}",
+    log:
+        "results/logs/unplanned_target/{experiment}/{path}.log",
+    wildcard_constraints:
+        experiment="|".join(UNPLANNED) or "(?!)",

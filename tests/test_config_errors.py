@@ -82,12 +82,18 @@ def test_an_unknown_domain_in_the_order_is_named(tmp_path, good_config):
 
 
 def test_the_seed_scale_config_plans_every_experiment(tmp_path):
-    """The GPU-box config with hub models: a dry run builds the whole plan offline."""
+    """The GPU-box config with hub models: a dry run builds the whole plan offline once
+    the hub models are materialised and the device is one this machine has (the load
+    checks both: see tests/test_fail_fast.py)."""
     from conftest import REPO
 
-    (tmp_path / "resources").symlink_to(REPO / "resources")
+    (tmp_path / "resources").mkdir()
+    for name in ["corpora", "java"]:
+        (tmp_path / "resources" / name).symlink_to(REPO / "resources" / name)
     (tmp_path / "config.yaml").write_text((REPO / "config" / "seed-scale.yaml").read_text())
-    result = run_snakemake(tmp_path, "-n")
+    for model in ["distilgpt2", "unsloth--mistral-7b-instruct-v0.2-bnb-4bit", "gpt2"]:
+        (tmp_path / "resources/models" / model).mkdir(parents=True)
+    result = run_snakemake(tmp_path, "-n", "--forcerun", "prepare_base_model", "--config", "compute={device: cpu, precision: fp32}")
     for job in ["prepare_base_model", "train_phase", "train_lora", "train_java_instruct", "score_java"]:
         assert re.search(rf"^{job}\s+\d+$", result.stdout, re.MULTILINE), job
     for model in ["distilgpt2", "unsloth--mistral-7b-instruct-v0.2-bnb-4bit", "gpt2"]:

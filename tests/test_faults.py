@@ -367,18 +367,14 @@ def test_a_directory_given_as_corpus_stops_the_workflow_with_it_named(tmp_path, 
 
 
 def test_an_unknown_hub_model_fails_fast_and_is_named_offline(tmp_path, good_config, monkeypatch):
-    """Offline, a hub id that is not in the local cache fails at once with the id named
-    (with a network that cannot reach the hub, huggingface_hub retries for ~45 s first)."""
+    """Offline, a hub id that is not in the local cache stops the workflow when it loads,
+    with the id named (left to the download, huggingface_hub retries for ~45 s first)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     config = copy.deepcopy(good_config)
     config["base_model"]["source"] = "no-such-org/no-such-model"
-    write_config(tmp_path, config)
-    # A dry run plans the download: whether a hub id exists is only known when it is fetched.
-    assert "resources/models/no-such-org--no-such-model" in run_snakemake(tmp_path, "-n").stdout
-    result = run_snakemake(tmp_path, "resources/models/no-such-org--no-such-model", check=False)
-    assert result.returncode != 0 and "Error in rule prepare_base_model" in result.stdout + result.stderr
-    log = (tmp_path / "results/logs/prepare_base_model/no-such-org--no-such-model.log").read_text()
-    assert "ModelError: base_model.source: cannot load hub model 'no-such-org/no-such-model'" in log
+    output = dry_run_error(tmp_path, config)
+    assert "base_model: 'no-such-org/no-such-model' is no local folder" in output
+    assert "not in the hub cache, and HF_HUB_OFFLINE is set" in output
     assert not (tmp_path / "resources/models/no-such-org--no-such-model").exists()
 
 

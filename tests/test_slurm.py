@@ -9,7 +9,7 @@ import yte
 from conftest import REPO, run_snakemake, tiny_config, write_config
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 
-PROFILE = REPO / "workflow" / "profiles" / "slurm"
+PROFILE = REPO / "profiles" / "slurm"
 
 
 def profile_settings() -> dict:

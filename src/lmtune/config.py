@@ -1,17 +1,108 @@
-"""Checks of the config that a JSON schema cannot express, run before any job starts."""
+"""The config, checked before any job starts: the schema's verdict in one short line, and
+what a JSON schema cannot express (corpora readable, models findable, the device there)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .corpus import read_corpus, split_paragraphs
-from .errors import CorpusError, LmtuneError
-from .models import parse_source
+from .errors import CorpusError, LmtuneError, TrainingError
+from .models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
 from .strategies import StrategyError, check_strategy
+from .training import check_warmup
 
 
 class ConfigError(LmtuneError):
     pass
+
+
+EXPERIMENTS = ("continual", "arithmetic", "java")
+
+
+def experiments(config: dict) -> list[str]:
+    """The experiments to run: `experiments` where the config lists them (so that
+    `--config experiments=[arithmetic]` runs one), else every one it has a section for."""
+    return list(config.get("experiments") or [name for name in EXPERIMENTS if name in config])
+
+
+def check_schema(config: dict, schema: dict) -> None:
+    """Raise ConfigError with the schema's most relevant complaint on one line: the key
+    path, the value and what was expected (a full jsonschema error runs to hundreds of
+    lines, the schema and the whole config included)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return
+    where = ".".join(map(str, error.absolute_path)) or "top level"
+    expected = error.schema.get("description") if isinstance(error.schema, dict) else None
+    raise ConfigError(f"config {where}: {error.message}" + (f" (expected: {expected})" if expected else ""))
+
+
+def _subschemas(node: dict, root: dict) -> list[dict]:
+    """`node` and what it refers to or combines (allOf/anyOf), with each $ref resolved."""
+    if "$ref" in node:
+        target = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    found = [node]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for child in node.get(key, []):
+            found.extend(_subschemas(child, root))
+    return found
+
+
+def _types_at(nodes: list[dict], key, root: dict) -> tuple[list[dict], set[str]]:
+    """The subschemas that govern `key` under `nodes`, and the types they allow."""
+    children = []
+    for node in (sub for n in nodes for sub in _subschemas(n, root)):
+        if isinstance(key, int):
+            if isinstance(node.get("items"), dict):
+                children.append(node["items"])
+        elif key in node.get("properties", {}):
+            children.append(node["properties"][key])
+        elif isinstance(node.get("additionalProperties"), dict):
+            children.append(node["additionalProperties"])
+    types = set()
+    for node in (sub for n in children for sub in _subschemas(n, root)):
+        declared = node.get("type", [])
+        types.update([declared] if isinstance(declared, str) else declared)
+    return children, types
+
+
+def _coerce(value: str, types: set[str]):
+    if "string" in types:
+        return value
+    if "boolean" in types and value in ("true", "false", "True", "False"):
+        return value.lower() == "true"
+    for kind, convert in [("integer", int), ("number", float)]:
+        if kind in types:
+            try:
+                return convert(value)
+            except ValueError:
+                pass
+    return value
+
+
+def coerce_to_schema(config: dict, schema: dict) -> None:
+    """Give command-line values the type the schema expects where they sit. Snakemake
+    reads `--config continual="{phases: {A: {learning_rate: 1e-3}}}"` with every nested
+    value a string; a string where the schema wants a number or a boolean is converted,
+    and anything that does not convert is left for the schema to name."""
+
+    def walk(container, nodes):
+        keys = range(len(container)) if isinstance(container, list) else list(container)
+        for key in keys:
+            children, types = _types_at(nodes, key, schema)
+            value = container[key]
+            if isinstance(value, str):
+                container[key] = _coerce(value, types)
+            elif isinstance(value, (dict, list)):
+                walk(value, children)
+
+    walk(config, [schema])
 
 
 def check_continual(section: dict, workdir: Path = Path(".")) -> None:
@@ -42,25 +133,59 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
             )
 
 
-EXPERIMENTS = ("continual", "arithmetic", "java")
+def training_sections(config: dict) -> dict[str, dict]:
+    """dotted key -> hyper-parameters of every training run the config plans."""
+    sections = {}
+    if "continual" in experiments(config):
+        continual = config["continual"]
+        for strategy, settings in continual.get("strategies", {}).items():
+            for phase in continual["order"]:
+                sections[f"continual.phases.{phase} (strategy {strategy})"] = {
+                    **continual["phases"].get(phase, {}), **settings.get("training", {})
+                }
+    if "arithmetic" in experiments(config):
+        sections["arithmetic.training"] = config["arithmetic"]["training"]
+    if "java" in experiments(config):
+        sections["java.autoregressive"] = config["java"]["autoregressive"]
+        for run, settings in config["java"]["instruct_runs"].items():
+            sections[f"java.instruct_runs.{run}"] = settings
+    return sections
 
 
 def check_config(config: dict, workdir: Path = Path(".")) -> None:
-    """Raise ConfigError naming the setting; the schema has already checked the types."""
-    if not any(name in config for name in EXPERIMENTS):
+    """Raise ConfigError naming the setting; the schema has already checked the types and
+    filled in defaults. The device is checked here unless the jobs run elsewhere."""
+    planned = experiments(config)
+    if not planned:
         raise ConfigError(f"the config has no experiment section: add one of {', '.join(EXPERIMENTS)}")
+    for name in planned:
+        if name not in config:
+            raise ConfigError(f"experiments lists {name!r}, but the config has no {name} section")
+    if config["compute"]["jobs_run_here"]:
+        try:
+            check_compute(config["compute"]["device"], config["compute"]["precision"])
+        except LmtuneError as exc:
+            raise ConfigError(str(exc)) from None
     models = {"base_model": config["base_model"]}
-    models.update({f"{name}.base_model": config[name]["base_model"] for name in EXPERIMENTS if "base_model" in config.get(name, {})})
+    models.update({f"{name}.base_model": config[name]["base_model"] for name in planned if "base_model" in config[name]})
     for key, spec in models.items():
         try:
-            parse_source(spec["source"])
+            source = parse_source(spec["source"])
+            if source.kind == "hub" and not (workdir / MATERIALISED_MODELS_DIR / source.slug).exists():
+                check_hub_model(source.location)
         except LmtuneError as exc:
             raise ConfigError(f"{key}: {exc}") from None
-    if "continual" in config:
+    for key, settings in training_sections(config).items():
+        if settings.get("max_steps", -1) > 0:
+            try:
+                check_warmup(settings.get("warmup_steps", 0), settings["max_steps"])
+            except TrainingError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
+    if "continual" in planned:
         check_continual(config["continual"], workdir)
-    if "arithmetic" in config:
+    if "arithmetic" in planned:
         check_arithmetic(config["arithmetic"]["data"])
-    if "java" in config:
+    if "java" in planned:
         check_java(config["java"], workdir)
 
 
@@ -83,10 +208,27 @@ def check_arithmetic(data: dict) -> None:
 def check_java(section: dict, workdir: Path = Path(".")) -> None:
     from .java_tasks import FAMILIES
 
+    from .java_corpus import jdk_source_zip, read_source
+
     corpus = section["corpus"]
     for source in corpus["sources"]:
-        if source != "jdk" and not (workdir / source).exists():
+        path = workdir / source
+        if source == "jdk":
+            if jdk_source_zip() is None:
+                raise ConfigError("java.corpus.sources names 'jdk', but this JDK has no lib/src.zip (Debian: openjdk-17-source)")
+        elif not path.exists():
             raise ConfigError(f"java.corpus.sources: {source} does not exist")
+        elif path.suffix == ".jsonl":  # cheap to read whole: a broken line is named now, not when its job runs
+            try:
+                if not read_source(str(path)):
+                    raise CorpusError(f"{source} holds no snippet")
+            except (CorpusError, OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"java.corpus.sources: {exc}") from None
+        elif path.suffix == ".zip":
+            import zipfile
+
+            if not zipfile.is_zipfile(path):
+                raise ConfigError(f"java.corpus.sources: {source} is not a readable .zip archive")
     if corpus["min_chars"] > corpus["max_chars"]:
         raise ConfigError(f"java.corpus: min_chars ({corpus['min_chars']}) is above max_chars ({corpus['max_chars']})")
     for family in section["instructions"].get("families") or []:

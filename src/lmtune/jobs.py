@@ -1,21 +1,42 @@
-"""What every workflow script does first: send its output to the job's log file."""
+"""What every workflow script does first: check it runs the checkout's library, and send
+its output to the job's log file."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import traceback
+from pathlib import Path
+
+from .errors import LmtuneError
+from .fingerprint import content_hash
+
+# Lines of a failed job's log shown on the console.
+LOG_TAIL_LINES = 25
 
 
 def start_job(snakemake) -> logging.Logger:
-    """Redirect stdout/stderr (progress bars, warnings, tracebacks) to `log[0]`.
+    """Redirect stdout/stderr (progress bars, warnings, tracebacks) to `log[0]`; a failure
+    also prints its message and the log's last lines on the console.
 
     Also give torch the threads Snakemake granted the job (the rule's `threads`), so
     parallel jobs do not oversubscribe the cores. A light job never imports torch for it:
     the thread count is set in the environment that a later import of torch reads.
     """
+    check_library(snakemake)
     log_file = open(snakemake.log[0], "w", buffering=1, encoding="utf-8")
+    console = sys.stderr
     sys.stdout = sys.stderr = log_file
+
+    def report_failure(kind, error, trace):
+        traceback.print_exception(kind, error, trace, file=log_file)
+        log_file.flush()
+        tail = Path(snakemake.log[0]).read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        print(f"{snakemake.rule} failed: {kind.__name__}: {error}", file=console)
+        print(f"--- last lines of {snakemake.log[0]} ---", *tail, "---", sep="\n", file=console, flush=True)
+
+    sys.excepthook = report_failure
     logging.basicConfig(
         stream=log_file,
         level=logging.INFO,
@@ -28,3 +49,41 @@ def start_job(snakemake) -> logging.Logger:
     if "torch" in sys.modules:  # imported by the script already: its pools exist
         sys.modules["torch"].set_num_threads(threads)
     return logging.getLogger(f"lmtune.{snakemake.rule}")
+
+
+def check_library(snakemake) -> None:
+    """Stop at once if this job imported an lmtune other than the one in the workflow's
+    checkout (workflow/scripts/lmtune links to src/lmtune): two clones sharing one
+    environment would otherwise run each other's code."""
+    if snakemake.scriptdir is None:
+        return
+    expected = (Path(snakemake.scriptdir) / "lmtune").resolve()
+    imported = Path(__file__).resolve().parent
+    if imported != expected:
+        raise LmtuneError(
+            f"this job imported lmtune from {imported}, not from the workflow's checkout {expected}; "
+            "run the workflow with its own Snakefile (it puts src/ first on PYTHONPATH) or "
+            "reinstall the package from this checkout"
+        )
+
+
+def library_first_for_jobs(src: Path) -> None:
+    """Put the checkout's `src` first on PYTHONPATH, which every job inherits (Snakemake
+    only appends a script's folder to sys.path, after site-packages)."""
+    paths = [str(src), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def job_identity(snakemake) -> dict:
+    """What Snakemake gives a training job that decides its result: its rule, wildcards and
+    params, and the content hash of every input (model and data folders)."""
+
+    def hashes(value):
+        return [content_hash(item) for item in value] if isinstance(value, list) else content_hash(value)
+
+    return {
+        "rule": snakemake.rule,
+        "wildcards": dict(snakemake.wildcards.items()),
+        "params": dict(snakemake.params.items()),
+        "inputs": {name: hashes(value) for name, value in snakemake.input.items()},
+    }

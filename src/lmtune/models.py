@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     import torch
 
 PRECISION_NAMES = ("fp32", "bf16", "fp16")
+# Where the workflow materialises a source that is not a local folder, once.
+MATERIALISED_MODELS_DIR = "resources/models"
+# A hub id: a name, or an organisation and a name. Anything else is a path.
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
 def _precisions() -> dict:
@@ -78,10 +82,35 @@ def parse_source(source: str) -> ModelSource:
         if not path.is_file():
             raise ModelError(f"base_model.source: GGUF file {path} does not exist")
         return ModelSource("gguf", str(path.parent), path.name)
-    if path.exists() or source.startswith((".", "/", "~")):
+    if path.exists() or not HUB_ID.fullmatch(source):
         check_model_folder(path)
         return ModelSource("folder", str(path))
     return ModelSource("hub", source)
+
+
+def check_hub_model(model_id: str, timeout: float = 5.0) -> None:
+    """Raise ModelError at once when `model_id` cannot be fetched: not in the local cache
+    and the hub offline or unreachable, or not on the hub. (Left to the download, an
+    unreachable hub takes close to a minute of retries to fail.)"""
+    from huggingface_hub import constants, model_info, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    if isinstance(try_to_load_from_cache(model_id, "config.json"), str):
+        return
+    neither = f"{model_id!r} is no local folder (./{model_id} does not exist) and"
+    if constants.HF_HUB_OFFLINE:
+        raise ModelError(f"{neither} not in the hub cache, and HF_HUB_OFFLINE is set")
+    try:
+        model_info(model_id, timeout=timeout)
+    except GatedRepoError:
+        return  # it exists; the download will use the user's token
+    except RepositoryNotFoundError:
+        raise ModelError(f"{neither} not on the hub ({constants.ENDPOINT})") from None
+    except Exception as exc:  # requests/httpx raise many kinds for a network that is not there
+        raise ModelError(
+            f"{neither} the hub ({constants.ENDPOINT}) cannot be reached: {type(exc).__name__}; "
+            "use a local folder, or fetch it where the hub is reachable"
+        ) from None
 
 
 def check_model_folder(path: str | Path) -> None:
@@ -137,6 +166,27 @@ def _check_safetensors(folder: Path, file: Path) -> None:
                     problem = f"is corrupt ({size} bytes where its header describes {expected})"
     if problem:
         raise ModelError(f"cannot load model folder {folder}: weights file {file.name} {problem}")
+
+
+def check_compute(device: str, precision: str) -> None:
+    """Raise ModelError, naming the setting, for a device this machine lacks or fp16 where
+    there is no GPU (the Trainer's fp16 needs CUDA; on a CPU it would quietly not apply).
+    torch is imported only when the answer needs it: a dry run should stay fast."""
+    if device != "cuda" and precision != "fp16":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        if device == "cuda":
+            raise ModelError(
+                f"compute.device is 'cuda' but torch ({torch.__version__}, {build}) sees no CUDA device "
+                "here; set compute.device to auto or cpu"
+            )
+        raise ModelError(
+            "compute.precision fp16 needs a CUDA device, and there is none here (it would quietly "
+            "train in fp32 on a CPU); use fp32 or bf16"
+        )
 
 
 def resolve_device(name: str) -> torch.device:

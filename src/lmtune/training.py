@@ -2,7 +2,11 @@
 
 Checkpoints go to a folder of their own, outside the phase's declared outputs (Snakemake
 deletes those before a rerun), so a killed job resumes from its last checkpoint; the
-folder is removed once the final model is written.
+folder is removed once the final model is written. A checkpoint is resumed only under the
+fingerprint it was written with (lmtune.fingerprint): change a setting, the input model or
+data, or the code, and the old state is discarded with one log line naming what changed.
+A non-finite loss, gradient or weight is never saved, and a run whose loss ends far above
+where it began fails rather than passing as done.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import json
 import logging
 import math
 import shutil
-from dataclasses import dataclass, fields
+import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from . import atomic
 from .errors import TrainingError
-from .models import resolve_device
+from .fingerprint import changes, code_version, normalise
+from .models import check_compute, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,9 @@ class TrainSettings:
     warmup_steps: float = 0.0  # < 1 is a fraction of the steps (transformers 5)
     weight_decay: float = 0.0
     lr_scheduler: str = "linear"
-    save_steps: int = 500
+    save_steps: float = 500  # checkpoint every this many steps; < 1 a share of the job's steps
+    save_minutes: float = 5.0  # also checkpoint once this many minutes passed since the last; 0: never by time
+    divergence_ratio: float = 3.0  # fail when the final loss is above this multiple of the first; 0: off
 
     @classmethod
     def from_config(cls, settings: dict) -> "TrainSettings":
@@ -39,19 +47,85 @@ class TrainSettings:
         return cls(**{k: v for k, v in settings.items() if k in known})
 
 
-def _nonfinite_loss_guard():
+def warmup_steps_of(warmup_steps: float, total_steps: int) -> int:
+    """transformers' rule: a value below 1 is a share of the steps, rounded up."""
+    return int(warmup_steps) if warmup_steps >= 1 else math.ceil(total_steps * warmup_steps)
+
+
+def check_warmup(warmup_steps: float, total_steps: int) -> None:
+    """A warm-up as long as the run never reaches the set learning rate; a single step
+    trains at learning rate 0."""
+    warmup = warmup_steps_of(warmup_steps, total_steps)
+    if warmup_steps > 0 and warmup >= total_steps:
+        raise TrainingError(
+            f"warmup_steps {warmup_steps} makes {warmup} warm-up step(s) of the run's {total_steps}: "
+            "the learning rate never reaches its set value"
+            + (" (the only step trains at learning rate 0)" if total_steps == 1 else "")
+            + "; lower warmup_steps, or set it to 0"
+        )
+
+
+def _training_guard(name: str, save_minutes: float):
+    """Checks every step: a non-finite loss or gradient norm stops training before the step
+    is saved, and so does a non-finite weight when a checkpoint is due. Also asks for a
+    checkpoint once `save_minutes` have passed since the last one."""
+    import torch
     from transformers import TrainerCallback
 
-    class StopOnNonFiniteLoss(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(loss):
-                raise TrainingError(
-                    f"training loss became {loss} at step {state.global_step}: stopping with no "
-                    "model written; lower the learning rate or check the data"
-                )
+    class TrainingGuard(TrainerCallback):
+        last_save = time.monotonic()
 
-    return StopOnNonFiniteLoss()
+        def on_train_begin(self, args, state, control, **kwargs):
+            try:
+                check_warmup(args.warmup_steps, state.max_steps)
+            except TrainingError as exc:
+                raise TrainingError(f"{name}: {exc}") from None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if save_minutes and time.monotonic() - self.last_save >= 60 * save_minutes:
+                control.should_save = True
+
+        def on_save(self, args, state, control, **kwargs):
+            self.last_save = time.monotonic()
+
+        # The Trainer logs a step (every step: logging_steps=1) before it saves it.
+        def on_log(self, args, state, control, logs=None, model=None, **kwargs):
+            logs = logs or {}
+            learning_rate = logs.get("learning_rate", args.learning_rate)
+            for key, what in [("loss", "training loss"), ("grad_norm", "gradient norm")]:
+                value = logs.get(key)
+                if value is not None and not math.isfinite(value):
+                    what = f"{what} became {value}"
+                    break
+            else:
+                finite = not control.should_save or model is None or all(
+                    torch.isfinite(p).all() for p in model.parameters() if p.requires_grad
+                )
+                if finite:
+                    return
+                what = "the weights became non-finite"
+            raise TrainingError(
+                f"{what} at step {state.global_step} of {name} (learning rate {learning_rate:.3g}): stopping "
+                "with no checkpoint or model written; lower the learning rate or check the data"
+            )
+
+    return TrainingGuard()
+
+
+def check_divergence(log_history: list[dict], ratio: float, name: str, learning_rate: float) -> None:
+    """Fail when the mean loss of the last tenth of the logged steps is above `ratio` times
+    the first step's loss: the run diverged, and its model is not worth keeping."""
+    losses = [entry["loss"] for entry in log_history if "loss" in entry]
+    if not ratio or len(losses) < 2:
+        return
+    tail = losses[-max(1, len(losses) // 10) :]
+    final = sum(tail) / len(tail)
+    if final > ratio * losses[0]:
+        raise TrainingError(
+            f"{name} diverged: its final training loss {final:.4g} is more than {ratio:g} times the first "
+            f"({losses[0]:.4g}) at learning rate {learning_rate:g}; lower the learning rate, or raise "
+            "divergence_ratio (0 turns this check off)"
+        )
 
 
 def _penalised_trainer():
@@ -89,6 +163,28 @@ def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
     return None
 
 
+def resumable_checkpoint(checkpoint_dir: Path, fingerprint: dict) -> str | None:
+    """The checkpoint to resume from: the newest complete one written under this same
+    fingerprint. Checkpoints written under another are removed, with one log line naming
+    what changed; the fingerprint is recorded for the checkpoints to come."""
+    record = checkpoint_dir / "fingerprint.json"
+    if checkpoint_dir.exists():
+        try:
+            recorded = json.loads(record.read_text())
+        except (OSError, ValueError):
+            recorded = None
+        if recorded != fingerprint:
+            if any(checkpoint_dir.glob("checkpoint-*")):
+                log.warning(
+                    "discarding the checkpoints in %s, written under another fingerprint: %s",
+                    checkpoint_dir, "; ".join(changes(recorded, fingerprint)),
+                )
+            shutil.rmtree(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(record, json.dumps(fingerprint, indent=1, sort_keys=True))
+    return last_complete_checkpoint(checkpoint_dir)
+
+
 def write_loss_log(log_history: list[dict], path: str | Path) -> None:
     rows = [
         (entry["step"], entry["epoch"], entry["loss"], entry.get("learning_rate", ""))
@@ -116,8 +212,15 @@ def train_causal_lm(
     group_by_length: bool = False,
     penalty=None,
     merge_adapter: bool = False,
+    name: str = "training",
+    identity: dict | None = None,
 ) -> dict:
     """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
+
+    `name` says which run this is in error messages. `identity` holds what decides the
+    result that this function cannot see (the job's settings, the content hashes of the
+    model and data it was given: lmtune.jobs.job_identity); with the arguments here and
+    the code version it makes the fingerprint a checkpoint must match to be resumed.
 
     `group_by_length` batches examples of similar length (the dataset's `length`
     column) so a padding collator pads little. `penalty(model)`, if given, is added to
@@ -127,6 +230,7 @@ def train_causal_lm(
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
 
     PenalisedTrainer = _penalised_trainer()
+    check_compute(device, precision)
     set_seed(seed)
     torch_device = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir)
@@ -162,14 +266,33 @@ def train_causal_lm(
         train_dataset=train_data,
         data_collator=data_collator or default_data_collator,
         processing_class=tokenizer,
-        callbacks=[_nonfinite_loss_guard(), *callbacks],
+        callbacks=[_training_guard(name, settings.save_minutes), *callbacks],
     )
     if penalty:
         trainer.penalty = penalty
-    last = last_complete_checkpoint(checkpoint_dir)
+    fingerprint = normalise(
+        {
+            "settings": asdict(settings),
+            "seed": seed,
+            "device": device,
+            "precision": precision,
+            "examples": len(train_data),
+            "group_by_length": group_by_length,
+            "merge_adapter": merge_adapter,
+            "code": code_version(),
+            "job": identity or {},
+        }
+    )
+    last = resumable_checkpoint(checkpoint_dir, fingerprint)
     if last:
         log.info("resuming from checkpoint %s", last)
-    result = trainer.train(resume_from_checkpoint=last)
+    try:
+        result = trainer.train(resume_from_checkpoint=last)
+        check_divergence(trainer.state.log_history, settings.divergence_ratio, name, settings.learning_rate)
+    except TrainingError:
+        # What is on disk led here: a rerun under the same fingerprint starts afresh.
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        raise
     tokens, seconds = trainer.state.num_input_tokens_seen, result.metrics["train_runtime"]
     log.info(
         "%d non-pad tokens in %.1f s: %.1f non-pad tokens/s%s", tokens, seconds, tokens / max(seconds, 1e-9),

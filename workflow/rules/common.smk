@@ -1,16 +1,30 @@
 # Config validation, paths and input functions shared by the rules.
 
+import yaml
 from snakemake.utils import validate
 
-from lmtune.config import check_config
-from lmtune.models import parse_source
+from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_schema, coerce_to_schema, experiments
+from lmtune.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune.strategies import SHARE_FIRST_PHASE
 
 
-validate(config, "../schemas/config.schema.yaml")
+# Checked when the workflow loads, before any job: a bad setting stops it here with one
+# line naming the key, the value and what was expected.
+with open(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml") as schema_file:
+    CONFIG_SCHEMA = yaml.safe_load(schema_file)
+# `--configfile FILE target` reads the target as a second config file.
+for configfile_path in map(Path, workflow.overwrite_configfiles):
+    if configfile_path.resolve().is_relative_to(Path("results").resolve()) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
+        raise ValueError(
+            f"--configfile took {configfile_path} as a config file: put targets before --configfile, "
+            "or write --configfile=FILE"
+        )
+coerce_to_schema(config, CONFIG_SCHEMA)  # --config values arrive as strings
+check_schema(config, CONFIG_SCHEMA)
+validate(config, "../schemas/config.schema.yaml")  # fills in the schema's defaults
 check_config(config)
 
-EXPERIMENTS = [name for name in ("continual", "arithmetic", "java") if name in config]
+EXPERIMENTS = experiments(config)
 CONTINUAL = "results/continual"
 ARITHMETIC = "results/arithmetic"
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
@@ -34,7 +48,7 @@ def _model_folder(spec):
     if source.kind == "folder":
         return source.location
     MATERIALISED_MODELS[source.slug] = spec
-    return f"resources/models/{source.slug}"
+    return f"{MATERIALISED_MODELS_DIR}/{source.slug}"
 
 
 BASE_MODELS = {
@@ -69,12 +83,40 @@ def continual_runs():
 
 
 def strategy_settings(strategy):
-    # "sequential" need not be listed: other strategies share its first phase.
-    return config["continual"]["strategies"].get(strategy, {"method": "sequential"})
+    """A configured strategy's settings; a target naming another one is an error, not a
+    run planned with made-up settings. "sequential" need not be listed: it is also the
+    home of the first phase that other strategies share."""
+    strategies = config["continual"]["strategies"]
+    if strategy in strategies:
+        return strategies[strategy]
+    if strategy == "sequential":
+        return {"method": "sequential"}
+    raise ValueError(
+        f"continual strategy {strategy!r} is not configured: continual.strategies has {', '.join(strategies)}"
+    )
+
+
+def check_seed(seed):
+    seeds = config["continual"]["seeds"]
+    if int(seed) not in seeds:
+        raise ValueError(f"continual seed {seed} is not configured: continual.seeds is {seeds}")
+
+
+def phase_strategy(strategy, phase):
+    """The strategy settings a phase trains with. In the first phase replay, L2-SP and EWC
+    have nothing earlier to act on: they train as the sequential method, with their own
+    `training` overrides if they have any."""
+    settings = strategy_settings(strategy)
+    if phase == continual_order()[0] and settings["method"] in SHARE_FIRST_PHASE:
+        return {"method": "sequential", **{k: v for k, v in settings.items() if k == "training"}}
+    return settings
 
 
 def phase_dir(strategy, seed, phase):
-    if phase == continual_order()[0] and strategy_settings(strategy)["method"] in SHARE_FIRST_PHASE:
+    # A phase that would train exactly as the sequential strategy's (the same method and
+    # settings) is that one, trained once; overrides that make it differ get it its own.
+    check_seed(seed)
+    if phase_strategy(strategy, phase) == phase_strategy("sequential", phase):
         strategy = "sequential"
     return f"{CONTINUAL}/{strategy}/seed{seed}/{phase}"
 
@@ -88,7 +130,7 @@ def phase_training(wildcards):
     """The phase's hyper-parameters, with the strategy's own `training` overrides."""
     return {
         **config["continual"]["phases"][wildcards.phase],
-        **strategy_settings(wildcards.strategy).get("training", {}),
+        **phase_strategy(wildcards.strategy, wildcards.phase).get("training", {}),
     }
 
 
@@ -100,9 +142,10 @@ def phase_inputs(wildcards):
     """The model the phase starts from, its domain's blocks, and the earlier domains'
     blocks that replay mixes in (all of them) or EWC takes its Fisher from (the last)."""
     strategy, seed, phase = wildcards.strategy, wildcards.seed, wildcards.phase
+    check_seed(seed)
     earlier = earlier_phases(phase)
     block_size = config["continual"]["phases"][phase]["block_size"]
-    method = strategy_settings(strategy)["method"]
+    method = phase_strategy(strategy, phase)["method"]
     uses_earlier = {"replay": earlier, "ewc": earlier[-1:]}.get(method, [])
     return {
         "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
@@ -198,7 +241,7 @@ def cross_models():
     def add(model_id, experiment, folder, adapter=None):
         models[model_id] = {"model": folder, "adapter": adapter, "base": base_ids[BASE_MODELS[experiment]], "evaluations": {}}
 
-    if "continual" in config:
+    if "continual" in EXPERIMENTS:
         strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
         for phase in continual_order():
             add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
@@ -208,9 +251,9 @@ def cross_models():
             for phase in continual_order():
                 evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
                 evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
-    if "arithmetic" in config:
+    if "arithmetic" in EXPERIMENTS:
         add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
-    if "java" in config:
+    if "java" in EXPERIMENTS:
         for variant in java_variants()[1:]:
             add(f"java_{variant}", "java", java_model(variant))
         for variant in JAVA_LM_VARIANTS:
@@ -222,13 +265,13 @@ def cross_models():
 def cross_sets():
     """set name -> how to read and tokenize it (lmtune.cross.load_evaluation_set)."""
     sets = {}
-    if "continual" in config:
+    if "continual" in EXPERIMENTS:
         block = config["continual"]["evaluation"]["block_size"]
         for domain in continual_order():
             sets[f"continual_{domain}"] = {"kind": "text", "path": f"{CONTINUAL}/data/{domain}/test.txt", "block_size": block}
-    if "arithmetic" in config:
+    if "arithmetic" in EXPERIMENTS:
         sets["arithmetic_held_out"] = {"kind": "instructions", "path": f"{ARITHMETIC}/data/eval_held_out.jsonl", "separator": ARITHMETIC_SEPARATOR}
-    if "java" in config:
+    if "java" in EXPERIMENTS:
         block = config["java"]["evaluation"]["block_size"]
         sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
     return sets
@@ -268,3 +311,22 @@ def all_targets():
     }
     cross = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"] if len(EXPERIMENTS) > 1 else []
     return [path for name in EXPERIMENTS for path in targets[name]] + cross
+
+
+# Experiments whose results this config does not produce (see rule unplanned_target).
+UNPLANNED = [
+    name
+    for name in (*ALL_EXPERIMENTS, "cross")
+    if name not in EXPERIMENTS and (name != "cross" or len(EXPERIMENTS) < 2)
+]
+
+
+def unplanned_experiment(wildcards):
+    name = wildcards.experiment
+    reason = (
+        "the cross-experiment matrix needs two experiments or more"
+        if name == "cross"
+        else f"the config has no {name} section" if name not in config else f"experiments is {EXPERIMENTS}"
+    )
+    raise ValueError(f"results/{name}/{wildcards.path}: experiment {name!r} is not run by this config ({reason})")
+

@@ -1,6 +1,6 @@
 # Continual pre-training: one phase per domain of `continual.order`, each starting from
 # the previous phase's final model (phase 1 from the base model), for every strategy and
-# seed. Strategies that share the plain first phase never train it again (phase_dir).
+# seed. A strategy whose first phase trains as the sequential one shares it (phase_dir).
 
 
 rule train_phase:
@@ -11,7 +11,7 @@ rule train_phase:
         loss_log=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/train_loss.csv",
     params:
         settings=phase_training,
-        strategy=lambda wildcards: strategy_settings(wildcards.strategy),
+        strategy=lambda wildcards: phase_strategy(wildcards.strategy, wildcards.phase),
         compute=COMPUTE,
         # Outside the declared outputs: Snakemake deletes those before a rerun.
         checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.strategy}/seed{wildcards.seed}/{wildcards.phase}",

@@ -2,7 +2,7 @@
 
 import datasets
 
-from lmtune.jobs import start_job
+from lmtune.jobs import job_identity, start_job
 from lmtune.lora import add_lora
 from lmtune.models import load_model, load_tokenizer
 from lmtune.strategies import WeightAnchor, diagonal_fisher, replay_mix
@@ -43,6 +43,8 @@ summary = train_causal_lm(
     seed=seed,
     device=compute["device"],
     precision=compute["precision"],
+    name=f"phase {snakemake.wildcards.phase} ({snakemake.wildcards.strategy}, seed {seed})",
+    identity=job_identity(snakemake),
     penalty=penalty,
     merge_adapter=method == "lora",
 )

@@ -3,7 +3,7 @@
 import datasets
 
 from lmtune.instruct import padding_collator
-from lmtune.jobs import start_job
+from lmtune.jobs import job_identity, start_job
 from lmtune.models import load_model, load_tokenizer
 from lmtune.training import TrainSettings, train_causal_lm
 
@@ -26,6 +26,8 @@ summary = train_causal_lm(
     seed=snakemake.params.seed,
     device=compute["device"],
     precision=compute["precision"],
+    name=" ".join([snakemake.rule, *snakemake.wildcards]),
+    identity=job_identity(snakemake),
     data_collator=padding_collator(tokenizer) if instructions else None,
     group_by_length=instructions,
 )

@@ -3,7 +3,7 @@
 import datasets
 
 from lmtune.instruct import padding_collator
-from lmtune.jobs import start_job
+from lmtune.jobs import job_identity, start_job
 from lmtune.lora import add_lora, load_base
 from lmtune.models import load_tokenizer
 from lmtune.training import TrainSettings, train_causal_lm
@@ -29,6 +29,8 @@ summary = train_causal_lm(
     seed=snakemake.params.seed,
     device=compute["device"],
     precision=compute["precision"],
+    name="the arithmetic LoRA",
+    identity=job_identity(snakemake),
     data_collator=padding_collator(tokenizer),
     group_by_length=True,
 )

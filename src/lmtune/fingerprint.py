@@ -1,0 +1,75 @@
+"""The fingerprint of a training job: everything that decides its result, as plain data.
+
+A checkpoint is resumed only under the fingerprint it was written with (lmtune.training):
+the job's resolved settings, the content of its input model and data, and the code that
+trains. Stale state is the most reported trust bug of training tools (a cache or a
+checkpoint reused after the config changed); keying resumable state by content avoids it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+# Packages whose version can change what a training step computes.
+TRAINING_PACKAGES = ("torch", "transformers", "peft", "accelerate", "datasets", "bitsandbytes")
+
+
+def content_hash(path: str | Path) -> str:
+    """sha256 over a file's bytes, or over a folder's files (relative names and bytes)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        file_digest = hashlib.sha256()
+        with open(file, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                file_digest.update(chunk)
+        digest.update(file_digest.digest())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> dict:
+    """The lmtune library's own source (a hash of its .py files) and the versions of the
+    packages that train."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
+    versions = {}
+    for name in TRAINING_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"lmtune": digest.hexdigest(), **versions}
+
+
+def normalise(value):
+    """`value` as JSON would give it back (tuples become lists, keys strings), so that a
+    fingerprint read from disk compares equal to a freshly made one."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def changes(old: dict | None, new: dict) -> list[str]:
+    """What differs between two fingerprints, as dotted keys: 'settings.learning_rate
+    0.0001 -> 0.001', 'inputs.model (content)'."""
+    if old is None:
+        return ["no fingerprint was recorded with them"]
+    found = []
+
+    def walk(a, b, key):
+        if isinstance(a, dict) and isinstance(b, dict):
+            for name in sorted(set(a) | set(b)):
+                walk(a.get(name), b.get(name), f"{key}.{name}" if key else name)
+        elif a != b:
+            hashes = isinstance(a, str) and isinstance(b, str) and len(a) == len(b) == 64
+            found.append(f"{key} (content)" if hashes else f"{key} {a!r} -> {b!r}")
+
+    walk(old, new, "")
+    return found
