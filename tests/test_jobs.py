@@ -7,7 +7,7 @@ SCRIPT = """
 import sys
 from types import SimpleNamespace
 from lmtune.jobs import start_job
-start_job(SimpleNamespace(log=[sys.argv[1]], threads=1, rule="light"))
+start_job(SimpleNamespace(log=[sys.argv[1]], threads=1, rule="light", scriptdir=None))
 light = "torch" in sys.modules
 import torch
 sys.__stdout__.write(f"{light} {torch.get_num_threads()}")

@@ -152,12 +152,12 @@ def test_a_nan_loss_names_the_run_step_and_learning_rate(tmp_path, tiny_model_di
 
 
 def test_a_diverging_run_fails_rather_than_passing_as_done(tmp_path, tiny_model_dir, train_blocks):
-    """Point 9: learning rate 1.0 sends the loss far above where it began."""
-    with pytest.raises(TrainingError, match=r"phase A \(test\) diverged: its final training loss .* is more than 3 times the first .* at learning rate 1"):
-        train(tiny_model_dir, train_blocks, tmp_path / "run", learning_rate=1.0, max_steps=12, save_steps=500)
+    """Point 9: learning rate 10 sends the loss far above where it began."""
+    with pytest.raises(TrainingError, match=r"phase A \(test\) diverged: its final training loss .* is more than 3 times the first .* at learning rate 10;"):
+        train(tiny_model_dir, train_blocks, tmp_path / "run", learning_rate=10.0, max_steps=12, save_steps=500)
     assert not (tmp_path / "run/out").exists() and not (tmp_path / "run/checkpoints").exists()
     # The guard is a setting: 0 turns it off.
-    train(tiny_model_dir, train_blocks, tmp_path / "off", learning_rate=1.0, max_steps=12, save_steps=500, divergence_ratio=0)
+    train(tiny_model_dir, train_blocks, tmp_path / "off", learning_rate=10.0, max_steps=12, save_steps=500, divergence_ratio=0)
     assert (tmp_path / "off/out/model.safetensors").is_file()
 
 
@@ -203,7 +203,7 @@ CHECKPOINTS = "results/continual/checkpoints/sequential/seed0/A"
 def small_continual_config(workdir, model_dir, learning_rate):
     """The tiny config's continual experiment on the tiny model, one strategy, and a phase A
     long enough (checkpointed every step) for the test to kill it part-way."""
-    config = tiny_config(workdir)
+    config = tiny_config()
     del config["arithmetic"], config["java"]
     config["base_model"] = {"source": str(model_dir)}
     config["continual"]["strategies"] = {"sequential": {"method": "sequential"}}

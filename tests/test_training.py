@@ -3,7 +3,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from lmtune.blocks import load_blocks, tokenize_to_dataset
+from lmtune.blocks import load_blocks, token_stream, tokenize_to_dataset
 from lmtune.errors import TrainingError
 from lmtune.models import load_model, load_tokenizer
 from lmtune.training import TrainSettings, train_causal_lm
@@ -98,10 +98,15 @@ def test_the_same_seed_gives_the_same_lora_adapter(tiny_model_dir):
     assert any(not torch.equal(first[n], other[n]) for n in first)
 
 
-def test_the_log_reports_non_pad_tokens_per_second(tmp_path, tiny_model_dir, train_blocks, caplog):
+def test_the_log_reports_non_pad_tokens_per_second(tmp_path, tiny_model_dir, tiny_tokenizer, caplog):
+    # A block size that leaves a padded tail block, so pad positions exist to be left out.
+    stream = len(token_stream(TEXT, tiny_tokenizer))
+    block_size = next(size for size in range(5, 16) if stream % size > 1)
+    tokenize_to_dataset(TEXT, tiny_tokenizer, block_size=block_size).save_to_disk(str(tmp_path / "blocks"))
+    blocks = load_blocks(tmp_path / "blocks")
     with caplog.at_level("INFO", logger="lmtune.training"):
-        run(tiny_model_dir, train_blocks, tmp_path, max_steps=-1, epochs=1)
+        run(tiny_model_dir, blocks, tmp_path, max_steps=-1, epochs=1)
     line = next(r.getMessage() for r in caplog.records if "non-pad tokens/s" in r.getMessage())
     # One epoch sees every block once: every real token, no pad position.
-    masks = train_blocks[:]["attention_mask"]
+    masks = blocks[:]["attention_mask"]
     assert int(line.split()[0]) == int(masks.sum()) < masks.numel()

@@ -114,8 +114,10 @@ def _training_guard(name: str, save_minutes: float):
 
 def check_divergence(log_history: list[dict], ratio: float, name: str, learning_rate: float) -> None:
     """Fail when the mean loss of the last tenth of the logged steps is above `ratio` times
-    the first step's loss: the run diverged, and its model is not worth keeping."""
-    losses = [entry["loss"] for entry in log_history if "loss" in entry]
+    the first step's loss: the run diverged, and its model is not worth keeping. The loss
+    is the model's own, without a strategy's penalty (a strong anchor's penalty can dwarf
+    it while the model is fine)."""
+    losses = [entry["loss"] - entry.get("penalty", 0.0) for entry in log_history if "loss" in entry]
     if not ratio or len(losses) < 2:
         return
     tail = losses[-max(1, len(losses) // 10) :]
@@ -132,9 +134,11 @@ def _penalised_trainer():
     from transformers import Trainer
 
     class PenalisedTrainer(Trainer):
-        """Adds `self.penalty(model)` to the loss, once per optimizer step."""
+        """Adds `self.penalty(model)` to the loss, once per optimizer step, and logs the
+        step's penalty beside the loss (the divergence guard judges the loss without it)."""
 
         penalty = None
+        step_penalty = 0.0
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
@@ -142,8 +146,17 @@ def _penalised_trainer():
             # Trainer sums micro-batch losses unscaled: each carries a share of the penalty.
             summed = self.model_accepts_loss_kwargs and num_items_in_batch is not None
             share = self.current_gradient_accumulation_steps if summed else 1
-            loss = loss + self.penalty(model) / share
+            penalty = self.penalty(model) / share
+            # The Trainer divides an unsummed micro-batch loss by the accumulation steps
+            # before it logs the step: the penalty's part of the logged loss, likewise.
+            self.step_penalty += float(penalty.detach()) / (1 if summed else self.current_gradient_accumulation_steps)
+            loss = loss + penalty
             return (loss, outputs) if return_outputs else loss
+
+        def log(self, logs, *args, **kwargs):
+            if "loss" in logs:  # a step's log (logging_steps=1)
+                logs["penalty"], self.step_penalty = self.step_penalty, 0.0
+            super().log(logs, *args, **kwargs)
 
     return PenalisedTrainer
 
