@@ -22,7 +22,7 @@ def workdir(tiny_run):
     return tiny_run
 
 
-STRATEGIES = ["sequential", "replay", "l2sp", "ewc", "lora"]
+STRATEGIES = ["sequential", "replay", "ewc", "lora"]
 SEEDS = [0, 1]
 RUN = "results/continual/sequential/seed0"
 pytestmark = pytest.mark.slow  # every test here reads the tiny run (minutes)
@@ -162,7 +162,7 @@ def test_java_stages_are_generated_compiled_and_scored(workdir):
 
 def test_strategies_share_the_first_phase_and_differ_after_it(workdir):
     sequential = read_metrics(workdir)
-    for strategy in ["replay", "l2sp", "ewc"]:
+    for strategy in ["replay", "ewc"]:
         metrics = read_metrics(workdir, strategy)
         # Nothing to replay or hold on to in phase A: it is sequential's, trained once.
         assert not (workdir / f"results/continual/{strategy}/seed0/A").exists()
@@ -222,23 +222,38 @@ def test_the_cross_matrix_evaluates_every_final_model_on_every_held_out_set(work
     assert (workdir / "results/cross/matrix.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_new_seed_or_strategy_adds_only_its_own_jobs(tiny_run, tmp_path):
+def test_a_new_seed_adds_only_its_own_jobs(tiny_run, tmp_path):
     workdir = clone_run(tiny_run, tmp_path / "run")
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["continual"]["seeds"] = [0, 1, 2]
     write_config(workdir, config)
-    # Seed 2: sequential A and B, the B phase of replay, L2-SP and EWC, LoRA's A and B.
+    # Seed 2: sequential A and B, the B phase of replay and EWC, LoRA's A and B.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 7, "evaluate_stage": 14, "collect_metrics": 5,
+        "train_phase": 6, "evaluate_stage": 6, "collect_metrics": 4,
         "summarise_strategies": 1, "plot_continual": 1, "all": 1,
     }
-    config["continual"]["seeds"] = [0, 1]
-    config["continual"]["strategies"]["replay_half"] = {"method": "replay", "fraction": 0.5}
+
+
+def test_a_new_strategy_runs_only_its_own_jobs_and_shares_the_first_phase(tiny_run, tmp_path):
+    workdir = clone_run(tiny_run, tmp_path / "run")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["continual"]["strategies"]["l2sp"] = {"method": "l2sp", "weight": 100.0}
     write_config(workdir, config)
+    # Per seed, L2-SP's phase B (its phase A is sequential's) and its evaluation.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 2, "evaluate_stage": 4, "collect_metrics": 2,
+        "train_phase": 2, "evaluate_stage": 2, "collect_metrics": 2,
         "summarise_strategies": 1, "plot_continual": 1, "all": 1,
     }
+    untouched = [workdir / f"results/continual/{s}/seed{seed}/metrics.json" for s in STRATEGIES for seed in SEEDS]
+    mtimes = {path: path.stat().st_mtime_ns for path in untouched}
+    run_snakemake(workdir)
+    assert all(path.stat().st_mtime_ns == mtimes[path] for path in untouched)
+    sequential = read_metrics(workdir)
+    l2sp = read_metrics(workdir, "l2sp")
+    assert not (workdir / "results/continual/l2sp/seed0/A").exists()
+    assert l2sp["after_A_A"] == sequential["after_A_A"] and l2sp["after_B_B"] != sequential["after_B_B"]
+    assert "l2sp" in json.loads((workdir / "results/continual/summary.json").read_text())["strategies"]
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
 
 
 def test_a_finished_run_has_nothing_to_do(workdir):
@@ -270,7 +285,7 @@ def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(tiny_
 
     # Phase B's model is also a row of the cross-experiment matrix.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 1, "evaluate_stage": 2, "collect_metrics": 1,
+        "train_phase": 1, "evaluate_stage": 1, "collect_metrics": 1,
         "summarise_strategies": 1, "plot_continual": 1, "cross_evaluate": 1, "cross_matrix": 1, "all": 1,
     }
     run_snakemake(workdir)

@@ -48,7 +48,7 @@ rule train_lora:
         "results/logs/train_lora.log",
     benchmark:
         "results/benchmarks/train_lora.tsv"
-    threads: lambda wildcards: workflow.cores
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,

@@ -34,8 +34,15 @@ ARITHMETIC_SEPARATOR = " "
 JAVA = "results/java"
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
-COMPUTE = config["compute"]
+# What a job's result depends on (its params); the threads are the job's own.
+COMPUTE = {key: value for key, value in config["compute"].items() if key != "training_threads"}
 ENV = "../../envs/lmtune.yaml"
+
+
+def training_threads(wildcards):
+    threads = config["compute"]["training_threads"]
+    return workflow.cores if threads == "all" else min(threads, workflow.cores)
+
 
 # Each experiment starts from the top-level base_model unless its section names its own
 # (the seeds used distilgpt2, Mistral-7B and GPT-2). A local folder is used in place;
@@ -161,8 +168,10 @@ def stage_model(wildcards):
 
 
 def eval_tokens(wildcards):
+    """Every domain's test blocks, in `continual.order`: a stage's model is loaded once
+    and evaluated on each."""
     block = config["continual"]["evaluation"]["block_size"]
-    return f"{CONTINUAL}/tokens/{wildcards.domain}/test_block{block}"
+    return [f"{CONTINUAL}/tokens/{domain}/test_block{block}" for domain in continual_order()]
 
 
 def domain_corpus(wildcards):

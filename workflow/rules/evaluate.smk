@@ -1,5 +1,6 @@
 # Loss and perplexity of a stage's model on each domain's test split: the base model
 # (results/continual/base) or a run's phase (results/continual/<strategy>/seed<seed>/<phase>).
+# One job per model: it is loaded once and evaluated on every domain.
 
 
 rule evaluate_stage:
@@ -7,14 +8,14 @@ rule evaluate_stage:
         model=stage_model,
         tokens=eval_tokens,
     output:
-        f"{CONTINUAL}/{{stage_dir}}/eval/{{domain}}.json",
+        [f"{CONTINUAL}/{{stage_dir}}/eval/{domain}.json" for domain in continual_order()],
     params:
         batch_size=config["continual"]["evaluation"]["batch_size"],
         compute=COMPUTE,
     log:
-        "results/logs/evaluate_stage/{stage_dir}/{domain}.log",
+        "results/logs/evaluate_stage/{stage_dir}.log",
     benchmark:
-        "results/benchmarks/evaluate_stage/{stage_dir}/{domain}.tsv"
+        "results/benchmarks/evaluate_stage/{stage_dir}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

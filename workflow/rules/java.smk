@@ -51,7 +51,7 @@ rule train_java_autoregressive:
         "results/logs/train_java_autoregressive.log",
     benchmark:
         "results/benchmarks/train_java_autoregressive.tsv"
-    threads: lambda wildcards: workflow.cores
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,
@@ -64,7 +64,7 @@ rule train_java_autoregressive:
 rule evaluate_java_lm:
     input:
         model=lambda wildcards: java_model(wildcards.variant),
-        tokens=f"{JAVA}/tokens/corpus_test_block{config['java']['evaluation']['block_size']}",
+        tokens=[f"{JAVA}/tokens/corpus_test_block{config['java']['evaluation']['block_size']}"],
     output:
         f"{JAVA}/heldout_lm/{{variant}}.json",
     params:
@@ -128,7 +128,7 @@ rule train_java_instruct:
         "results/logs/train_java_instruct/{run}.log",
     benchmark:
         "results/benchmarks/train_java_instruct/{run}.tsv"
-    threads: lambda wildcards: workflow.cores
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,

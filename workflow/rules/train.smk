@@ -19,7 +19,7 @@ rule train_phase:
         "results/logs/train_phase/{strategy}/seed{seed}/{phase}.log",
     benchmark:
         "results/benchmarks/train_phase/{strategy}/seed{seed}/{phase}.tsv"
-    threads: lambda wildcards: workflow.cores
+    threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,

@@ -1,4 +1,5 @@
-"""Loss and perplexity of one model on one domain's test split."""
+"""Loss and perplexity of one model on one or more token sets (each domain's test split,
+or the held-out Java snippets): the model is loaded once."""
 
 from lmtune import atomic
 from lmtune.blocks import load_blocks
@@ -9,6 +10,7 @@ from lmtune.models import load_model
 log = start_job(snakemake)
 compute = snakemake.params.compute
 model = load_model(snakemake.input.model, device=compute["device"], precision=compute["precision"])
-result = evaluate_lm(model, load_blocks(snakemake.input.tokens), snakemake.params.batch_size)
-log.info("%s", result)
-atomic.write_json(snakemake.output[0], result.to_dict())
+for tokens, output in zip(snakemake.input.tokens, snakemake.output, strict=True):
+    result = evaluate_lm(model, load_blocks(tokens), snakemake.params.batch_size)
+    log.info("%s on %s: %s", snakemake.input.model, tokens, result)
+    atomic.write_json(output, result.to_dict())
