@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import importlib.util
 import os
 import re
@@ -12,11 +13,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import atexit
 from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO / "resources" / "corpora"
@@ -31,12 +32,31 @@ def _tiny_model_builder():
     return module
 
 
+def build_once(folder: Path, build) -> Path:
+    """`build(folder)` unless a finished build is there: once, also across pytest-xdist
+    workers and concurrent test runs (a file lock), never half-built (a marker last)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @functools.cache
 def tiny_models() -> dict[str, Path]:
-    """name -> folder of each tiny model, built once per test session (about 10 s)."""
-    folder = Path(tempfile.mkdtemp(prefix="lmtune-tiny-models-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return _tiny_model_builder().build_all(folder)
+    """name -> folder of each tiny model (about 10 s to build). Kept in the temporary
+    folder under a key of what makes them (the builder and the torch and transformers
+    versions), so test runs share them and a change of any of those builds them anew."""
+    import torch
+    import transformers
+
+    builder = REPO / ".test" / "make_tiny_models.py"
+    key = hashlib.sha256(builder.read_bytes() + f"{torch.__version__} {transformers.__version__}".encode()).hexdigest()
+    folder = Path(tempfile.gettempdir()) / f"lmtune-tiny-models-{key[:16]}"
+    return {name: build_once(folder / name, build) for name, build in _tiny_model_builder().BUILDERS.items()}
 
 
 @pytest.fixture(scope="session")
@@ -99,12 +119,18 @@ def write_config(workdir: Path, config: dict) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The tiny configuration, run once per session. Tests read it and never change it:
-    a test that changes a run works on `clone_run(tiny_run, ...)`."""
-    workdir = tmp_path_factory.mktemp("tiny-run")
-    write_config(workdir, tiny_config())
-    run_snakemake(workdir)
-    return workdir
+    """The tiny configuration, run once per test run (shared by pytest-xdist workers).
+    Tests read it and never change it: a test that changes a run works on
+    `clone_run(tiny_run, ...)`."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' common folder (pytest-xdist's own advice)
+
+    def run(workdir):
+        write_config(workdir, tiny_config())
+        run_snakemake(workdir)
+
+    return build_once(shared / "tiny-run", run)
 
 
 def _link_or_copy(source: str, target: str) -> None:

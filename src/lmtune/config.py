@@ -68,12 +68,17 @@ def _types_at(nodes: list[dict], key, root: dict) -> tuple[list[dict], set[str]]
     types = set()
     for node in (sub for n in children for sub in _subschemas(n, root)):
         declared = node.get("type", [])
-        types.update([declared] if isinstance(declared, str) else declared)
+        declared = [declared] if isinstance(declared, str) else declared
+        if "string" in declared and "enum" in node:
+            # A string from a fixed list only ("all"): other strings may be numbers.
+            declared = [t for t in declared if t != "string"]
+            types.update(f"string:{value}" for value in node["enum"])
+        types.update(declared)
     return children, types
 
 
 def _coerce(value: str, types: set[str]):
-    if "string" in types:
+    if "string" in types or f"string:{value}" in types:
         return value
     if "boolean" in types and value in ("true", "false", "True", "False"):
         return value.lower() == "true"
