@@ -33,8 +33,9 @@ def _tiny_model_builder():
 
 
 def build_once(folder: Path, build) -> Path:
-    """`build(folder)` unless a finished build is there: once, also across pytest-xdist
-    workers and concurrent test runs (a file lock), never half-built (a marker last)."""
+    """`build(folder)` unless a finished build is there: once, also across concurrent
+    test runs (a file lock), and never taken as built when a build was cut short (its
+    marker is written last)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{folder}.lock"):
         if not (folder / ".built").exists():
@@ -119,18 +120,12 @@ def write_config(workdir: Path, config: dict) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The tiny configuration, run once per test run (shared by pytest-xdist workers).
-    Tests read it and never change it: a test that changes a run works on
-    `clone_run(tiny_run, ...)`."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the workers' common folder (pytest-xdist's own advice)
-
-    def run(workdir):
-        write_config(workdir, tiny_config())
-        run_snakemake(workdir)
-
-    return build_once(shared / "tiny-run", run)
+    """The tiny configuration, run once per session. Tests read it and never change it:
+    a test that changes a run works on `clone_run(tiny_run, ...)`."""
+    workdir = tmp_path_factory.mktemp("tiny-run")
+    write_config(workdir, tiny_config())
+    run_snakemake(workdir)
+    return workdir
 
 
 def _link_or_copy(source: str, target: str) -> None:

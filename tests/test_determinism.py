@@ -27,13 +27,11 @@ def result_files(workdir: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_second_run_gives_byte_identical_results(request, tmp_path):
+def test_a_second_run_gives_byte_identical_results(tiny_run, tmp_path):
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     write_config(fresh, tiny_config())
     run_snakemake(fresh)
-    # Only now the session's run: under pytest-xdist another worker makes it meanwhile.
-    tiny_run = request.getfixturevalue("tiny_run")
 
     files = result_files(tiny_run)
     assert result_files(fresh) == files

@@ -56,15 +56,15 @@ def test_shipped_configs_have_no_yaml_aliases(path):
 
 
 def test_a_strategy_override_gets_the_first_phase_trained_with_it(tmp_path, config):
-    plain = dry_run(tmp_path / "plain", config, "results/continual/replay/seed0/metrics.json")
-    assert "results/continual/replay/seed0/A/model" not in plain.stdout, "replay shares the sequential phase A"
+    plain = dry_run(tmp_path / "plain", config, "results/continual/ewc/seed0/metrics.json")
+    assert "results/continual/ewc/seed0/A/model" not in plain.stdout, "EWC shares the sequential phase A"
     changed = copy.deepcopy(config)
-    changed["continual"]["strategies"]["replay"]["training"] = {"learning_rate": 5.0e-4}
-    result = dry_run(tmp_path / "override", changed, "results/continual/replay/seed0/metrics.json")
+    changed["continual"]["strategies"]["ewc"]["training"] = {"learning_rate": 5.0e-4}
+    result = dry_run(tmp_path / "override", changed, "results/continual/ewc/seed0/metrics.json")
     assert result.returncode == 0, result.stdout + result.stderr
     # Its phase A is trained on its own, with the override, and phase B starts from it.
-    assert "output: results/continual/replay/seed0/A/model" in result.stdout
-    assert "input: results/continual/replay/seed0/A/model" in result.stdout
+    assert "output: results/continual/ewc/seed0/A/model" in result.stdout
+    assert "input: results/continual/ewc/seed0/A/model" in result.stdout
 
 
 # --- point 6: targets the config does not define ------------------------------------------
@@ -73,7 +73,7 @@ def test_a_strategy_override_gets_the_first_phase_trained_with_it(tmp_path, conf
 @pytest.mark.parametrize(
     "target, message",
     [
-        ("results/continual/nosuch/seed0/metrics.json", "continual strategy 'nosuch' is not configured: continual.strategies has sequential, replay"),
+        ("results/continual/nosuch/seed0/metrics.json", "continual strategy 'nosuch' is not configured: continual.strategies has sequential, ewc, lora"),
         ("results/continual/sequential/seed7/metrics.json", "continual seed 7 is not configured: continual.seeds is [0, 1]"),
         ("results/java/metrics.json", "experiment 'java' is not run by this config (the config has no java section)"),
     ],

@@ -10,6 +10,7 @@ from conftest import REPO, run_snakemake, tiny_config, write_config
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 
 PROFILE = REPO / "profiles" / "slurm"
+TRAINING_RULES = ("train_phase", "train_lora", "train_java_autoregressive", "train_java_instruct")
 
 
 def profile_settings() -> dict:
@@ -59,8 +60,8 @@ def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_clu
         "--slurm-keep-successful-logs",
         # The profile asks for CUDA and bf16; the local run's device and precision instead.
         "--config", f"compute={config['compute']!r}",
-        # Local threads: training rules take all the run's cores (2), the others 1.
-        *cpu_overrides({rule: 2 for rule in ("train_phase", "train_lora", "train_java_autoregressive", "train_java_instruct")}),
+        # Local threads: training rules take compute.training_threads, the others 1.
+        *cpu_overrides({rule: config["compute"]["training_threads"] for rule in TRAINING_RULES}),
     )
     log = result.stdout + result.stderr
     submitted = log.count("has been submitted with SLURM jobid")
