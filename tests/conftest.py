@@ -128,6 +128,24 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.fixture(scope="session")
+def nan_model_run(tmp_path_factory, tiny_model_dir) -> tuple[Path, subprocess.CompletedProcess]:
+    """A workflow run whose phase A fails: the base model's weights are NaN. Its folder
+    and Snakemake's result, for the tests of what a failed job leaves and prints."""
+    from safetensors.torch import load_file, save_file
+
+    workdir = tmp_path_factory.mktemp("nan-model-run")
+    broken = shutil.copytree(tiny_model_dir, workdir / "nan-model")
+    weights = load_file(broken / "model.safetensors")
+    weights["model.norm.weight"][:] = float("nan")
+    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    config = tiny_config()
+    del config["arithmetic"], config["java"]
+    config["base_model"] = {"source": str(broken)}
+    write_config(workdir, config)
+    return workdir, run_snakemake(workdir, "results/continual/sequential/seed0/A/model", check=False)
+
+
 def _link_or_copy(source: str, target: str) -> None:
     # Models and tokens (large) are only ever replaced by atomic renames, so a hard link is
     # safe; small files (Snakemake's metadata, logs, benchmarks) may be rewritten in place,

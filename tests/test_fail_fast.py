@@ -168,19 +168,8 @@ def test_a_warm_up_that_covers_a_one_step_run_stops_the_load(tmp_path, config):
 
 
 @pytest.mark.slow
-def test_the_default_profile_loads_and_a_failed_job_prints_its_log_tail(tmp_path, tiny_model_dir):
-    from safetensors.torch import load_file, save_file
-    import shutil
-
-    broken = shutil.copytree(tiny_model_dir, tmp_path / "nan-model")
-    weights = load_file(broken / "model.safetensors")
-    weights["model.norm.weight"][:] = float("nan")
-    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    config = tiny_config()
-    del config["arithmetic"], config["java"]
-    config["base_model"] = {"source": str(broken)}
-    write_config(tmp_path, config)
-    result = run_snakemake(tmp_path, "results/continual/sequential/seed0/A/model", check=False)
+def test_the_default_profile_loads_and_a_failed_job_prints_its_log_tail(nan_model_run):
+    _, result = nan_model_run
     console = result.stdout + result.stderr
     assert result.returncode != 0
     assert re.search(r"Using workflow specific profile \S*profiles/default", console), console

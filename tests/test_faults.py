@@ -85,29 +85,18 @@ def test_an_infinite_loss_stops_training_and_writes_no_model(tmp_path, tiny_mode
 
 
 @pytest.mark.slow
-def test_a_nan_loss_fails_the_workflow_job_with_no_model_written(tmp_path, tiny_model_dir):
+def test_a_nan_loss_fails_the_workflow_job_with_no_model_written(nan_model_run):
     """The real phase job on a model whose weights are NaN: the job fails, its log says
     why, and no model is left where the next run would take it as done."""
-    from safetensors.torch import load_file, save_file
-
-    broken = copy_model(tiny_model_dir, tmp_path / "nan-model")
-    weights = load_file(broken / "model.safetensors")
-    weights["model.norm.weight"][:] = float("nan")
-    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    config = tiny_config()
-    del config["arithmetic"], config["java"]
-    config["base_model"] = {"source": str(broken)}
-    write_config(tmp_path, config)
-
-    result = run_snakemake(tmp_path, f"{SEQUENTIAL_A}/model", check=False)
+    workdir, result = nan_model_run
     assert result.returncode != 0
     assert "Error in rule train_phase" in result.stdout + result.stderr
-    log = (tmp_path / "results/logs/train_phase/sequential/seed0/A.log").read_text()
+    log = (workdir / "results/logs/train_phase/sequential/seed0/A.log").read_text()
     assert "TrainingError: training loss became nan at step 1" in log
-    assert not (tmp_path / SEQUENTIAL_A / "model").exists()
-    assert not (tmp_path / SEQUENTIAL_A / "train_loss.csv").exists()
+    assert not (workdir / SEQUENTIAL_A / "model").exists()
+    assert not (workdir / SEQUENTIAL_A / "train_loss.csv").exists()
     # The next run plans the phase again rather than taking it as done.
-    dry = run_snakemake(tmp_path, "-n", f"{SEQUENTIAL_A}/model", check=False)
+    dry = run_snakemake(workdir, "-n", f"{SEQUENTIAL_A}/model", check=False)
     assert re.search(r"^train_phase\s+1$", dry.stdout, re.MULTILINE), dry.stdout + dry.stderr
 
 

@@ -207,7 +207,7 @@ def small_continual_config(workdir, model_dir, learning_rate):
     del config["arithmetic"], config["java"]
     config["base_model"] = {"source": str(model_dir)}
     config["continual"]["strategies"] = {"sequential": {"method": "sequential"}}
-    config["continual"]["phases"]["A"].update(max_steps=40, save_steps=1, learning_rate=learning_rate)
+    config["continual"]["phases"]["A"].update(max_steps=12, save_steps=1, learning_rate=learning_rate)
     return config
 
 

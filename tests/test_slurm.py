@@ -56,7 +56,7 @@ def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_clu
         "--jobs", "4", "--cores", "4",
         # The test cluster has no accounting database, so squeue, not sacct; poll often.
         "--slurm-status-command", "squeue",
-        "--slurm-init-seconds-before-status-checks", "1",
+        "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs",
         # The profile asks for CUDA and bf16; the local run's device and precision instead.
         "--config", f"compute={config['compute']!r}",
