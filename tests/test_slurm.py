@@ -54,8 +54,8 @@ def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_clu
         # later --cores replaces run_snakemake's 2: it caps the threads of running jobs.
         "--until", "collect_metrics",
         "--jobs", "4", "--cores", "4",
-        # The test cluster has no accounting database, so squeue, not sacct; poll often.
-        "--slurm-status-command", "squeue",
+        # The test cluster has no accounting database: the profile itself picks squeue
+        # over sacct (asserted below). Poll often.
         "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs",
         # The profile asks for CUDA and bf16; the local run's device and precision instead.
@@ -64,6 +64,7 @@ def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_clu
         *cpu_overrides({rule: config["compute"]["training_threads"] for rule in TRAINING_RULES}),
     )
     log = result.stdout + result.stderr
+    assert profile_settings()["slurm-status-command"] == "squeue"  # sacct fails here
     submitted = log.count("has been submitted with SLURM jobid")
     assert submitted > 0, log
 
