@@ -7,12 +7,15 @@ import copy
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +129,57 @@ def tiny_run(tmp_path_factory) -> Path:
     write_config(workdir, tiny_config())
     run_snakemake(workdir)
     return workdir
+
+
+# The first phase of the sequential strategy's seed 0, which the tiny setting trains for
+# two steps with a checkpoint after each.
+PHASE_A = "results/continual/sequential/seed0/A"
+PHASE_A_CHECKPOINTS = "results/continual/checkpoints/sequential/seed0/A"
+
+
+def wait_for_checkpoint(process: subprocess.Popen, state: Path, step: int, timeout: float = 1200) -> None:
+    """Until `state` (trainer_state.json, the last file transformers writes into a
+    checkpoint) is complete: it parses and holds the checkpoint's step."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"snakemake ended ({process.returncode}) before checkpoint {step} was written")
+        try:
+            if json.loads(state.read_text())["global_step"] == step:
+                return
+        except (OSError, ValueError, KeyError):
+            pass  # not there yet, or half written
+        time.sleep(0.01)
+    pytest.fail(f"no complete checkpoint {step} after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def resumed_run(tmp_path_factory) -> tuple[Path, dict]:
+    """A second run of the tiny setting, from nothing in another folder, killed with
+    SIGKILL (all of it) once phase A of the sequential strategy's seed 0 has written its
+    first checkpoint, then run again to the end. The folder, and what the kill left."""
+    workdir = tmp_path_factory.mktemp("resumed-run")
+    write_config(workdir, tiny_config())
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--cores", "2"]
+    with open(workdir.parent / f"{workdir.name}-interrupted.log", "w") as log:
+        run = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
+        try:
+            wait_for_checkpoint(run, workdir / PHASE_A_CHECKPOINTS / "checkpoint-1" / "trainer_state.json", step=1)
+            os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    left = {
+        "phase_a_outputs": [name for name in ("model", "train_loss.csv") if (workdir / PHASE_A / name).exists()],
+        "checkpoints": sorted(p.name for p in (workdir / PHASE_A_CHECKPOINTS).glob("checkpoint-*")),
+    }
+    # A killed Snakemake leaves its lock behind (its error message says to --unlock); the
+    # jobs it killed are rerun, their outputs never half-written (atomic writes).
+    run_snakemake(workdir, "--unlock")
+    run_snakemake(workdir)
+    return workdir, left
 
 
 @pytest.fixture(scope="session")

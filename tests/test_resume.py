@@ -4,50 +4,15 @@ runs again, and ends with the same results as a run that was never interrupted."
 from __future__ import annotations
 
 import filecmp
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, clone_run, run_snakemake
+from conftest import PHASE_A_CHECKPOINTS
 
-# The sequential strategy's run of seed 0; its first phase is the one the other strategies
-# share, and the tiny config trains it for two steps with a checkpoint after each.
 RUN = "results/continual/sequential/seed0"
-PHASE_A = f"{RUN}/A"
-CHECKPOINTS = "results/continual/checkpoints/sequential/seed0/A"
 LOG = "results/logs/train_phase/sequential/seed0/A.log"
-# Only this run is rebuilt: the other strategies' phase B jobs would rerun too and cost
-# minutes without testing anything more about resuming.
-TARGET = f"{RUN}/metrics.json"
-
-
-def snakemake_command(workdir: Path, *args: str) -> list[str]:
-    """conftest.run_snakemake's command line, for a run this test interrupts."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-            "--directory", str(workdir), "--cores", "2", *args]
-
-
-def wait_for_checkpoint(process: subprocess.Popen, state: Path, step: int, timeout: float = 1200) -> None:
-    """Until `state` (trainer_state.json, the last file transformers writes into a
-    checkpoint) is complete: it parses and holds the checkpoint's step."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"snakemake ended ({process.returncode}) before checkpoint {step} was written")
-        try:
-            if json.loads(state.read_text())["global_step"] == step:
-                return
-        except (OSError, ValueError, KeyError):
-            pass  # not there yet, or half written
-        time.sleep(0.01)
-    pytest.fail(f"no complete checkpoint {step} after {timeout} s")
 
 
 def same_tree(a: Path, b: Path) -> bool:
@@ -59,39 +24,16 @@ def same_tree(a: Path, b: Path) -> bool:
 
 
 @pytest.mark.slow
-def test_a_killed_phase_resumes_from_its_checkpoint_to_the_same_results(tiny_run, tmp_path):
-    workdir = clone_run(tiny_run, tmp_path / "run")
-    # Make the clone one where this run never finished: no phase A, nor anything after it.
-    shutil.rmtree(workdir / RUN)
-
-    with open(tmp_path / "interrupted.log", "w") as log:
-        run = subprocess.Popen(
-            snakemake_command(workdir, TARGET), stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True,
-        )
-        try:
-            wait_for_checkpoint(run, workdir / CHECKPOINTS / "checkpoint-1" / "trainer_state.json", step=1)
-            os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
-        finally:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
-    assert not (workdir / PHASE_A / "model").exists() and not (workdir / PHASE_A / "train_loss.csv").exists()
-    assert sorted(p.name for p in (workdir / CHECKPOINTS).glob("checkpoint-*")) == ["checkpoint-1"]
-
-    # A killed Snakemake leaves its lock behind; the error message says to --unlock. The
-    # atomic writes left no partial output, so no --rerun-incomplete is needed.
-    run_snakemake(workdir, "--unlock")
-    run_snakemake(workdir, TARGET)
-
+def test_a_killed_phase_resumes_from_its_checkpoint_to_the_same_results(tiny_run, resumed_run):
+    workdir, left = resumed_run
+    # The kill came between checkpoint 1 and the phase's end: no model, no loss log.
+    assert left == {"phase_a_outputs": [], "checkpoints": ["checkpoint-1"]}
     log = (workdir / LOG).read_text()
-    assert f"resuming from checkpoint {CHECKPOINTS}/checkpoint-1" in log, log
-    assert not (workdir / CHECKPOINTS).exists(), "the checkpoints are removed once the model is written"
-    # Everything rebuilt (both phases' models and loss logs, the evaluations, the metrics)
-    # is byte-identical to the uninterrupted run's.
+    assert f"resuming from checkpoint {PHASE_A_CHECKPOINTS}/checkpoint-1" in log, log
+    assert not (workdir / PHASE_A_CHECKPOINTS).exists(), "the checkpoints are removed once the model is written"
+    # Everything after it (both phases' models and loss logs, the evaluations, the
+    # metrics) is byte-identical to the uninterrupted run's.
     assert same_tree(workdir / RUN, tiny_run / RUN)
-    metrics = sorted(p.relative_to(workdir) for p in (workdir / "results/continual").rglob("metrics.json"))
-    assert metrics == sorted(p.relative_to(tiny_run) for p in (tiny_run / "results/continual").rglob("metrics.json"))
-    assert all((workdir / p).read_bytes() == (tiny_run / p).read_bytes() for p in metrics)
 
 
 def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_model_dir, tiny_tokenizer):

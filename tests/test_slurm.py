@@ -1,5 +1,5 @@
 """The continual experiment through the SLURM profile on a real one-machine cluster gives
-the same metrics, byte for byte, as the local run."""
+the same evaluations, byte for byte, as the local run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from conftest import REPO, run_snakemake, tiny_config, write_config
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 
 PROFILE = REPO / "profiles" / "slurm"
+PHASE_A_EVAL = "results/continual/sequential/seed0/A/eval/A.json"
 TRAINING_RULES = ("train_phase", "train_lora", "train_java_autoregressive", "train_java_instruct")
 
 
@@ -31,7 +32,7 @@ def cpu_overrides(threads_of_local_run: dict[str, int]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_cluster, tmp_path, monkeypatch):  # noqa: F811
+def test_continual_evaluations_through_slurm_match_the_local_run(tiny_run, slurm_cluster, tmp_path, monkeypatch):  # noqa: F811
     workdir = tmp_path / "slurm-run"
     workdir.mkdir()
     full = tiny_config()
@@ -50,9 +51,10 @@ def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_clu
     result = run_snakemake(
         workdir,
         "--profile", str(PROFILE),
-        # Up to the metrics (no figures); 4 jobs at once on the test node's 4 CPUs. The
-        # later --cores replaces run_snakemake's 2: it caps the threads of running jobs.
-        "--until", "collect_metrics",
+        # Phase A of the first seed and its evaluations (seven jobs: splits, tokens, one
+        # training, one evaluation); 4 jobs at once on the test node's 4 CPUs. The later
+        # --cores replaces run_snakemake's 2: it caps the threads of running jobs.
+        PHASE_A_EVAL,
         "--jobs", "4", "--cores", "4",
         # The test cluster has no accounting database: the profile itself picks squeue
         # over sacct (asserted below). Poll often.
@@ -72,9 +74,7 @@ def test_continual_metrics_through_slurm_match_the_local_run(tiny_run, slurm_clu
     states = slurm_cluster.run("squeue", "--states=all", "--noheader", "--format=%T").split()
     assert len(states) >= submitted and set(states) == {"COMPLETED"}, states
 
-    compared = []
-    for path in sorted((workdir / "results" / "continual").rglob("metrics.json")):
-        relative = path.relative_to(workdir)
-        assert path.read_bytes() == (tiny_run / relative).read_bytes(), relative
-        compared.append(relative)
-    assert compared
+    assert submitted == 7, log
+    for domain in ["A", "B"]:
+        relative = f"results/continual/sequential/seed0/A/eval/{domain}.json"
+        assert (workdir / relative).read_bytes() == (tiny_run / relative).read_bytes(), relative
