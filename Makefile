@@ -30,7 +30,7 @@ system-packages:
 	ci/install-system-packages.sh
 
 test: setup system-packages
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=15
 
 clean:
 	rm -rf results .snakemake
