@@ -28,23 +28,11 @@ def first_block_end(text: str) -> int | None:
     depth, i, n = 0, 0, len(text)
     while i < n:
         char = text[i]
-        if text.startswith("//", i):
-            newline = text.find("\n", i)
-            if newline < 0:
+        span = _skipped_span(text, i)
+        if span is not None:
+            if span < 0:  # left open: the answer may still grow
                 return None
-            i = newline + 1
-            continue
-        if text.startswith("/*", i):
-            close = text.find("*/", i + 2)
-            if close < 0:
-                return None
-            i = close + 2
-            continue
-        if text.startswith('"""', i):
-            close = text.find('"""', i + 3)
-            if close < 0:
-                return None
-            i = close + 3
+            i = span
             continue
         if char in "\"'":
             i = _literal_end(text, i)
@@ -56,6 +44,20 @@ def first_block_end(text: str) -> int | None:
             if depth == 0:
                 return i + 1
         i += 1
+    return None
+
+
+# Spans whose braces never count, from opener to closer: comments and text blocks.
+SKIPPED_SPANS = (("//", "\n"), ("/*", "*/"), ('"""', '"""'))
+
+
+def _skipped_span(text: str, start: int) -> int | None:
+    """Index past the comment or text block that opens at `start`, -1 if it is not closed
+    yet, None if none opens there."""
+    for opener, closer in SKIPPED_SPANS:
+        if text.startswith(opener, start):
+            close = text.find(closer, start + len(opener))
+            return -1 if close < 0 else close + len(closer)
     return None
 
 
