@@ -287,7 +287,7 @@ def cross_sets():
 
 
 def cross_sets_to_evaluate(model_id):
-    """The sets rule cross_evaluate computes for a model: those no other rule evaluates."""
+    """The sets that cross_evaluate computes for a model, those no other rule evaluates."""
     shared = CROSS_MODELS[model_id]["evaluations"]
     return {name: spec for name, spec in CROSS_SETS.items() if name not in shared}
 
