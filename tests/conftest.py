@@ -76,17 +76,19 @@ def tiny_tokenizer(tiny_model_dir):
     return load_tokenizer(tiny_model_dir)
 
 
+def snakemake_command(workdir: Path, *args: str) -> list[str]:
+    """The real workflow on `workdir` (which holds its config.yaml), on 2 cores."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+            "--directory", str(workdir), "--cores", "2", *args]
+
+
+# Hash randomisation off, so that two runs can be compared byte for byte.
+SNAKEMAKE_ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real workflow on `workdir` (which holds its config.yaml)."""
-    command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir),
-        "--cores", "2",
-        *args,
-    ]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    result = subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, env=SNAKEMAKE_ENV)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -153,6 +155,20 @@ def wait_for_checkpoint(process: subprocess.Popen, state: Path, step: int, timeo
     pytest.fail(f"no complete checkpoint {step} after {timeout} s")
 
 
+def kill_at_first_checkpoint(workdir: Path, checkpoints: str, *targets: str) -> None:
+    """Run the workflow on `workdir` and kill it with SIGKILL, all of it, once the
+    training whose checkpoints go to `checkpoints` has written its first complete one."""
+    with open(workdir.parent / f"{workdir.name}-interrupted.log", "w") as log:
+        run = subprocess.Popen(snakemake_command(workdir, *targets), stdout=log, stderr=subprocess.STDOUT,
+                               env=SNAKEMAKE_ENV, start_new_session=True)
+        try:
+            wait_for_checkpoint(run, workdir / checkpoints / "checkpoint-1" / "trainer_state.json", step=1)
+            os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+
 @pytest.fixture(scope="session")
 def resumed_run(tmp_path_factory) -> tuple[Path, dict]:
     """A second run of the tiny setting, from nothing in another folder, killed with
@@ -160,17 +176,7 @@ def resumed_run(tmp_path_factory) -> tuple[Path, dict]:
     first checkpoint, then run again to the end. The folder, and what the kill left."""
     workdir = tmp_path_factory.mktemp("resumed-run")
     write_config(workdir, tiny_config())
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2"]
-    with open(workdir.parent / f"{workdir.name}-interrupted.log", "w") as log:
-        run = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
-        try:
-            wait_for_checkpoint(run, workdir / PHASE_A_CHECKPOINTS / "checkpoint-1" / "trainer_state.json", step=1)
-            os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
-        finally:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
+    kill_at_first_checkpoint(workdir, PHASE_A_CHECKPOINTS)
     left = {
         "phase_a_outputs": [name for name in ("model", "train_loss.csv") if (workdir / PHASE_A / name).exists()],
         "checkpoints": sorted(p.name for p in (workdir / PHASE_A_CHECKPOINTS).glob("checkpoint-*")),

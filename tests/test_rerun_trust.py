@@ -4,13 +4,7 @@ fails, and a checkpoint is written often enough for an interrupted run to resume
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import pytest
@@ -23,7 +17,7 @@ from lmtune.fingerprint import changes, content_hash
 from lmtune.models import check_compute, load_model, load_tokenizer
 from lmtune.training import TrainSettings, train_causal_lm
 
-from conftest import REPO, run_snakemake, tiny_config, write_config
+from conftest import kill_at_first_checkpoint, run_snakemake, tiny_config, write_config
 
 TEXT = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
 
@@ -211,37 +205,13 @@ def small_continual_config(workdir, model_dir, learning_rate):
     return config
 
 
-def kill_at_first_checkpoint(workdir, target, timeout=600):
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2", target]
-    with open(workdir / "interrupted.log", "w") as log:
-        run = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + timeout
-            while not any(_complete(state) for state in (workdir / CHECKPOINTS).glob("checkpoint-*/trainer_state.json")):
-                assert run.poll() is None, (workdir / "interrupted.log").read_text()
-                assert time.monotonic() < deadline, "no checkpoint written"
-                time.sleep(0.01)
-            os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
-        finally:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
-
-
-def _complete(state):
-    try:
-        return "global_step" in json.loads(state.read_text())
-    except (OSError, ValueError):
-        return False
-
-
 @pytest.mark.slow
 def test_a_killed_phase_rerun_with_a_new_learning_rate_equals_a_fresh_run(tmp_path, tiny_model_dir):
     target = f"{PHASE_A}/eval/A.json"
     workdir = tmp_path / "changed"
     workdir.mkdir()
     write_config(workdir, small_continual_config(workdir, tiny_model_dir, 1.0e-4))
-    kill_at_first_checkpoint(workdir, target)
+    kill_at_first_checkpoint(workdir, CHECKPOINTS, target)
     assert not (workdir / PHASE_A / "model").exists()
 
     write_config(workdir, small_continual_config(workdir, tiny_model_dir, 5.0e-4))
