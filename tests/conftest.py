@@ -82,13 +82,15 @@ def snakemake_command(workdir: Path, *args: str) -> list[str]:
             "--directory", str(workdir), "--cores", "2", *args]
 
 
-# Hash randomisation off, so that two runs can be compared byte for byte.
-SNAKEMAKE_ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+def snakemake_env() -> dict:
+    """The environment as it is now (tests set variables), hash randomisation off so that
+    two runs can be compared byte for byte."""
+    return {**os.environ, "PYTHONHASHSEED": "0"}
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real workflow on `workdir` (which holds its config.yaml)."""
-    result = subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, env=SNAKEMAKE_ENV)
+    result = subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, env=snakemake_env())
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -160,7 +162,7 @@ def kill_at_first_checkpoint(workdir: Path, checkpoints: str, *targets: str) -> 
     training whose checkpoints go to `checkpoints` has written its first complete one."""
     with open(workdir.parent / f"{workdir.name}-interrupted.log", "w") as log:
         run = subprocess.Popen(snakemake_command(workdir, *targets), stdout=log, stderr=subprocess.STDOUT,
-                               env=SNAKEMAKE_ENV, start_new_session=True)
+                               env=snakemake_env(), start_new_session=True)
         try:
             wait_for_checkpoint(run, workdir / checkpoints / "checkpoint-1" / "trainer_state.json", step=1)
             os.killpg(run.pid, signal.SIGSTOP)  # freeze it where it is, then kill it all
