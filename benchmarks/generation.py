@@ -18,12 +18,12 @@ import time
 import torch
 import yaml
 
-from lmtune.generation import answer_instructions
-from lmtune.java_tasks import normalise
-from lmtune.javac import compile_methods, find_jdk
-from lmtune.jsonl import read_jsonl
-from lmtune.models import load_model, load_tokenizer, parse_source
-from lmtune.stopping import first_block_end
+from lmtune.core.generation import answer_instructions
+from lmtune.java.tasks import normalise
+from lmtune.java.javac import compile_methods, find_jdk
+from lmtune.core.jsonl import read_jsonl
+from lmtune.core.models import load_model, load_tokenizer, parse_source
+from lmtune.core.stopping import first_block_end
 
 
 def cut(text: str) -> str:

@@ -18,8 +18,8 @@ import time
 
 import yaml
 
-from lmtune.java_checks import TIME_LIMIT_S, check_methods
-from lmtune.java_tasks import generate_tasks
+from lmtune.java.checks import TIME_LIMIT_S, check_methods
+from lmtune.java.tasks import generate_tasks
 
 
 def model_like(reference: str, index: int) -> str:

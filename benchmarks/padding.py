@@ -15,11 +15,11 @@ import time
 import torch
 import yaml
 
-from lmtune.arithmetic import generate_datasets
-from lmtune.instruct import encode_examples, padding_collator
-from lmtune.lora import add_lora, load_base
-from lmtune.models import load_tokenizer, parse_source
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.arithmetic.tasks import generate_datasets
+from lmtune.core.completions import encode_examples, padding_collator
+from lmtune.core.adapters import add_lora, load_base
+from lmtune.core.models import load_tokenizer, parse_source
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 
 def main() -> None:

@@ -8,7 +8,7 @@
 Default mode, for each training stage of the config (continual phases, arithmetic LoRA,
 Java stage 1 and stage 2 runs): the same model, data, batch size and collator are
 trained for one warm-up step and then `--steps` timed steps, once through the workflow's
-own `lmtune.training.train_causal_lm` (the transformers Trainer, as the Snakemake rules
+own `lmtune.core.training.train_causal_lm` (the transformers Trainer, as the Snakemake rules
 call it) and once through a plain loop (model.train(), torch AdamW with the same lr and
 weight decay, forward, loss.backward(), step, zero_grad) fed the very batches the
 Trainer drew. It prints non-pad tokens per second of both, their ratio, the peak
@@ -19,7 +19,7 @@ library functions the rules call; nothing under results/ is read or written.
 `--gpu-mistral`: config/seed-scale.yaml's arithmetic training (nf4 QLoRA, LoRA on
 k/v/o, batch 2, the seed's random addends) on a randomly initialised Mistral-7B of the
 real architecture (no weights are downloaded), saved in bf16 and loaded back through the
-workflow's `lmtune.lora.load_base`, with Mistral's own token split of the data. Both
+workflow's `lmtune.core.adapters.load_base`, with Mistral's own token split of the data. Both
 methods run in one process, in alternating order over `--rounds`; it prints tokens/s,
 model FLOP utilisation and peak GPU memory. Needs bitsandbytes and about 15 GB free
 under `--tmp-dir`.
@@ -46,16 +46,16 @@ import torch
 import yaml
 from transformers import TrainerCallback, default_data_collator, set_seed
 
-from lmtune.arithmetic import generate_datasets
-from lmtune.blocks import IGNORE_INDEX, tokenize_to_dataset
-from lmtune.corpus import read_corpus, split_paragraphs, split_train_test
-from lmtune.errors import ModelError
-from lmtune.instruct import encode_examples, padding_collator
-from lmtune.java_corpus import clean_snippets, read_source
-from lmtune.java_tasks import generate_tasks
-from lmtune.lora import add_lora, load_base
-from lmtune.models import PRECISIONS, check_model_folder, load_model, load_tokenizer, materialize, parse_source
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.arithmetic.tasks import generate_datasets
+from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
+from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
+from lmtune.core.errors import ModelError
+from lmtune.core.completions import encode_examples, padding_collator
+from lmtune.java.corpus import clean_snippets, read_source
+from lmtune.java.tasks import generate_tasks
+from lmtune.core.adapters import add_lora, load_base
+from lmtune.core.models import PRECISIONS, check_model_folder, load_model, load_tokenizer, materialize, parse_source
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.9  # workflow tokens/s over plain-loop tokens/s
@@ -72,7 +72,7 @@ class Stage:
     name: str  # what --stages selects (by prefix)
     what: str
     model_spec: dict  # the experiment's base_model section
-    settings: dict  # training hyper-parameters (lmtune.training.TrainSettings)
+    settings: dict  # training hyper-parameters (lmtune.core.training.TrainSettings)
     data: str  # "blocks" (fixed-length, default collator) or "instructions" (padded, by length)
     seed: int
     lora: dict | None = None
@@ -255,7 +255,7 @@ def peak_memory(device: torch.device) -> tuple[float, str]:
 
 def measure_workflow(model, tokenizer, dataset, settings: TrainSettings, instructions: bool, seed: int,
                      device: str, precision: str, warmup: int, steps: int) -> tuple[dict, list]:
-    """Train through lmtune.training.train_causal_lm, as train_full.py / train_lora.py do,
+    """Train through lmtune.core.training.train_causal_lm, as train_full.py / train_lora.py do,
     stopped after warmup + steps optimizer steps (max_steps is the only setting changed)."""
     counter = TokenCounter(model)
     clock = StepClock(torch.device(next(model.parameters()).device), counter)
@@ -419,7 +419,7 @@ def cpu_mode(args) -> None:
           f"{args.warmup} untimed warm-up step(s); load average {load_before:.1f} before, {load_after:.1f} after, "
           f"on {os.cpu_count()} cores")
     print(f"  tok/s counts {TOKENS}")
-    print(f"  workflow: lmtune.training.train_causal_lm (Trainer: {first['optimizer']}, gradient clipping, lr schedule, "
+    print(f"  workflow: lmtune.core.training.train_causal_lm (Trainer: {first['optimizer']}, gradient clipping, lr schedule, "
           f"loss logged every step); plain: torch.optim.AdamW loop on the same batches")
     print(f"  peak: {first['peak_kind']} of a fresh process that loaded the model, built the data and trained\n")
     header = (f"{'stage':18s} {'batch':>5s} {'steps':>5s} {'tok/step':>8s} {'epoch':>5s} {'loss':>4s} {'pad':>4s} "
@@ -558,7 +558,7 @@ def gpu_mistral_mode(args) -> None:
         progress(f"building a random Mistral ({args.layers} layers, bf16) on {device}, saving it to {tmp} ...")
         matmul_params = save_random_mistral(Path(tmp), args.layers, device)
         built = time.perf_counter() - start
-        progress(f"  {built:.0f} s; loading it through lmtune.lora.load_base(quantize_4bit=True) ...")
+        progress(f"  {built:.0f} s; loading it through lmtune.core.adapters.load_base(quantize_4bit=True) ...")
         start = time.perf_counter()
         model = add_lora(load_base(tmp, device.type, precision, True), lora, quantized=True, seed=seed)
         loaded = time.perf_counter() - start

@@ -71,7 +71,7 @@ def tiny_model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_model_dir):
-    from lmtune.models import load_tokenizer
+    from lmtune.core.models import load_tokenizer
 
     return load_tokenizer(tiny_model_dir)
 

@@ -2,17 +2,8 @@ import random
 
 import pytest
 
-from lmtune.arithmetic import (
-    REASONS,
-    generate_datasets,
-    greedy_addends,
-    judge,
-    number_word,
-    parse_answer,
-    random_addends,
-    score,
-    split_targets,
-)
+from lmtune.arithmetic.scoring import REASONS, judge, parse_answer, score
+from lmtune.arithmetic.tasks import generate_datasets, greedy_addends, number_word, random_addends, split_targets
 
 SETTINGS = {
     "template": "[INST] {target} es igual a [/INST]",

@@ -1,7 +1,7 @@
 import pytest
 
-from lmtune.blocks import IGNORE_INDEX, make_blocks, predicted_tokens, token_stream, tokenize_to_dataset
-from lmtune.errors import CorpusError
+from lmtune.core.blocks import IGNORE_INDEX, make_blocks, predicted_tokens, token_stream, tokenize_to_dataset
+from lmtune.core.errors import CorpusError
 
 
 def test_blocks_pad_the_tail_with_masked_labels():

@@ -1,7 +1,7 @@
 import pytest
 
-from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
-from lmtune.errors import CorpusError
+from lmtune.continual.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
+from lmtune.core.errors import CorpusError
 
 from conftest import CORPORA
 

@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from lmtune.blocks import load_blocks, make_blocks
-from lmtune.evaluation import evaluate_lm
-from lmtune.models import load_model
+from lmtune.core.blocks import load_blocks, make_blocks
+from lmtune.core.evaluation import evaluate_lm
+from lmtune.core.models import load_model
 
 
 def independent_nll(model, sequences):

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from lmtune import atomic
-from lmtune.corpus import read_corpus
-from lmtune.errors import CorpusError, ModelError, TrainingError
-from lmtune.models import ModelSource, check_model_folder, load_model, load_tokenizer, materialize
+from lmtune.core import atomic
+from lmtune.continual.corpus import read_corpus
+from lmtune.core.errors import CorpusError, ModelError, TrainingError
+from lmtune.core.models import ModelSource, check_model_folder, load_model, load_tokenizer, materialize
 
 from conftest import REPO, run_snakemake, tiny_config, write_config
 
@@ -55,7 +55,7 @@ def copy_model(source: Path, target: Path) -> Path:
 
 @pytest.fixture
 def train_blocks(tmp_path, tiny_tokenizer):
-    from lmtune.blocks import load_blocks, tokenize_to_dataset
+    from lmtune.core.blocks import load_blocks, tokenize_to_dataset
 
     text = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
     tokenize_to_dataset(text, tiny_tokenizer, block_size=8).save_to_disk(str(tmp_path / "blocks"))
@@ -64,7 +64,7 @@ def train_blocks(tmp_path, tiny_tokenizer):
 
 def test_an_infinite_loss_stops_training_and_writes_no_model(tmp_path, tiny_model_dir, train_blocks):
     """tests/test_training.py covers NaN; an overflow to inf must stop training too."""
-    from lmtune.training import TrainSettings, train_causal_lm
+    from lmtune.core.training import TrainSettings, train_causal_lm
 
     model = load_model(tiny_model_dir)
 
@@ -105,7 +105,7 @@ def test_a_nan_loss_fails_the_workflow_job_with_no_model_written(nan_model_run):
 # Each child stops at a chosen point of an atomic write, says so, and waits to be killed.
 WRITE_TEXT_STALLED_BEFORE_RENAME = """
 import os, sys, time
-from lmtune import atomic
+from lmtune.core import atomic
 
 def stall(fd):  # the data is written and flushed; the rename has not happened yet
     print("stalled", flush=True)
@@ -118,7 +118,7 @@ atomic.write_text(sys.argv[1], "x" * 20_000_000)
 DIRECTORY_STALLED_INSIDE = """
 import sys, time
 from pathlib import Path
-from lmtune import atomic
+from lmtune.core import atomic
 
 with atomic.directory(sys.argv[1]) as tmp:
     (tmp / "config.json").write_text("{}")
@@ -130,7 +130,7 @@ with atomic.directory(sys.argv[1]) as tmp:
 DIRECTORY_STALLED_REMOVING_THE_OLD_ONE = """
 import os, shutil, sys, time
 from pathlib import Path
-from lmtune import atomic
+from lmtune.core import atomic
 
 real_rmtree = shutil.rmtree
 

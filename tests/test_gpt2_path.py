@@ -13,7 +13,7 @@ from conftest import tiny_models
 
 
 def test_the_gpt2_tokenizer_is_gpt2s():
-    from lmtune.models import load_tokenizer
+    from lmtune.core.models import load_tokenizer
 
     tokenizer = load_tokenizer(tiny_models()["tiny-gpt2"])
     assert tokenizer("Hello world")["input_ids"] == [15496, 995]
@@ -22,7 +22,7 @@ def test_the_gpt2_tokenizer_is_gpt2s():
 
 @pytest.mark.slow
 def test_the_java_experiment_runs_on_gpt2(tiny_run):
-    from lmtune.models import load_tokenizer
+    from lmtune.core.models import load_tokenizer
 
     for stage in ["stage1", "stage2/first", "stage2/improved"]:
         folder = tiny_run / f"results/java/{stage}/model"

@@ -2,15 +2,15 @@
 
 import pytest
 
-from lmtune.blocks import IGNORE_INDEX
-from lmtune.instruct import encode_example, padding_collator, prompt_text
+from lmtune.core.blocks import IGNORE_INDEX
+from lmtune.core.completions import encode_example, padding_collator, prompt_text
 
 from conftest import tiny_models
 
 
 @pytest.fixture(scope="module", params=["tiny-llama", "tiny-gpt2"])
 def tokenizer(request):
-    from lmtune.models import load_tokenizer
+    from lmtune.core.models import load_tokenizer
 
     return load_tokenizer(tiny_models()[request.param])
 

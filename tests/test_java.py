@@ -4,10 +4,10 @@ import zipfile
 
 import pytest
 
-from lmtune.errors import CorpusError
-from lmtune.java_checks import check_methods, judge_generations, method_spec, method_inputs
-from lmtune.java_corpus import clean_snippets, read_source
-from lmtune.java_tasks import (
+from lmtune.core.errors import CorpusError
+from lmtune.java.checks import check_methods, judge_generations, method_spec, method_inputs
+from lmtune.java.corpus import clean_snippets, read_source
+from lmtune.java.tasks import (
     FAMILIES,
     examples_table,
     generate_tasks,
@@ -16,7 +16,7 @@ from lmtune.java_tasks import (
     split_words,
     wrap_in_class,
 )
-from lmtune.javac import compile_methods, find_jdk
+from lmtune.java.javac import compile_methods, find_jdk
 
 SETTINGS = {"train_pairs": 300, "test_pairs": 30, "unseen_word_fraction": 0.15, "seed": 0}
 
@@ -235,7 +235,8 @@ def test_corpus_sources_are_read_deduplicated_and_filtered(tmp_path):
 
 
 def test_a_level_not_measured_is_labelled_n_a_and_gets_no_bar(tmp_path):
-    from lmtune.plots import figure_text, plot_java_accuracy
+    from lmtune.core.plots import figure_text
+    from lmtune.java.plots import plot_java_accuracy
 
     measured = {"syntax_rate": 0.5, "signature_rate": 0.25, "functional_accuracy": 0.0, "exact_match": 0.0}
     figures = {"base": {"test": dict.fromkeys(measured)}, "stage1": {"test": measured}}

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from lmtune.metrics import continual_metrics, metrics_report, stage_names
+from lmtune.continual.metrics import continual_metrics, metrics_report, stage_names
 
 
 def evals_from(matrix, order):

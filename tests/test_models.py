@@ -1,7 +1,7 @@
 import pytest
 
-from lmtune.errors import ModelError
-from lmtune.models import check_model_folder, load_model, parse_source
+from lmtune.core.errors import ModelError
+from lmtune.core.models import check_model_folder, load_model, parse_source
 
 
 def test_sources_are_told_apart(tmp_path, tiny_model_dir):

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs
-from lmtune.jsonl import read_jsonl
+from lmtune.continual.corpus import join_paragraphs, read_corpus, split_paragraphs
+from lmtune.core.jsonl import read_jsonl
 
 from conftest import run_snakemake, tiny_config, write_config
 

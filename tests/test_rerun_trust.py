@@ -11,11 +11,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lmtune.blocks import load_blocks, tokenize_to_dataset
-from lmtune.errors import ModelError, TrainingError
-from lmtune.fingerprint import changes, content_hash
-from lmtune.models import check_compute, load_model, load_tokenizer
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.core.blocks import load_blocks, tokenize_to_dataset
+from lmtune.core.errors import ModelError, TrainingError
+from lmtune.core.fingerprint import changes, content_hash
+from lmtune.core.models import check_compute, load_model, load_tokenizer
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 from conftest import kill_at_first_checkpoint, run_snakemake, tiny_config, write_config
 
@@ -63,7 +63,7 @@ def test_a_checkpoint_written_under_another_learning_rate_is_discarded(tmp_path,
         train(tiny_model_dir, train_blocks, interrupted, callbacks=[crash_at(3)], learning_rate=1e-3)
     assert (interrupted / "checkpoints/checkpoint-2").is_dir()
 
-    with caplog.at_level(logging.INFO, logger="lmtune.training"):
+    with caplog.at_level(logging.INFO, logger="lmtune.core.training"):
         train(tiny_model_dir, train_blocks, interrupted, learning_rate=5e-4)
     discarded = [r.getMessage() for r in caplog.records if "discarding the checkpoints" in r.getMessage()]
     assert len(discarded) == 1 and "settings.learning_rate 0.001 -> 0.0005" in discarded[0], discarded
@@ -89,7 +89,7 @@ def test_a_checkpoint_of_other_input_content_is_discarded_and_the_same_one_resum
             train(tiny_model_dir, train_blocks, folder, callbacks=[crash_at(3)], identity=identity)
     messages = [r.getMessage() for r in caplog.records]
     assert any("discarding" in m and "job.inputs.model (content)" in m and "tokens" not in m for m in messages), messages
-    with caplog.at_level(logging.INFO, logger="lmtune.training"):
+    with caplog.at_level(logging.INFO, logger="lmtune.core.training"):
         train(tiny_model_dir, train_blocks, folder, identity=new)
     assert any("resuming from checkpoint" in r.getMessage() for r in caplog.records)
     straight = tmp_path / "straight"
@@ -180,7 +180,7 @@ def test_a_checkpoint_cadence_by_share_or_time_lets_a_short_run_resume(tmp_path,
     with pytest.raises(KeyboardInterrupt):
         train(tiny_model_dir, train_blocks, folder, callbacks=[crash_at(3)], **cadence)
     assert list((folder / "checkpoints").glob("checkpoint-2")), list((folder / "checkpoints").iterdir())
-    with caplog.at_level(logging.INFO, logger="lmtune.training"):
+    with caplog.at_level(logging.INFO, logger="lmtune.core.training"):
         train(tiny_model_dir, train_blocks, folder, **cadence)
     assert any("resuming from checkpoint" in r.getMessage() and "checkpoint-2" in r.getMessage() for r in caplog.records)
     straight = tmp_path / "straight"

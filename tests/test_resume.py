@@ -40,9 +40,9 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_mod
     from safetensors.torch import load_file
     from transformers import TrainerCallback
 
-    from lmtune.blocks import load_blocks, tokenize_to_dataset
-    from lmtune.models import load_model
-    from lmtune.training import TrainSettings, train_causal_lm
+    from lmtune.core.blocks import load_blocks, tokenize_to_dataset
+    from lmtune.core.models import load_model
+    from lmtune.core.training import TrainSettings, train_causal_lm
 
     text = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
     tokenize_to_dataset(text, tiny_tokenizer, block_size=8).save_to_disk(str(tmp_path / "blocks"))

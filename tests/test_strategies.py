@@ -5,12 +5,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lmtune.blocks import tokenize_to_dataset
-from lmtune.metrics import metrics_report, summarise_runs, summary_rows
-from lmtune.models import load_model, load_tokenizer
-from lmtune.strategies import StrategyError, WeightAnchor, check_strategy, diagonal_fisher, replay_mix
-from lmtune.lora import add_lora
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.core.blocks import tokenize_to_dataset
+from lmtune.continual.metrics import metrics_report, summarise_runs, summary_rows
+from lmtune.core.models import load_model, load_tokenizer
+from lmtune.continual.strategies import StrategyError, WeightAnchor, check_strategy, diagonal_fisher, replay_mix
+from lmtune.core.adapters import add_lora
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 TEXT_A = ["la inteligencia artificial es un modelo de datos"] * 6
 TEXT_B = ["el reglamento de la universidad es una norma"] * 6

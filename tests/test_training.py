@@ -3,10 +3,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from lmtune.blocks import load_blocks, token_stream, tokenize_to_dataset
-from lmtune.errors import TrainingError
-from lmtune.models import load_model, load_tokenizer
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.core.blocks import load_blocks, token_stream, tokenize_to_dataset
+from lmtune.core.errors import TrainingError
+from lmtune.core.models import load_model, load_tokenizer
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 TEXT = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
 
@@ -85,7 +85,7 @@ def test_an_interrupted_phase_resumes_from_its_checkpoint_to_the_same_model(tmp_
 
 
 def test_the_same_seed_gives_the_same_lora_adapter(tiny_model_dir):
-    from lmtune.lora import add_lora
+    from lmtune.core.adapters import add_lora
 
     settings = {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": ["k_proj", "v_proj", "o_proj"]}
 
@@ -104,7 +104,7 @@ def test_the_log_reports_non_pad_tokens_per_second(tmp_path, tiny_model_dir, tin
     block_size = next(size for size in range(5, 16) if stream % size > 1)
     tokenize_to_dataset(TEXT, tiny_tokenizer, block_size=block_size).save_to_disk(str(tmp_path / "blocks"))
     blocks = load_blocks(tmp_path / "blocks")
-    with caplog.at_level("INFO", logger="lmtune.training"):
+    with caplog.at_level("INFO", logger="lmtune.core.training"):
         run(tiny_model_dir, blocks, tmp_path, max_steps=-1, epochs=1)
     line = next(r.getMessage() for r in caplog.records if "non-pad tokens/s" in r.getMessage())
     # One epoch sees every block once: every real token, no pad position.

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from lmtune.blocks import load_blocks, predicted_tokens
-from lmtune.corpus import read_corpus, split_paragraphs
-from lmtune.jsonl import read_jsonl
+from lmtune.core.blocks import load_blocks, predicted_tokens
+from lmtune.continual.corpus import read_corpus, split_paragraphs
+from lmtune.core.jsonl import read_jsonl
 
 from conftest import clone_run, planned_jobs, run_snakemake, write_config
 
@@ -77,7 +77,7 @@ def test_outputs_logs_and_benchmarks_are_written(workdir):
 
 
 def test_arithmetic_generations_are_parsed_and_scored(workdir):
-    from lmtune.arithmetic import REASONS, parse_answer
+    from lmtune.arithmetic.scoring import REASONS, parse_answer
 
     metrics = json.loads((workdir / "results/arithmetic/metrics.json").read_text())
     addend_range = yaml.safe_load((workdir / "config.yaml").read_text())["arithmetic"]["data"]["addend_range"]
@@ -109,7 +109,7 @@ def test_arithmetic_generations_are_parsed_and_scored(workdir):
 def test_the_qlora_adapter_saves_and_loads_back(workdir):
     from peft import PeftModel
 
-    from lmtune.lora import load_base
+    from lmtune.core.adapters import load_base
 
     adapter = workdir / "results/arithmetic/adapter"
     config = json.loads((adapter / "adapter_config.json").read_text())

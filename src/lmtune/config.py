@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .corpus import read_corpus, split_paragraphs
-from .errors import CorpusError, LmtuneError, TrainingError
-from .models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
-from .strategies import StrategyError, check_strategy
-from .training import check_warmup
+from lmtune.continual.corpus import read_corpus, split_paragraphs
+from lmtune.core.errors import CorpusError, LmtuneError, TrainingError
+from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
+from lmtune.continual.strategies import StrategyError, check_strategy
+from lmtune.core.training import check_warmup
 
 
 class ConfigError(LmtuneError):
@@ -211,9 +211,9 @@ def check_arithmetic(data: dict) -> None:
 
 
 def check_java(section: dict, workdir: Path = Path(".")) -> None:
-    from .java_tasks import FAMILIES
+    from lmtune.java.tasks import FAMILIES
 
-    from .java_corpus import jdk_source_zip, read_source
+    from lmtune.java.corpus import jdk_source_zip, read_source
 
     corpus = section["corpus"]
     for source in corpus["sources"]:

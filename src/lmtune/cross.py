@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .blocks import tokenize_to_dataset
-from .corpus import read_corpus, split_paragraphs
-from .instruct import encode_examples, padding_collator
-from .jsonl import read_jsonl
+from lmtune.core.blocks import tokenize_to_dataset
+from lmtune.continual.corpus import read_corpus, split_paragraphs
+from lmtune.core.completions import encode_examples, padding_collator
+from lmtune.core.jsonl import read_jsonl
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ def load_evaluation_set(spec: dict, tokenizer):
 
 
 def evaluate_everywhere(model, tokenizer, sets: dict[str, dict], batch_size: int) -> dict[str, dict]:
-    from .evaluation import evaluate_lm  # imports torch, which gathering the matrix does not need
+    from lmtune.core.evaluation import evaluate_lm  # imports torch, which gathering the matrix does not need
 
     results = {}
     for name, spec in sets.items():
@@ -83,3 +87,26 @@ def cross_rows(results: dict[str, dict[str, dict]], base_of: dict[str, str]) -> 
         for model, per_set in results.items()
         for name, record in per_set.items()
     ]
+
+
+def plot_cross_matrix(table: pd.DataFrame, path: str | Path) -> None:
+    """Models (rows) on evaluation sets (columns): colour is the change in loss against the
+    model's base model, the cell text the loss."""
+    import numpy as np
+
+    from lmtune.core.plots import plt  # matplotlib: only the matrix job draws
+    change = table.pivot(index="model", columns="set", values="loss_change_vs_base")
+    loss = table.pivot(index="model", columns="set", values="loss")
+    order = list(dict.fromkeys(table["model"]))
+    change, loss = change.loc[order], loss.loc[order]
+    limit = max(float(np.nanmax(np.abs(change.to_numpy()))), 1e-6)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * change.shape[1], 1.2 + 0.45 * change.shape[0]))
+    image = ax.imshow(change.to_numpy(), cmap="coolwarm", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(change.shape[1]), list(change.columns), rotation=20, ha="right")
+    ax.set_yticks(range(change.shape[0]), order)
+    for (i, j), value in np.ndenumerate(loss.to_numpy()):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="loss change vs the base model")
+    ax.set_title("Every final model on every held-out set (loss)")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)

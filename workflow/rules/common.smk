@@ -4,8 +4,8 @@ import yaml
 from snakemake.utils import validate
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_schema, coerce_to_schema, experiments
-from lmtune.models import MATERIALISED_MODELS_DIR, parse_source
-from lmtune.strategies import SHARE_FIRST_PHASE
+from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
+from lmtune.continual.strategies import SHARE_FIRST_PHASE
 
 
 # Checked when the workflow loads, before any job: a bad setting stops it here with one

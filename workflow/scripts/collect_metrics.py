@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmtune import atomic
-from lmtune.jobs import start_job
-from lmtune.metrics import matrix_rows, metrics_report
+from lmtune.core import atomic
+from lmtune.core.jobs import start_job
+from lmtune.continual.metrics import matrix_rows, metrics_report
 
 log = start_job(snakemake)
 # Inputs are named as the seed named the figures: base_A, after_A_B, ...

@@ -1,10 +1,10 @@
 """Loss of one final model on every experiment's held-out set."""
 
-from lmtune import atomic
+from lmtune.core import atomic
 from lmtune.cross import evaluate_everywhere
-from lmtune.jobs import start_job
-from lmtune.lora import load_adapted, load_base
-from lmtune.models import load_tokenizer
+from lmtune.core.jobs import start_job
+from lmtune.core.adapters import load_adapted, load_base
+from lmtune.core.models import load_tokenizer
 
 log = start_job(snakemake)
 compute = snakemake.params.compute

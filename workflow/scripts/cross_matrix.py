@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmtune import atomic
+from lmtune.core import atomic
 from lmtune.cross import cross_rows, gather_results
-from lmtune.jobs import start_job
-from lmtune.plots import plot_cross_matrix
+from lmtune.core.jobs import start_job
+from lmtune.cross import plot_cross_matrix
 
 log = start_job(snakemake)
 models = snakemake.params.models

@@ -1,11 +1,11 @@
 """Loss and perplexity of one model on one or more token sets (each domain's test split,
 or the held-out Java snippets): the model is loaded once."""
 
-from lmtune import atomic
-from lmtune.blocks import load_blocks
-from lmtune.evaluation import evaluate_lm
-from lmtune.jobs import start_job
-from lmtune.models import load_model
+from lmtune.core import atomic
+from lmtune.core.blocks import load_blocks
+from lmtune.core.evaluation import evaluate_lm
+from lmtune.core.jobs import start_job
+from lmtune.core.models import load_model
 
 log = start_job(snakemake)
 compute = snakemake.params.compute

@@ -1,12 +1,12 @@
 """Greedy answers of one model (base or LoRA-tuned) to every evaluation prompt; the
 score rule judges them."""
 
-from lmtune.generation import answer_instructions
-from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl, write_jsonl
-from lmtune.lora import load_adapted, load_base
-from lmtune.models import load_tokenizer
-from lmtune.stopping import first_line_end
+from lmtune.core.generation import answer_instructions
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import read_jsonl, write_jsonl
+from lmtune.core.adapters import load_adapted, load_base
+from lmtune.core.models import load_tokenizer
+from lmtune.core.stopping import first_line_end
 
 log = start_job(snakemake)
 compute, quantize = snakemake.params.compute, snakemake.params.quantize_4bit

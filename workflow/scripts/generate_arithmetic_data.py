@@ -1,8 +1,8 @@
 """Generate the arithmetic training set and its evaluation prompts as JSONL."""
 
-from lmtune.arithmetic import generate_datasets
-from lmtune.jobs import start_job
-from lmtune.jsonl import write_jsonl
+from lmtune.arithmetic.tasks import generate_datasets
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import write_jsonl
 
 log = start_job(snakemake)
 for name, examples in generate_datasets(snakemake.params.settings).items():

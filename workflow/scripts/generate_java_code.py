@@ -1,10 +1,10 @@
 """Greedy code for every test instruction from one model; the score rule judges it."""
 
-from lmtune.generation import answer_instructions
-from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl, write_jsonl
-from lmtune.models import load_model, load_tokenizer
-from lmtune.stopping import first_block_end
+from lmtune.core.generation import answer_instructions
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import read_jsonl, write_jsonl
+from lmtune.core.models import load_model, load_tokenizer
+from lmtune.core.stopping import first_block_end
 
 log = start_job(snakemake)
 compute = snakemake.params.compute

@@ -1,8 +1,8 @@
 """Generate the comment-to-code pairs and their two test splits as JSONL."""
 
-from lmtune.java_tasks import generate_tasks
-from lmtune.jobs import start_job
-from lmtune.jsonl import write_jsonl
+from lmtune.java.tasks import generate_tasks
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import write_jsonl
 
 log = start_job(snakemake)
 for name, tasks in generate_tasks(snakemake.params.settings).items():

@@ -1,7 +1,7 @@
 """Materialise the configured base model as a transformers folder (safetensors)."""
 
-from lmtune.jobs import start_job
-from lmtune.models import materialize, parse_source
+from lmtune.core.jobs import start_job
+from lmtune.core.models import materialize, parse_source
 
 log = start_job(snakemake)
 source = parse_source(snakemake.params.source)

@@ -1,10 +1,10 @@
 """Gather Java snippets from the configured sources, clean them and split train/test."""
 
-from lmtune.corpus import split_train_test
-from lmtune.errors import CorpusError
-from lmtune.java_corpus import clean_snippets, read_source
-from lmtune.jobs import start_job
-from lmtune.jsonl import write_jsonl
+from lmtune.continual.corpus import split_train_test
+from lmtune.core.errors import CorpusError
+from lmtune.java.corpus import clean_snippets, read_source
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import write_jsonl
 
 log = start_job(snakemake)
 settings = snakemake.params.settings

@@ -1,11 +1,11 @@
 """Every saved answer judged (reason code, sum, error), figures per model and evaluation
 set, and the error-by-target plot. Reads only the generations: rescoring needs no model."""
 
-from lmtune import atomic
-from lmtune.arithmetic import judge, score
-from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl, write_jsonl
-from lmtune.plots import plot_error_by_target
+from lmtune.core import atomic
+from lmtune.arithmetic.scoring import judge, score
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import read_jsonl, write_jsonl
+from lmtune.arithmetic.plots import plot_error_by_target
 
 log = start_job(snakemake)
 addend_range = snakemake.params.addend_range

@@ -5,13 +5,13 @@ examples and a plot. Reads only the generations: rescoring needs no model."""
 import json
 from pathlib import Path
 
-from lmtune import atomic
-from lmtune.java_checks import judge_generations
-from lmtune.java_tasks import examples_table, score_generations
-from lmtune.javac import find_jdk
-from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl, write_jsonl
-from lmtune.plots import plot_java_accuracy
+from lmtune.core import atomic
+from lmtune.java.checks import judge_generations
+from lmtune.java.tasks import examples_table, score_generations
+from lmtune.java.javac import find_jdk
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import read_jsonl, write_jsonl
+from lmtune.java.plots import plot_java_accuracy
 
 log = start_job(snakemake)
 java = find_jdk()

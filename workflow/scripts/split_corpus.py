@@ -1,8 +1,8 @@
 """Split one domain's corpus into train and test by paragraph."""
 
-from lmtune import atomic
-from lmtune.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
-from lmtune.jobs import start_job
+from lmtune.core import atomic
+from lmtune.continual.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
+from lmtune.core.jobs import start_job
 
 log = start_job(snakemake)
 paragraphs = split_paragraphs(read_corpus(snakemake.input.corpus))

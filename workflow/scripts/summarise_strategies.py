@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmtune import atomic
-from lmtune.jobs import start_job
-from lmtune.metrics import summarise_runs, summary_rows
+from lmtune.core import atomic
+from lmtune.core.jobs import start_job
+from lmtune.continual.metrics import summarise_runs, summary_rows
 
 log = start_job(snakemake)
 # Each input is results/continual/<strategy>/seed<seed>/metrics.json.

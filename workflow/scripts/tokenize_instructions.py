@@ -1,10 +1,10 @@
 """Tokenize prompt/answer pairs for completion-only training (prompt masked)."""
 
-from lmtune import atomic
-from lmtune.instruct import encode_examples
-from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl
-from lmtune.models import load_tokenizer
+from lmtune.core import atomic
+from lmtune.core.completions import encode_examples
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import read_jsonl
+from lmtune.core.models import load_tokenizer
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)

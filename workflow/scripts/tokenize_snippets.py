@@ -1,10 +1,10 @@
 """Tokenize Java snippets (JSONL records) into fixed-length causal-LM blocks."""
 
-from lmtune import atomic
-from lmtune.blocks import predicted_tokens, tokenize_to_dataset
-from lmtune.jobs import start_job
-from lmtune.jsonl import read_jsonl
-from lmtune.models import load_tokenizer
+from lmtune.core import atomic
+from lmtune.core.blocks import predicted_tokens, tokenize_to_dataset
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import read_jsonl
+from lmtune.core.models import load_tokenizer
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)

@@ -1,10 +1,10 @@
 """Tokenize one split into fixed-length causal-LM blocks saved with `datasets`."""
 
-from lmtune import atomic
-from lmtune.blocks import predicted_tokens, tokenize_to_dataset
-from lmtune.corpus import read_corpus, split_paragraphs
-from lmtune.jobs import start_job
-from lmtune.models import load_tokenizer
+from lmtune.core import atomic
+from lmtune.core.blocks import predicted_tokens, tokenize_to_dataset
+from lmtune.continual.corpus import read_corpus, split_paragraphs
+from lmtune.core.jobs import start_job
+from lmtune.core.models import load_tokenizer
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)

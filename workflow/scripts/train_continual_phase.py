@@ -1,12 +1,12 @@
-"""One continual pre-training phase under a strategy against forgetting (lmtune.strategies)."""
+"""One continual pre-training phase under a strategy against forgetting (lmtune.continual.strategies)."""
 
 import datasets
 
-from lmtune.jobs import job_identity, start_job
-from lmtune.lora import add_lora
-from lmtune.models import load_model, load_tokenizer
-from lmtune.strategies import WeightAnchor, diagonal_fisher, replay_mix
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.core.jobs import job_identity, start_job
+from lmtune.core.adapters import add_lora
+from lmtune.core.models import load_model, load_tokenizer
+from lmtune.continual.strategies import WeightAnchor, diagonal_fisher, replay_mix
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 log = start_job(snakemake)
 strategy = snakemake.params.strategy

@@ -2,10 +2,10 @@
 
 import datasets
 
-from lmtune.instruct import padding_collator
-from lmtune.jobs import job_identity, start_job
-from lmtune.models import load_model, load_tokenizer
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.core.completions import padding_collator
+from lmtune.core.jobs import job_identity, start_job
+from lmtune.core.models import load_model, load_tokenizer
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 log = start_job(snakemake)
 settings = TrainSettings.from_config(snakemake.params.settings)

@@ -2,11 +2,11 @@
 
 import datasets
 
-from lmtune.instruct import padding_collator
-from lmtune.jobs import job_identity, start_job
-from lmtune.lora import add_lora, load_base
-from lmtune.models import load_tokenizer
-from lmtune.training import TrainSettings, train_causal_lm
+from lmtune.core.completions import padding_collator
+from lmtune.core.jobs import job_identity, start_job
+from lmtune.core.adapters import add_lora, load_base
+from lmtune.core.models import load_tokenizer
+from lmtune.core.training import TrainSettings, train_causal_lm
 
 log = start_job(snakemake)
 lora, compute = snakemake.params.lora, snakemake.params.compute

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .blocks import IGNORE_INDEX
+from lmtune.core.blocks import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

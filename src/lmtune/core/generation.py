@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
-from .stopping import answer_complete_criteria
+from lmtune.core.stopping import answer_complete_criteria
 
 
 @torch.no_grad()
@@ -23,7 +23,7 @@ def generate_greedy(
     """Return the continuation of each prompt (special tokens dropped), in input order.
 
     Generation ends at the end token or after `max_new_tokens`; with `answer_end` (a rule
-    of `lmtune.stopping`), also as soon as the continuation holds a complete answer, each
+    of `lmtune.core.stopping`), also as soon as the continuation holds a complete answer, each
     sequence of a batch on its own, and the continuation is cut just past that answer.
     Prompts are batched in order of length so left padding stays short.
     """
@@ -59,7 +59,7 @@ def generate_greedy(
 
 def answer_instructions(model, tokenizer, instructions: list[str], max_new_tokens: int, batch_size: int, **kwargs) -> list[str]:
     """Greedy answers to instructions formatted as in training (`<bos>{instruction}`)."""
-    from .instruct import prompt_text
+    from lmtune.core.completions import prompt_text
 
     prompts = [prompt_text(tokenizer, instruction) for instruction in instructions]
     return generate_greedy(model, tokenizer, prompts, max_new_tokens, batch_size, **kwargs)

@@ -9,8 +9,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import LmtuneError
-from .fingerprint import content_hash
+from lmtune.core.errors import LmtuneError
+from lmtune.core.fingerprint import content_hash
 
 # Lines of a failed job's log shown on the console.
 LOG_TAIL_LINES = 25
@@ -58,7 +58,7 @@ def check_library(snakemake) -> None:
     if snakemake.scriptdir is None:
         return
     expected = (Path(snakemake.scriptdir) / "lmtune").resolve()
-    imported = Path(__file__).resolve().parent
+    imported = Path(__file__).resolve().parents[1]  # src/lmtune
     if imported != expected:
         raise LmtuneError(
             f"this job imported lmtune from {imported}, not from the workflow's checkout {expected}; "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datasets
 
-from .blocks import IGNORE_INDEX
+from lmtune.core.blocks import IGNORE_INDEX
 
 
 def prompt_text(tokenizer, prompt: str) -> str:

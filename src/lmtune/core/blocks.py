@@ -11,7 +11,7 @@ from pathlib import Path
 
 import datasets
 
-from .errors import CorpusError
+from lmtune.core.errors import CorpusError
 
 IGNORE_INDEX = -100
 

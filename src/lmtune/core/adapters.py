@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .models import PRECISIONS, check_model_folder, load_model, resolve_device
+from lmtune.core.models import PRECISIONS, check_model_folder, load_model, resolve_device
 
 
 def quantization_config(precision: str):

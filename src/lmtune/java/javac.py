@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .java_tasks import wrap_in_class
+from lmtune.java.tasks import wrap_in_class
 
 COMPILE_EACH = Path(__file__).parent / "javatools" / "CompileEach.java"
 

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .java_tasks import WORDS, normalise, wrap_in_class
-from .javac import compile_files, find_jdk
+from lmtune.java.tasks import WORDS, normalise, wrap_in_class
+from lmtune.java.javac import compile_files, find_jdk
 
 RUN_CHECKS = Path(__file__).parent / "javatools" / "RunChecks.java"
 TIME_LIMIT_S = 5.0  # per item, its reference and generated runs on every input together

@@ -6,7 +6,7 @@ import random
 import re
 from pathlib import Path
 
-from .errors import CorpusError
+from lmtune.core.errors import CorpusError
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 

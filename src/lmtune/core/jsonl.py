@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import atomic
+from lmtune.core import atomic
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -20,7 +20,7 @@ import logging
 
 import numpy as np
 
-from .errors import LmtuneError
+from lmtune.core.errors import LmtuneError
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import atomic
-from .errors import ModelError
+from lmtune.core import atomic
+from lmtune.core.errors import ModelError
 
 if TYPE_CHECKING:
     import torch

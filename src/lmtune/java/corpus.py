@@ -14,7 +14,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from .errors import CorpusError
+from lmtune.core.errors import CorpusError
 
 
 def jdk_source_zip() -> Path | None:

@@ -3,7 +3,7 @@
 Checkpoints go to a folder of their own, outside the phase's declared outputs (Snakemake
 deletes those before a rerun), so a killed job resumes from its last checkpoint; the
 folder is removed once the final model is written. A checkpoint is resumed only under the
-fingerprint it was written with (lmtune.fingerprint): change a setting, the input model or
+fingerprint it was written with (lmtune.core.fingerprint): change a setting, the input model or
 data, or the code, and the old state is discarded with one log line naming what changed.
 A non-finite loss, gradient or weight is never saved, and a run whose loss ends far above
 where it began fails rather than passing as done.
@@ -19,10 +19,10 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import atomic
-from .errors import TrainingError
-from .fingerprint import changes, code_version, normalise
-from .models import check_compute, resolve_device
+from lmtune.core import atomic
+from lmtune.core.errors import TrainingError
+from lmtune.core.fingerprint import changes, code_version, normalise
+from lmtune.core.models import check_compute, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def train_causal_lm(
 
     `name` says which run this is in error messages. `identity` holds what decides the
     result that this function cannot see (the job's settings, the content hashes of the
-    model and data it was given: lmtune.jobs.job_identity); with the arguments here and
+    model and data it was given: lmtune.core.jobs.job_identity); with the arguments here and
     the code version it makes the fingerprint a checkpoint must match to be resumed.
 
     `group_by_length` batches examples of similar length (the dataset's `length`

@@ -1,6 +1,6 @@
 """The fingerprint of a training job: everything that decides its result, as plain data.
 
-A checkpoint is resumed only under the fingerprint it was written with (lmtune.training):
+A checkpoint is resumed only under the fingerprint it was written with (lmtune.core.training):
 the job's resolved settings, the content of its input model and data, and the code that
 trains. Stale state is the most reported trust bug of training tools (a cache or a
 checkpoint reused after the config changed); keying resumable state by content avoids it.
@@ -37,7 +37,7 @@ def content_hash(path: str | Path) -> str:
 def code_version() -> dict:
     """The lmtune library's own source (a hash of its .py files) and the versions of the
     packages that train."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # src/lmtune
     digest = hashlib.sha256()
     for file in sorted(package.rglob("*.py")):
         digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
