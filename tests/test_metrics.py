@@ -20,7 +20,7 @@ def test_two_domains_give_the_seed_keys_forgetting_and_gain():
     for key in ["base_A", "base_B", "after_A_A", "after_A_B", "after_B_A", "after_B_B"]:
         assert set(report[key]) == {"eval_loss", "eval_perplexity", "eval_tokens"}
     assert report["forgetting_A"] == pytest.approx(4.6 - 4.0)
-    assert report["gain_B"] == pytest.approx(5.1 - 3.9)
+    assert report["learning_B"] == pytest.approx(5.1 - 3.9)
     summary = report["continual"]["summary"]
     assert summary["backward_transfer"] == pytest.approx(4.0 - 4.6)
     assert summary["final_average_loss"] == pytest.approx((4.6 + 3.9) / 2)

@@ -8,7 +8,10 @@ from safetensors.torch import load_file
 from lmtune.core.blocks import tokenize_to_dataset
 from lmtune.continual.metrics import metrics_report, summarise_runs, summary_rows
 from lmtune.core.models import load_model, load_tokenizer
-from lmtune.continual.strategies import StrategyError, WeightAnchor, check_strategy, diagonal_fisher, replay_mix
+from lmtune.continual.strategies import StrategyError, check_strategy
+from lmtune.continual.strategies.ewc import diagonal_fisher
+from lmtune.continual.strategies.l2sp import WeightAnchor
+from lmtune.continual.strategies.replay import replay_mix
 from lmtune.core.adapters import add_lora
 from lmtune.core.training import TrainSettings, train_causal_lm
 

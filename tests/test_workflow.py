@@ -45,7 +45,7 @@ def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir, strategy, s
         expected = predicted_tokens(blocks)
         assert {metrics[f"{stage}_{domain}"]["eval_tokens"] for stage in ["base", "after_A", "after_B"]} == {expected}
     assert metrics["forgetting_A"] == pytest.approx(metrics["after_B_A"]["eval_loss"] - metrics["after_A_A"]["eval_loss"])
-    assert metrics["gain_B"] == pytest.approx(metrics["after_A_B"]["eval_loss"] - metrics["after_B_B"]["eval_loss"])
+    assert metrics["learning_B"] == pytest.approx(metrics["after_A_B"]["eval_loss"] - metrics["after_B_B"]["eval_loss"])
 
 
 def test_training_changes_the_model_and_the_splits_are_disjoint(workdir):
@@ -107,18 +107,15 @@ def test_arithmetic_generations_are_parsed_and_scored(workdir):
 
 
 def test_the_qlora_adapter_saves_and_loads_back(workdir):
-    from peft import PeftModel
-
-    from lmtune.core.adapters import load_base
+    from lmtune.core.adapters import load_for_inference
 
     adapter = workdir / "results/arithmetic/adapter"
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert (config["r"], config["lora_alpha"], config["lora_dropout"]) == (8, 16, 0.1)
     assert sorted(config["target_modules"]) == ["k_proj", "o_proj", "v_proj"]
     source = yaml.safe_load((workdir / "config.yaml").read_text())["base_model"]["source"]
-    base = load_base(source, "cpu", "fp32", quantize_4bit=True)
-    assert "Linear4bit" in {type(m).__name__ for m in base.modules()}
-    model = PeftModel.from_pretrained(base, str(adapter))
+    model = load_for_inference(source, "cpu", "fp32", adapter=adapter, quantize_4bit=True)
+    assert "Linear4bit" in {type(m).__name__ for m in model.modules()}
     lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
     assert lora_b and any(float(p.abs().sum()) > 0 for p in lora_b), "training moved the adapter off its zero init"
 
@@ -188,7 +185,7 @@ def test_the_summary_and_loss_matrix_tables_agree_with_the_runs(workdir):
         forgetting = [metrics["forgetting_A"] for metrics in runs]
         assert figures["measures"]["forgetting_A"]["mean"] == pytest.approx(fmean(forgetting))
         assert figures["measures"]["forgetting_A"]["std"] == pytest.approx(stdev(forgetting))
-        assert figures["measures"]["learning_B"]["mean"] == pytest.approx(fmean(m["gain_B"] for m in runs))
+        assert figures["measures"]["learning_B"]["mean"] == pytest.approx(fmean(m["learning_B"] for m in runs))
         matrices = [metrics["continual"]["loss_matrix"] for metrics in runs]
         expected = [[fmean(cells) for cells in zip(*rows)] for rows in zip(*matrices)]
         assert [cell for row in figures["loss_matrix_mean"] for cell in row] == pytest.approx(
@@ -230,7 +227,7 @@ def test_a_new_seed_adds_only_its_own_jobs(tiny_run, tmp_path):
     write_config(workdir, config)
     # Seed 2: sequential A and B, the B phase of EWC, LoRA's A and B.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 5, "evaluate_stage": 5, "collect_metrics": 3,
+        "train_phase": 5, "evaluate_continual_model": 5, "collect_metrics": 3,
         "summarise_strategies": 1, "plot_continual": 1, "all": 1,
     }
 
@@ -244,7 +241,7 @@ def test_new_strategies_run_only_their_own_jobs_and_share_the_first_phase(tiny_r
     write_config(workdir, config)
     # Per seed and strategy, phase B (phase A is sequential's) and its evaluation.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 4, "evaluate_stage": 4, "collect_metrics": 4,
+        "train_phase": 4, "evaluate_continual_model": 4, "collect_metrics": 4,
         "summarise_strategies": 1, "plot_continual": 1, "all": 1,
     }
     untouched = [workdir / f"results/continual/{s}/seed{seed}/metrics.json" for s in STRATEGIES for seed in SEEDS]
@@ -291,7 +288,7 @@ def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(tiny_
 
     # Phase B of each seed; seed 0's model is also a row of the cross-experiment matrix.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 2, "evaluate_stage": 2, "collect_metrics": 2,
+        "train_phase": 2, "evaluate_continual_model": 2, "collect_metrics": 2,
         "summarise_strategies": 1, "plot_continual": 1, "cross_evaluate": 1, "cross_matrix": 1, "all": 1,
     }
     run_snakemake(workdir)

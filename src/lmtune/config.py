@@ -138,25 +138,6 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
             )
 
 
-def training_sections(config: dict) -> dict[str, dict]:
-    """dotted key -> hyper-parameters of every training run the config plans."""
-    sections = {}
-    if "continual" in experiments(config):
-        continual = config["continual"]
-        for strategy, settings in continual.get("strategies", {}).items():
-            for phase in continual["order"]:
-                sections[f"continual.phases.{phase} (strategy {strategy})"] = {
-                    **continual["phases"].get(phase, {}), **settings.get("training", {})
-                }
-    if "arithmetic" in experiments(config):
-        sections["arithmetic.training"] = config["arithmetic"]["training"]
-    if "java" in experiments(config):
-        sections["java.autoregressive"] = config["java"]["autoregressive"]
-        for run, settings in config["java"]["instruct_runs"].items():
-            sections[f"java.instruct_runs.{run}"] = settings
-    return sections
-
-
 def check_config(config: dict, workdir: Path = Path(".")) -> None:
     """Raise ConfigError naming the setting; the schema has already checked the types and
     filled in defaults. The device is checked here unless the jobs run elsewhere."""
@@ -180,14 +161,16 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
                 check_hub_model(source.location)
         except LmtuneError as exc:
             raise ConfigError(f"{key}: {exc}") from None
-    for key, settings in training_sections(config).items():
-        if settings.get("max_steps", -1) > 0:
-            try:
-                check_warmup(settings.get("warmup_steps", 0), settings["max_steps"])
-            except TrainingError as exc:
-                raise ConfigError(f"{key}: {exc}") from None
     if "continual" in planned:
         check_continual(config["continual"], workdir)
+    from lmtune.recipe import planned_specs  # the recipes read the strategies checked above
+
+    for key, spec in planned_specs(config, planned).items():
+        if spec.optimisation.max_steps > 0:
+            try:
+                check_warmup(spec.optimisation.warmup_steps, spec.optimisation.max_steps)
+            except TrainingError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
     if "arithmetic" in planned:
         check_arithmetic(config["arithmetic"]["data"])
     if "java" in planned:

@@ -1,11 +1,18 @@
 # Seed 003, part 1: LoRA (optionally QLoRA) on sums written in Spanish number words.
 
 
+# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
+localrules:
+    generate_arithmetic_data,
+    tokenize_arithmetic,
+    score_arithmetic,
+
+
 rule generate_arithmetic_data:
     output:
         **{name: f"{ARITHMETIC}/data/{name}.jsonl" for name in ["train", *ARITHMETIC_EVAL_SETS]},
     params:
-        settings=config["arithmetic"].get("data"),
+        settings=config["arithmetic"]["data"],
     log:
         "results/logs/generate_arithmetic_data.log",
     conda:
@@ -36,13 +43,10 @@ rule train_lora:
         model=BASE_MODELS["arithmetic"],
         tokens=f"{ARITHMETIC}/tokens/train",
     output:
-        adapter=directory(f"{ARITHMETIC}/adapter"),
+        model=directory(f"{ARITHMETIC}/adapter"),
         loss_log=f"{ARITHMETIC}/train_loss.csv",
     params:
-        lora=config["arithmetic"].get("lora"),
-        settings=config["arithmetic"].get("training"),
-        seed=config["seed"],
-        compute=COMPUTE,
+        spec=recipe.arithmetic_lora(config).to_dict(),
         checkpoint_dir=f"{ARITHMETIC}/checkpoints",
     log:
         "results/logs/train_lora.log",
@@ -55,7 +59,7 @@ rule train_lora:
     conda:
         ENV
     script:
-        "../scripts/train_lora.py"
+        "../scripts/train.py"
 
 
 rule generate_arithmetic_answers:
@@ -65,9 +69,9 @@ rule generate_arithmetic_answers:
         f"{ARITHMETIC}/generations/{{variant}}.jsonl",
     params:
         eval_sets=ARITHMETIC_EVAL_SETS,
-        max_new_tokens=config["arithmetic"]["generation"].get("max_new_tokens"),
-        batch_size=config["arithmetic"]["generation"].get("batch_size"),
-        quantize_4bit=config["arithmetic"].get("lora", {}).get("quantize_4bit"),
+        max_new_tokens=config["arithmetic"]["generation"]["max_new_tokens"],
+        batch_size=config["arithmetic"]["generation"]["batch_size"],
+        quantize_4bit=config["arithmetic"]["lora"]["quantize_4bit"],
         compute=COMPUTE,
     log:
         "results/logs/generate_arithmetic_answers/{variant}.log",
@@ -81,10 +85,6 @@ rule generate_arithmetic_answers:
         ENV
     script:
         "../scripts/generate_arithmetic_answers.py"
-
-
-localrules:
-    score_arithmetic,
 
 
 rule score_arithmetic:

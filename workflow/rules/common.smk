@@ -5,7 +5,7 @@ from snakemake.utils import validate
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_schema, coerce_to_schema, experiments
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
-from lmtune.continual.strategies import SHARE_FIRST_PHASE
+from lmtune import recipe
 
 
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
@@ -34,8 +34,9 @@ ARITHMETIC_SEPARATOR = " "
 JAVA = "results/java"
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
-# What a job's result depends on (its params); the threads are the job's own.
-COMPUTE = {key: value for key, value in config["compute"].items() if key != "training_threads"}
+# What of the compute settings decides a job's result (its params): not its threads,
+# nor where it runs.
+COMPUTE = {key: config["compute"][key] for key in ("device", "precision")}
 ENV = "../../envs/lmtune.yaml"
 
 
@@ -70,7 +71,7 @@ wildcard_constraints:
     phase="[A-Za-z0-9]+",
     strategy="[A-Za-z0-9_]+",
     seed="[0-9]+",
-    stage_dir="base|[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+",
+    model_dir="base|[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+",
     split="train|test",
     block_size="[0-9]+",
     variant="[A-Za-z0-9_]+",
@@ -80,7 +81,8 @@ wildcard_constraints:
 
 # Continual pre-training: one run per strategy and seed. A run's phase lives in
 # results/continual/<strategy>/seed<seed>/<phase>/ (model, training loss, evaluations);
-# the base model's evaluations in results/continual/base/eval/.
+# the base model's evaluations in results/continual/base/eval/. What each phase trains
+# with is lmtune.recipe's to say: the rules never name a strategy.
 def continual_order():
     return config["continual"]["order"]
 
@@ -89,56 +91,22 @@ def continual_runs():
     return [(strategy, seed) for strategy in config["continual"]["strategies"] for seed in config["continual"]["seeds"]]
 
 
-def strategy_settings(strategy):
-    """A configured strategy's settings; a target naming another one is an error, not a
-    run planned with made-up settings. "sequential" need not be listed: it is also the
-    home of the first phase that other strategies share."""
-    strategies = config["continual"]["strategies"]
-    if strategy in strategies:
-        return strategies[strategy]
-    if strategy == "sequential":
-        return {"method": "sequential"}
-    raise ValueError(
-        f"continual strategy {strategy!r} is not configured: continual.strategies has {', '.join(strategies)}"
-    )
-
-
 def check_seed(seed):
     seeds = config["continual"]["seeds"]
     if int(seed) not in seeds:
         raise ValueError(f"continual seed {seed} is not configured: continual.seeds is {seeds}")
 
 
-def phase_strategy(strategy, phase):
-    """The strategy settings a phase trains with. In the first phase replay, L2-SP and EWC
-    have nothing earlier to act on: they train as the sequential method, with their own
-    `training` overrides if they have any."""
-    settings = strategy_settings(strategy)
-    if phase == continual_order()[0] and settings["method"] in SHARE_FIRST_PHASE:
-        return {"method": "sequential", **{k: v for k, v in settings.items() if k == "training"}}
-    return settings
-
-
 def phase_dir(strategy, seed, phase):
-    # A phase that would train exactly as the sequential strategy's (the same method and
-    # settings) is that one, trained once; overrides that make it differ get it its own.
+    # A phase that trains exactly as the sequential strategy's (and every phase before it
+    # too) is that one, trained once and shared.
     check_seed(seed)
-    if phase_strategy(strategy, phase) == phase_strategy("sequential", phase):
-        strategy = "sequential"
-    return f"{CONTINUAL}/{strategy}/seed{seed}/{phase}"
+    return f"{CONTINUAL}/{recipe.phase_owner(config, strategy, int(seed), phase)}/seed{seed}/{phase}"
 
 
-def earlier_phases(phase):
-    order = continual_order()
-    return order[: order.index(phase)]
-
-
-def phase_training(wildcards):
-    """The phase's hyper-parameters, with the strategy's own `training` overrides."""
-    return {
-        **config["continual"]["phases"][wildcards.phase],
-        **phase_strategy(wildcards.strategy, wildcards.phase).get("training", {}),
-    }
+def phase_spec(wildcards):
+    check_seed(wildcards.seed)
+    return recipe.continual_phase(config, wildcards.strategy, int(wildcards.seed), wildcards.phase).to_dict()
 
 
 def train_tokens(domain, block_size):
@@ -147,29 +115,30 @@ def train_tokens(domain, block_size):
 
 def phase_inputs(wildcards):
     """The model the phase starts from, its domain's blocks, and the earlier domains'
-    blocks that replay mixes in (all of them) or EWC takes its Fisher from (the last)."""
+    blocks its strategy reads (replay mixes them in, EWC takes its Fisher from them)."""
     strategy, seed, phase = wildcards.strategy, wildcards.seed, wildcards.phase
     check_seed(seed)
-    earlier = earlier_phases(phase)
+    order = continual_order()
+    earlier = order[: order.index(phase)]
     block_size = config["continual"]["phases"][phase]["block_size"]
-    method = phase_strategy(strategy, phase)["method"]
-    uses_earlier = {"replay": earlier, "ewc": earlier[-1:]}.get(method, [])
     return {
         "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
         "tokens": train_tokens(phase, block_size),
-        "earlier_tokens": [train_tokens(domain, block_size) for domain in uses_earlier],
+        "earlier_tokens": [
+            train_tokens(domain, block_size) for domain in recipe.earlier_domains(config, strategy, phase)
+        ],
     }
 
 
-def stage_model(wildcards):
-    if wildcards.stage_dir == "base":
+def continual_model(wildcards):
+    if wildcards.model_dir == "base":
         return BASE_MODELS["continual"]
-    return f"{CONTINUAL}/{wildcards.stage_dir}/model"
+    return f"{CONTINUAL}/{wildcards.model_dir}/model"
 
 
 def eval_tokens(wildcards):
-    """Every domain's test blocks, in `continual.order`: a stage's model is loaded once
-    and evaluated on each."""
+    """Every domain's test blocks, in `continual.order`: a model is loaded once and
+    evaluated on each."""
     block = config["continual"]["evaluation"]["block_size"]
     return [f"{CONTINUAL}/tokens/{domain}/test_block{block}" for domain in continual_order()]
 
@@ -237,7 +206,7 @@ CROSS = "results/cross"
 def cross_models():
     """model id -> {"model": folder, "adapter": folder or None, "base": base id,
     "evaluations": {set name: file}}, where `evaluations` names the sets another rule
-    already evaluates that model on (evaluate_stage, evaluate_java_lm: the same blocks and
+    already evaluates that model on (evaluate_continual_model, evaluate_java_lm: the same blocks and
     batch size), so that the matrix reads them rather than computing them again."""
     base_ids = {}
     for experiment in EXPERIMENTS:
@@ -300,10 +269,15 @@ def cross_inputs(wildcards):
     return inputs
 
 
+def cross_computed_models():
+    """The models with a cross evaluation of their own (cross_evaluate)."""
+    return [model_id for model_id in CROSS_MODELS if cross_sets_to_evaluate(model_id)]
+
+
 def cross_matrix_inputs(wildcards):
     """Each model's own cross evaluation, and the evaluations it shares with other rules."""
     return {
-        "computed": [f"{CROSS}/{model_id}.json" for model_id in CROSS_MODELS if cross_sets_to_evaluate(model_id)],
+        "computed": [f"{CROSS}/{model_id}.json" for model_id in cross_computed_models()],
         "shared": [path for spec in CROSS_MODELS.values() for path in spec["evaluations"].values()],
     }
 

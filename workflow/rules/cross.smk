@@ -1,5 +1,10 @@
 # The cross-experiment matrix: each final model on each experiment's held-out set. A pair
-# that evaluate_stage or evaluate_java_lm already computes is read from its file.
+# that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
+
+
+# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
+localrules:
+    cross_matrix,
 
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
@@ -14,7 +19,7 @@ rule cross_evaluate:
         sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
         # The arithmetic adapter was trained on a 4-bit base where the config says so.
         quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
-        and config["arithmetic"]["lora"].get("quantize_4bit", False),
+        and config["arithmetic"]["lora"]["quantize_4bit"],
         batch_size=8,
         compute=COMPUTE,
     log:
@@ -39,6 +44,7 @@ rule cross_matrix:
         plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
     params:
         models=CROSS_MODELS,
+        computed=cross_computed_models(),
         sets=list(CROSS_SETS),
     log:
         "results/logs/cross_matrix.log",

@@ -1,6 +1,12 @@
 # Corpus splitting and tokenization.
 
 
+# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
+localrules:
+    split_corpus,
+    tokenize_split,
+
+
 rule split_corpus:
     input:
         corpus=domain_corpus,

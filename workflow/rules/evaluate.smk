@@ -1,21 +1,21 @@
-# Loss and perplexity of a stage's model on each domain's test split: the base model
+# Loss and perplexity of a continual model on each domain's test split: the base model
 # (results/continual/base) or a run's phase (results/continual/<strategy>/seed<seed>/<phase>).
 # One job per model: it is loaded once and evaluated on every domain.
 
 
-rule evaluate_stage:
+rule evaluate_continual_model:
     input:
-        model=stage_model,
+        model=continual_model,
         tokens=eval_tokens,
     output:
-        [f"{CONTINUAL}/{{stage_dir}}/eval/{domain}.json" for domain in continual_order()],
+        **{domain: f"{CONTINUAL}/{{model_dir}}/eval/{domain}.json" for domain in continual_order()},
     params:
         batch_size=config["continual"]["evaluation"]["batch_size"],
         compute=COMPUTE,
     log:
-        "results/logs/evaluate_stage/{stage_dir}.log",
+        "results/logs/evaluate_continual_model/{model_dir}.log",
     benchmark:
-        "results/benchmarks/evaluate_stage/{stage_dir}.tsv"
+        "results/benchmarks/evaluate_continual_model/{model_dir}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

@@ -3,6 +3,14 @@
 # once per configured run.
 
 
+# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
+localrules:
+    prepare_java_corpus,
+    tokenize_java_corpus,
+    generate_java_tasks,
+    tokenize_java_tasks,
+
+
 rule prepare_java_corpus:
     input:
         java_corpus_files,
@@ -22,7 +30,7 @@ rule prepare_java_corpus:
 rule tokenize_java_corpus:
     input:
         snippets=f"{JAVA}/corpus/{{split}}.jsonl",
-        model=BASE_MODELS.get("java", []),
+        model=BASE_MODELS["java"],
     output:
         directory(f"{JAVA}/tokens/corpus_{{split}}_block{{block_size}}"),
     priority: 10
@@ -36,16 +44,13 @@ rule tokenize_java_corpus:
 
 rule train_java_autoregressive:
     input:
-        model=BASE_MODELS.get("java", []),
+        model=BASE_MODELS["java"],
         tokens=f"{JAVA}/tokens/corpus_train_block{config['java']['autoregressive']['block_size']}",
     output:
         model=directory(f"{JAVA}/stage1/model"),
         loss_log=f"{JAVA}/stage1/train_loss.csv",
     params:
-        settings=config["java"]["autoregressive"],
-        data="blocks",
-        seed=config["seed"],
-        compute=COMPUTE,
+        spec=recipe.java_autoregressive(config).to_dict(),
         checkpoint_dir=f"{JAVA}/checkpoints/stage1",
     log:
         "results/logs/train_java_autoregressive.log",
@@ -58,7 +63,7 @@ rule train_java_autoregressive:
     conda:
         ENV
     script:
-        "../scripts/train_full.py"
+        "../scripts/train.py"
 
 
 rule evaluate_java_lm:
@@ -97,7 +102,7 @@ rule generate_java_tasks:
 rule tokenize_java_tasks:
     input:
         examples=f"{JAVA}/tasks/train.jsonl",
-        model=BASE_MODELS.get("java", []),
+        model=BASE_MODELS["java"],
     output:
         directory(f"{JAVA}/tokens/tasks_train"),
     params:
@@ -119,10 +124,7 @@ rule train_java_instruct:
         model=directory(f"{JAVA}/stage2/{{run}}/model"),
         loss_log=f"{JAVA}/stage2/{{run}}/train_loss.csv",
     params:
-        settings=lambda wildcards: config["java"]["instruct_runs"][wildcards.run],
-        data="instructions",
-        seed=config["seed"],
-        compute=COMPUTE,
+        spec=lambda wildcards: recipe.java_instruct(config, wildcards.run).to_dict(),
         checkpoint_dir=lambda wildcards: f"{JAVA}/checkpoints/stage2_{wildcards.run}",
     log:
         "results/logs/train_java_instruct/{run}.log",
@@ -135,7 +137,7 @@ rule train_java_instruct:
     conda:
         ENV
     script:
-        "../scripts/train_full.py"
+        "../scripts/train.py"
 
 
 rule generate_java_code:

@@ -2,6 +2,13 @@
 # seeds per strategy, and the figures.
 
 
+# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
+localrules:
+    collect_metrics,
+    summarise_strategies,
+    plot_continual,
+
+
 rule collect_metrics:
     input:
         unpack(run_evaluations),
@@ -28,6 +35,8 @@ rule summarise_strategies:
             caption="../report/summary.rst",
             category="Continual pre-training",
         ),
+    params:
+        runs=continual_runs(),
     log:
         "results/logs/summarise_strategies.log",
     conda:

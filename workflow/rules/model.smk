@@ -6,7 +6,7 @@ rule prepare_base_model:
         directory("resources/models/{model}"),
     params:
         source=lambda wildcards: MATERIALISED_MODELS[wildcards.model]["source"],
-        trust_remote_code=lambda wildcards: MATERIALISED_MODELS[wildcards.model].get("trust_remote_code", False),
+        trust_remote_code=lambda wildcards: MATERIALISED_MODELS[wildcards.model]["trust_remote_code"],
     log:
         "results/logs/prepare_base_model/{model}.log",
     benchmark:

@@ -1,6 +1,6 @@
 # Continual pre-training: one phase per domain of `continual.order`, each starting from
 # the previous phase's final model (phase 1 from the base model), for every strategy and
-# seed. A strategy whose first phase trains as the sequential one shares it (phase_dir).
+# seed. A strategy whose phase trains as the sequential one shares it (phase_dir).
 
 
 rule train_phase:
@@ -10,9 +10,7 @@ rule train_phase:
         model=directory(f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/model"),
         loss_log=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/train_loss.csv",
     params:
-        settings=phase_training,
-        strategy=lambda wildcards: phase_strategy(wildcards.strategy, wildcards.phase),
-        compute=COMPUTE,
+        spec=phase_spec,
         # Outside the declared outputs: Snakemake deletes those before a rerun.
         checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.strategy}/seed{wildcards.seed}/{wildcards.phase}",
     log:
@@ -26,4 +24,4 @@ rule train_phase:
     conda:
         ENV
     script:
-        "../scripts/train_continual_phase.py"
+        "../scripts/train.py"

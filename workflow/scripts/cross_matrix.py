@@ -12,8 +12,10 @@ from lmtune.cross import plot_cross_matrix
 
 log = start_job(snakemake)
 models = snakemake.params.models
-# Each computed input is results/cross/<model id>.json.
-computed = {Path(path).stem: json.loads(Path(path).read_text()) for path in snakemake.input.computed}
+computed = {
+    model_id: json.loads(Path(path).read_text())
+    for model_id, path in zip(snakemake.params.computed, snakemake.input.computed, strict=True)
+}
 results = gather_results(models, snakemake.params.sets, computed)
 table = pd.DataFrame(cross_rows(results, {model: spec["base"] for model, spec in models.items()}))
 log.info("cross-experiment matrix:\n%s", table.to_string(index=False))

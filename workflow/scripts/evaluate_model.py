@@ -5,11 +5,11 @@ from lmtune.core import atomic
 from lmtune.core.blocks import load_blocks
 from lmtune.core.evaluation import evaluate_lm
 from lmtune.core.jobs import start_job
-from lmtune.core.models import load_model
+from lmtune.core.adapters import load_for_inference
 
 log = start_job(snakemake)
 compute = snakemake.params.compute
-model = load_model(snakemake.input.model, device=compute["device"], precision=compute["precision"])
+model = load_for_inference(snakemake.input.model, compute["device"], compute["precision"])
 for tokens, output in zip(snakemake.input.tokens, snakemake.output, strict=True):
     result = evaluate_lm(model, load_blocks(tokens), snakemake.params.batch_size)
     log.info("%s on %s: %s", snakemake.input.model, tokens, result)

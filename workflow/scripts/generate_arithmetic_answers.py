@@ -4,17 +4,17 @@ score rule judges them."""
 from lmtune.core.generation import answer_instructions
 from lmtune.core.jobs import start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
-from lmtune.core.adapters import load_adapted, load_base
+from lmtune.core.adapters import load_for_inference
 from lmtune.core.models import load_tokenizer
 from lmtune.core.stopping import first_line_end
 
 log = start_job(snakemake)
-compute, quantize = snakemake.params.compute, snakemake.params.quantize_4bit
+compute = snakemake.params.compute
 tokenizer = load_tokenizer(snakemake.input.model)
-if snakemake.input.get("adapter"):
-    model = load_adapted(snakemake.input.model, snakemake.input.adapter, compute["device"], compute["precision"], quantize)
-else:
-    model = load_base(snakemake.input.model, compute["device"], compute["precision"], quantize)
+model = load_for_inference(
+    snakemake.input.model, compute["device"], compute["precision"],
+    adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.quantize_4bit,
+)
 
 records = []
 for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):

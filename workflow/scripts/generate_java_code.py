@@ -3,13 +3,14 @@
 from lmtune.core.generation import answer_instructions
 from lmtune.core.jobs import start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
-from lmtune.core.models import load_model, load_tokenizer
+from lmtune.core.adapters import load_for_inference
+from lmtune.core.models import load_tokenizer
 from lmtune.core.stopping import first_block_end
 
 log = start_job(snakemake)
 compute = snakemake.params.compute
 tokenizer = load_tokenizer(snakemake.input.model)
-model = load_model(snakemake.input.model, device=compute["device"], precision=compute["precision"])
+model = load_for_inference(snakemake.input.model, compute["device"], compute["precision"])
 
 records = []
 for split, path in zip(snakemake.params.splits, snakemake.input.tasks):

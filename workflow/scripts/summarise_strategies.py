@@ -11,10 +11,9 @@ from lmtune.core.jobs import start_job
 from lmtune.continual.metrics import summarise_runs, summary_rows
 
 log = start_job(snakemake)
-# Each input is results/continual/<strategy>/seed<seed>/metrics.json.
 runs = defaultdict(dict)
-for path in map(Path, snakemake.input):
-    runs[path.parent.parent.name][int(path.parent.name.removeprefix("seed"))] = json.loads(path.read_text())
+for (strategy, seed), path in zip(snakemake.params.runs, snakemake.input, strict=True):
+    runs[strategy][seed] = json.loads(Path(path).read_text())
 summary = summarise_runs(dict(runs))
 table = pd.DataFrame(summary_rows(summary))
 log.info("summary:\n%s", table.to_string(index=False))

@@ -56,14 +56,14 @@ def metrics_report(evals: dict[str, dict], order: list[str]) -> dict:
     """The metrics file: the seed's flat keys (base_A, after_A_B, ...) plus the analysis.
 
     For two domains A then B this includes forgetting on A (after_B_A - after_A_A, in
-    loss) and the gain on B (after_A_B - after_B_B).
+    loss) and the learning on B (after_A_B - after_B_B).
     """
     analysis = continual_metrics(evals, order)
     report = {key: dict(evals[key]) for key in sorted(evals)}
     report["continual"] = analysis
     first, last = order[0], order[-1]
     report[f"forgetting_{first}"] = analysis["domains"][first]["forgetting"]
-    report[f"gain_{last}"] = analysis["domains"][last]["learning"]
+    report[f"learning_{last}"] = analysis["domains"][last]["learning"]
     return report
 
 

@@ -1,10 +1,21 @@
-"""LoRA and QLoRA (4-bit base) set-up, as peft documents it."""
+"""LoRA and QLoRA (4-bit base) set-up, as peft documents it, and the two ways a job loads
+a model: to train it, or to evaluate and generate with it, each honouring the compute
+precision."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from lmtune.core.models import PRECISIONS, check_model_folder, load_model, resolve_device
+
+# A LoRA adapter's settings, as the config gives them (a continual strategy's, the
+# arithmetic experiment's).
+LORA_SETTINGS = {
+    "r": {"type": "integer", "minimum": 1},
+    "alpha": {"type": "number", "exclusiveMinimum": 0},
+    "dropout": {"type": "number", "minimum": 0, "maximum": 1},
+    "target_modules": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+}
 
 
 def quantization_config(precision: str):
@@ -18,10 +29,8 @@ def quantization_config(precision: str):
     )
 
 
-def load_base(path: str | Path, device: str, precision: str, quantize_4bit: bool):
-    """The frozen base model, optionally quantised to 4-bit nf4 (CUDA or x86 CPU)."""
-    if not quantize_4bit:
-        return load_model(path, device=device, precision="fp32")
+def load_quantized(path: str | Path, device: str, precision: str):
+    """The base model quantised to 4-bit nf4 (CUDA or x86 CPU), computing in `precision`."""
     from transformers import AutoModelForCausalLM
 
     check_model_folder(path)
@@ -33,6 +42,27 @@ def load_base(path: str | Path, device: str, precision: str, quantize_4bit: bool
         device_map={"": torch_device.index or 0} if torch_device.type == "cuda" else "cpu",
         use_safetensors=True,
     )
+
+
+def load_for_training(path: str | Path, device: str, precision: str, quantize_4bit: bool = False):
+    """A model to train. Its weights stay fp32 and the Trainer computes in `precision`
+    (mixed precision: fp32 master weights); a 4-bit base is frozen and computes in it."""
+    if quantize_4bit:
+        return load_quantized(path, device, precision)
+    return load_model(path, device=device, precision="fp32")
+
+
+def load_for_inference(
+    path: str | Path, device: str, precision: str, adapter: str | Path | None = None, quantize_4bit: bool = False
+):
+    """A model to evaluate or generate with, its weights in `precision` (or a 4-bit base
+    computing in it), with a saved adapter on top where one is given."""
+    model = load_quantized(path, device, precision) if quantize_4bit else load_model(path, device=device, precision=precision)
+    if adapter is None:
+        return model
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(adapter))
 
 
 def add_lora(model, settings: dict, quantized: bool, seed: int):
@@ -55,11 +85,3 @@ def add_lora(model, settings: dict, quantized: bool, seed: int):
         target_modules=list(settings["target_modules"]),
     )
     return get_peft_model(model, config)
-
-
-def load_adapted(base_path, adapter_path, device: str, precision: str, quantize_4bit: bool):
-    """The base model with a saved adapter, for evaluation."""
-    from peft import PeftModel
-
-    base = load_base(base_path, device, precision, quantize_4bit)
-    return PeftModel.from_pretrained(base, str(adapter_path))

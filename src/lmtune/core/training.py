@@ -16,7 +16,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from lmtune.core import atomic
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """The optimisation settings of one training run; the defaults live here only."""
+
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
     learning_rate: float = 5e-5
@@ -37,6 +39,7 @@ class TrainSettings:
     warmup_steps: float = 0.0  # < 1 is a fraction of the steps (transformers 5)
     weight_decay: float = 0.0
     lr_scheduler: str = "linear"
+    lr_scheduler_kwargs: dict = field(default_factory=dict)  # e.g. {"min_lr_rate": 0.1} for cosine_with_min_lr
     save_steps: float = 500  # checkpoint every this many steps; < 1 a share of the job's steps
     save_minutes: float = 5.0  # also checkpoint once this many minutes passed since the last; 0: never by time
     divergence_ratio: float = 3.0  # fail when the final loss is above this multiple of the first; 0: off
@@ -257,6 +260,7 @@ def train_causal_lm(
         warmup_steps=settings.warmup_steps,
         weight_decay=settings.weight_decay,
         lr_scheduler_type=settings.lr_scheduler,
+        lr_scheduler_kwargs=dict(settings.lr_scheduler_kwargs),
         logging_steps=1,
         logging_nan_inf_filter=False,  # we want to see a NaN, not have it hidden
         save_strategy="steps",

@@ -1,0 +1,240 @@
+"""Every training job described once.
+
+A `TrainingSpec` says all that decides a training job's result besides its input model
+and data: the objective (causal LM on token blocks, or completions with the prompt
+masked), the adapter (none, LoRA, or LoRA on a 4-bit base), the continual strategy whose
+pieces act at run time (data mixing, a loss term), the optimisation settings (with the
+strategy's schedule folded in), the seed and the compute. It is built here, in one place,
+from the validated config; the workflow passes it to its one training script as the
+job's params, so it is also what a checkpoint must match to be resumed
+(lmtune.core.training); `train` runs any spec.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lmtune.continual.strategies import Strategy, StrategyError, strategy
+from lmtune.core.training import TrainSettings
+
+log = logging.getLogger(__name__)
+
+OBJECTIVES = ("blocks", "completions")
+
+
+@dataclass(frozen=True)
+class Adapter:
+    r: int
+    alpha: float
+    dropout: float
+    target_modules: tuple[str, ...]
+    quantize_4bit: bool = False  # QLoRA: the base is frozen in 4-bit nf4
+    merge: bool = False  # write the model with the adapter merged in, not the adapter alone
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    name: str = field(compare=False)  # which run, in logs and error messages
+    objective: str  # one of OBJECTIVES
+    optimisation: TrainSettings
+    seed: int
+    device: str
+    precision: str
+    adapter: Adapter | None = None
+    strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> "TrainingSpec":
+        adapter = spec.get("adapter")
+        return cls(
+            **{
+                **spec,
+                "optimisation": TrainSettings(**spec["optimisation"]),
+                "adapter": Adapter(**{**adapter, "target_modules": tuple(adapter["target_modules"])}) if adapter else None,
+            }
+        )
+
+
+def _spec(config: dict, name: str, objective: str, settings: dict, seed: int, **pieces) -> TrainingSpec:
+    compute = config["compute"]
+    return TrainingSpec(
+        name=name,
+        objective=objective,
+        optimisation=TrainSettings.from_config(settings),
+        seed=seed,
+        device=compute["device"],
+        precision=compute["precision"],
+        **pieces,
+    )
+
+
+# Continual pre-training: one phase per domain of `continual.order`, under a strategy.
+
+
+def strategy_settings(config: dict, name: str) -> dict:
+    """A configured strategy's settings; a target naming another one is an error, not a
+    run planned with made-up settings. "sequential" need not be listed: it is also the
+    home of the first phase that other strategies share."""
+    strategies = config["continual"]["strategies"]
+    if name in strategies:
+        return strategies[name]
+    if name == "sequential":
+        return {"method": "sequential"}
+    raise StrategyError(f"continual strategy {name!r} is not configured: continual.strategies has {', '.join(strategies)}")
+
+
+def phase_strategy(config: dict, name: str, phase: str) -> tuple[Strategy, dict]:
+    """The strategy a phase trains under, and its settings. With nothing earlier to act
+    on, a strategy's first phase is the plain sequential one (with its own `training`
+    overrides, if any)."""
+    settings = strategy_settings(config, name)
+    plugin = strategy(settings["method"])
+    if phase == config["continual"]["order"][0] and plugin.first_phase_plain:
+        return Strategy(), {"method": Strategy.method, **{k: v for k, v in settings.items() if k == "training"}}
+    return plugin, settings
+
+
+def continual_phase(config: dict, name: str, seed: int, phase: str) -> TrainingSpec:
+    plugin, settings = phase_strategy(config, name, phase)
+    first = phase == config["continual"]["order"][0]
+    adapter = plugin.adapter(settings)
+    return _spec(
+        config,
+        f"phase {phase} ({name}, seed {seed})",
+        "blocks",
+        # The user's own overrides win over the strategy's schedule.
+        {**config["continual"]["phases"][phase], **plugin.training(settings, first), **settings.get("training", {})},
+        seed,
+        adapter=Adapter(**{**adapter, "target_modules": tuple(adapter["target_modules"])}, merge=True) if adapter else None,
+        strategy=settings,
+    )
+
+
+def phase_owner(config: dict, name: str, seed: int, phase: str) -> str:
+    """The strategy whose folder holds this phase: "sequential" where the phase and every
+    phase before it train exactly as the sequential strategy's (trained once, shared),
+    else `name`."""
+    order = config["continual"]["order"]
+    for earlier in order[: order.index(phase) + 1]:
+        if continual_phase(config, name, seed, earlier) != continual_phase(config, "sequential", seed, earlier):
+            return name
+    return "sequential"
+
+
+def earlier_domains(config: dict, name: str, phase: str) -> list[str]:
+    """The earlier domains whose training blocks the phase's strategy reads."""
+    order = config["continual"]["order"]
+    earlier = order[: order.index(phase)]
+    plugin, _ = phase_strategy(config, name, phase)
+    return {"none": [], "last": earlier[-1:], "all": earlier}[plugin.earlier_data]
+
+
+# The arithmetic LoRA and the two Java stages.
+
+
+def arithmetic_lora(config: dict) -> TrainingSpec:
+    section = config["arithmetic"]
+    lora = section["lora"]
+    return _spec(
+        config,
+        "the arithmetic LoRA",
+        "completions",
+        section["training"],
+        config["seed"],
+        adapter=Adapter(
+            r=lora["r"], alpha=lora["alpha"], dropout=lora["dropout"], target_modules=tuple(lora["target_modules"]),
+            quantize_4bit=lora["quantize_4bit"],
+        ),
+    )
+
+
+def java_autoregressive(config: dict) -> TrainingSpec:
+    return _spec(config, "Java stage 1 (autoregressive)", "blocks", config["java"]["autoregressive"], config["seed"])
+
+
+def java_instruct(config: dict, run: str) -> TrainingSpec:
+    return _spec(config, f"Java stage 2, run {run}", "completions", config["java"]["instruct_runs"][run], config["seed"])
+
+
+def planned_specs(config: dict, experiments: list[str]) -> dict[str, TrainingSpec]:
+    """dotted config key -> spec of every training job the config plans (first seed)."""
+    specs = {}
+    if "continual" in experiments:
+        continual = config["continual"]
+        for name in continual["strategies"]:
+            for phase in continual["order"]:
+                specs[f"continual.phases.{phase} (strategy {name})"] = continual_phase(config, name, continual["seeds"][0], phase)
+    if "arithmetic" in experiments:
+        specs["arithmetic.training"] = arithmetic_lora(config)
+    if "java" in experiments:
+        specs["java.autoregressive"] = java_autoregressive(config)
+        for run in config["java"]["instruct_runs"]:
+            specs[f"java.instruct_runs.{run}"] = java_instruct(config, run)
+    return specs
+
+
+def train(
+    spec: TrainingSpec,
+    model: str | Path,
+    data: str | Path,
+    out_dir: str | Path,
+    loss_log: str | Path,
+    checkpoint_dir: str | Path,
+    earlier_data: list = (),
+    identity: dict | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run one training job: `model` (a folder) trained on `data` (a saved dataset of
+    token blocks or encoded completions) as `spec` says; `earlier_data`, the earlier
+    domains' blocks its strategy reads."""
+    import datasets
+
+    from lmtune.core.adapters import add_lora, load_for_training
+    from lmtune.core.completions import padding_collator
+    from lmtune.core.models import load_tokenizer
+    from lmtune.core.training import train_causal_lm
+
+    if spec.objective not in OBJECTIVES:
+        raise ValueError(f"{spec.name}: unknown objective {spec.objective!r}; known: {', '.join(OBJECTIVES)}")
+    log.info("%s: %s from %s on %s", spec.name, spec, model, data)
+    quantize = bool(spec.adapter and spec.adapter.quantize_4bit)
+    network = load_for_training(model, spec.device, spec.precision, quantize_4bit=quantize)
+    tokenizer = load_tokenizer(model)
+    train_data = datasets.load_from_disk(str(data))
+    earlier = [datasets.load_from_disk(str(path)) for path in earlier_data]
+    penalty = None
+    if spec.strategy:
+        plugin = strategy(spec.strategy["method"])
+        train_data = plugin.mix(train_data, earlier, spec.strategy, spec.seed)
+        penalty = plugin.penalty(network, earlier, spec.strategy, spec.seed)
+    if spec.adapter:
+        network = add_lora(network, asdict(spec.adapter), quantized=quantize, seed=spec.seed)
+        trainable, total = network.get_nb_trainable_parameters()
+        log.info("LoRA: %d of %d parameters train (%.2f%%)", trainable, total, 100 * trainable / total)
+    # Completions vary in length: pad per batch and batch by length. Blocks are all one
+    # length already.
+    completions = spec.objective == "completions"
+    return train_causal_lm(
+        model=network,
+        tokenizer=tokenizer,
+        train_data=train_data,
+        out_dir=out_dir,
+        loss_log=loss_log,
+        checkpoint_dir=checkpoint_dir,
+        settings=spec.optimisation,
+        seed=spec.seed,
+        device=spec.device,
+        precision=spec.precision,
+        progress=progress,
+        data_collator=padding_collator(tokenizer) if completions else None,
+        group_by_length=completions,
+        penalty=penalty,
+        merge_adapter=bool(spec.adapter and spec.adapter.merge),
+        name=spec.name,
+        identity=identity,
+    )
