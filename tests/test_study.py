@@ -381,3 +381,40 @@ def test_the_compare_command_refuses_what_is_not_a_results_folder(tmp_path, base
 def test_markdown_table_escapes_and_marks_missing_figures():
     frame = pd.DataFrame([{"a": "x|y", "b": None, "c": float("nan"), "d": 1 / 3, "e": [1, 2]}])
     assert markdown_table(frame).splitlines()[2] == "| x\\|y | n/a | n/a | 0.3333 | 1+2 |"
+
+
+# --- the forgetting-learning frontier -------------------------------------------------
+
+
+def test_frontier_points_measure_interpolation_as_strategies_are_measured():
+    from lmtune.study.interpolation import frontier_points, strategy_points
+
+    order = ["A", "B"]
+    loss_matrix = [[5.0, 5.2], [4.0, 5.0], [4.6, 4.2]]  # base, after A, after B
+    losses = {0.0: (4.0, 5.0), 0.25: (4.1, 4.8), 0.5: (4.3, 4.5), 0.75: (4.35, 4.4), 1.0: (4.6, 4.2)}
+    evaluations = {alpha: {"A": {"eval_loss": a}, "B": {"eval_loss": b}} for alpha, (a, b) in losses.items()}
+    points = frontier_points(evaluations, loss_matrix, order)
+    assert [p["alpha"] for p in points] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert (points[0]["forgetting"], points[0]["learning"]) == (0.0, 0.0)  # α = 0 is the model after A
+    # α = 1 is the model after B: the run's own forgetting and learning.
+    assert points[-1]["forgetting"] == pytest.approx(0.6) and points[-1]["learning"] == pytest.approx(0.8)
+    assert points[2]["forgetting"] == pytest.approx(0.3) and points[2]["learning"] == pytest.approx(0.5)
+    assert [p["on_front"] for p in points] == [True, True, True, True, True]
+
+    worse = {**evaluations, 0.6: {"A": {"eval_loss": 4.5}, "B": {"eval_loss": 4.6}}}  # forgets more, learns less than α=0.5
+    assert [p["on_front"] for p in frontier_points(worse, loss_matrix, order) if p["alpha"] in (0.5, 0.6)] == [True, False]
+
+    summary = continual_summary(forgetting_a=0.6, learning_b=0.8)
+    point = strategy_points(summary)["sequential"]
+    assert point["forgetting"] == pytest.approx(0.61) and point["learning"] == pytest.approx(0.81)
+
+
+def test_frontier_figure_holds_strategies_and_curves(tmp_path):
+    from lmtune.study.interpolation import frontier_points, strategy_points
+    from lmtune.study.plots import plot_frontier
+
+    loss_matrix = [[5.0, 5.2], [4.0, 5.0], [4.6, 4.2]]
+    evaluations = {alpha: {"A": {"eval_loss": 4.0 + 0.6 * alpha}, "B": {"eval_loss": 5.0 - 0.8 * alpha}} for alpha in (0, 0.5, 1)}
+    curves = {"after A → after B": frontier_points(evaluations, loss_matrix, ["A", "B"])}
+    plot_frontier(strategy_points(continual_summary(0.6, 0.8)), curves, ["A", "B"], tmp_path / "frontier.png")
+    assert (tmp_path / "frontier.png").stat().st_size > 5000

@@ -3,11 +3,12 @@ forgetting-learning frontier (strategies and weight interpolation on one figure)
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 from lmtune.core.plots import plt, save
-from lmtune.study.sweeps import Branch, format_value, setting_value
+from lmtune.study.sweeps import BASE_ID, Branch, format_value, setting_value
 
 
 def setting_slice(branches: list[Branch], base: dict, setting: str) -> list[tuple[object, str]]:
@@ -28,7 +29,8 @@ def plot_setting(
     names: list[str] | None = None,
 ) -> None:
     """One panel per headline metric (`names`, default every one): its value against the
-    setting's, on a log axis where the values span a decade or more (learning rates)."""
+    setting's, the base ringed, on a log axis where the values span a decade or more
+    (learning rates)."""
     points = setting_slice(branches, base, setting)
     names = names or list(dict.fromkeys(name for _, branch in points for name in metrics.get(branch, {})))
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in points)
@@ -38,13 +40,19 @@ def plot_setting(
     rows = max(1, math.ceil(len(names) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False)
     x = [v for v, _ in points] if numeric else list(range(len(points)))
+    base_index = [branch for _, branch in points].index(BASE_ID)
     for ax, name in zip(axes.flat, names):
         y = [metrics.get(branch, {}).get(name) for _, branch in points]
         shown = [(xi, yi) for xi, yi in zip(x, y) if yi is not None]
         ax.plot([xi for xi, _ in shown], [yi for _, yi in shown], marker="o")
+        base_y = y[base_index]
+        if base_y is not None:
+            ax.scatter([x[base_index]], [base_y], s=110, facecolors="none", edgecolors="black", label="base", zorder=3)
+        if not shown:
+            ax.text(0.5, 0.5, "n/a (not measured)", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(name, fontsize=8)
         ax.grid(alpha=0.3)
-        if numeric and min(x) > 0 and max(x) >= 10 * min(x):
+        if shown and numeric and min(x) > 0 and max(x) >= 10 * min(x):
             ax.set_xscale("log")
         if not numeric:
             ax.set_xticks(x, [format_value(v) for v, _ in points], rotation=30, fontsize=7)
@@ -63,14 +71,17 @@ def plot_frontier(
     """Every strategy's (learning, forgetting) point and each interpolation curve
     (`frontier_points`, α marked at its points) on one figure; lower right is better."""
     earlier, last = order[:-1], order[-1]
+    # One colour per strategy and per curve: scatter and plot would each restart the cycle.
+    colours = itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for name, point in strategies.items():
-        ax.scatter(point["learning"], point["forgetting"], s=60, marker="s", label=name, zorder=3)
+        ax.scatter(point["learning"], point["forgetting"], s=60, marker="s", color=next(colours), label=name, zorder=3)
     for label, points in curves.items():
-        line, = ax.plot([p["learning"] for p in points], [p["forgetting"] for p in points], marker="o", markersize=4, label=label)
+        colour = next(colours)
+        ax.plot([p["learning"] for p in points], [p["forgetting"] for p in points], marker="o", markersize=4, color=colour, label=label)
         for p in points:
-            ax.annotate(f"α={p['alpha']:g}", (p["learning"], p["forgetting"]), fontsize=6, color=line.get_color(),
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(f"α={p['alpha']:g}", (p["learning"], p["forgetting"]), fontsize=6, color=colour,
+                        xytext=(3, -9), textcoords="offset points")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel(f"learning on {last} (loss drop in its phase)")
     ax.set_ylabel(f"forgetting of {', '.join(earlier)} (loss rise after the last phase)")
