@@ -359,7 +359,7 @@ def test_the_compare_command_on_three_folders(tmp_path, base):
     assert f"| {RANK} | 8 | 8 | 4 |" in out
     assert f"| {LR} | 0.0001 | 0.0003 | 0.0001 |" in out
     assert "| name | a | b | c | Δ b | Δ c |" in out
-    assert "| arithmetic/lora/eval_held_out/exact_sum_rate | 0.5 | 1 | 0.5 | 0.5 | 0 |" in out
+    assert "| arithmetic/lora/eval_held_out/exact_sum_rate | 0.5 | 1 | 0.5 | +0.5 | 0 |" in out
 
     done = run_compare(a, b, "--format", "csv")
     assert done.returncode == 0, done.stderr

@@ -52,20 +52,21 @@ def study_table(base: dict, branches: list[Branch], metrics: dict[str, dict[str,
 
 
 def markdown_table(frame: "pd.DataFrame", digits: int = 4) -> str:
-    """A GitHub Markdown table; numbers to `digits` significant digits, a missing figure
-    as "n/a", never 0."""
+    """A GitHub Markdown table; numbers to `digits` significant digits, deltas (`Δ `
+    columns) signed, a missing figure as "n/a", never 0."""
 
-    def cell(value: Any) -> str:
+    def cell(value: Any, signed: bool = False) -> str:
         if _missing(value):
             return "n/a"
         if isinstance(value, float):
-            return f"{value:.{digits}g}"
+            return f"{value:{'+' if signed and value else ''}.{digits}g}"
         text = value if isinstance(value, str) else format_value(value)
         return text.replace("|", "\\|").replace("\n", " ")
 
     header = [cell(str(column)) for column in frame.columns]
+    signed = [str(column).startswith(DELTA) for column in frame.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in frame.itertuples(index=False)]
+    lines += ["| " + " | ".join(map(cell, row, signed)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
