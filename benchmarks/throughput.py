@@ -19,7 +19,7 @@ library functions the rules call; nothing under results/ is read or written.
 `--gpu-mistral`: config/seed-scale.yaml's arithmetic training (nf4 QLoRA, LoRA on
 k/v/o, batch 2, the seed's random addends) on a randomly initialised Mistral-7B of the
 real architecture (no weights are downloaded), saved in bf16 and loaded back through the
-workflow's `lmtune.core.adapters.load_base`, with Mistral's own token split of the data. Both
+workflow's `lmtune.core.adapters.load_for_training`, with Mistral's own token split of the data. Both
 methods run in one process, in alternating order over `--rounds`; it prints tokens/s,
 model FLOP utilisation and peak GPU memory. Needs bitsandbytes and about 15 GB free
 under `--tmp-dir`.
@@ -50,11 +50,13 @@ from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
 from lmtune.core.errors import ModelError
-from lmtune.core.completions import encode_examples, padding_collator
+from lmtune.core.completions import encode_examples
 from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
-from lmtune.core.adapters import add_lora, load_base
-from lmtune.core.models import PRECISIONS, check_model_folder, load_model, load_tokenizer, materialize, parse_source
+from lmtune import recipe
+from lmtune.config import experiments
+from lmtune.core.adapters import add_lora, load_for_training
+from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
 from lmtune.core.training import TrainSettings, train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,66 +66,60 @@ H100_BF16_DENSE_TFLOPS = 989.0  # H100 SXM, dense (no sparsity)
 TOKENS = "non-pad tokens = attention_mask == 1 in the batches the model was given"
 
 
-# --- The training stages of a config, and their data, built as the rules build them ---
+# --- The training jobs of a config (lmtune.recipe, as the rules plan them), and their data ---
 
 
 @dataclass(frozen=True)
 class Stage:
-    name: str  # what --stages selects (by prefix)
-    what: str
+    key: str  # the training job's config key, as lmtune.recipe.planned_specs names it; --stages matches it
+    spec: recipe.TrainingSpec
     model_spec: dict  # the experiment's base_model section
-    settings: dict  # training hyper-parameters (lmtune.core.training.TrainSettings)
-    data: str  # "blocks" (fixed-length, default collator) or "instructions" (padded, by length)
-    seed: int
-    lora: dict | None = None
 
     @property
     def default_steps(self) -> int:
-        return 2 if self.lora is None else 8  # a full 135M step: 7-35 s on 2 cores
+        return 2 if self.spec.adapter is None else 8  # a full 135M step: 7-35 s on 2 cores
+
+
+def validated(config: dict) -> dict:
+    """The config with the schema's defaults filled in, as the workflow sees it."""
+    from snakemake.utils import validate
+
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    return config
 
 
 def config_stages(config: dict) -> list[Stage]:
-    base, seed = config["base_model"], config["seed"]
+    """Every training job of the config (continual: the first strategy's phases, first
+    seed), each with the spec the workflow trains it with."""
+    planned = experiments(config)
+    first_strategy = next(iter(config["continual"]["strategies"])) if "continual" in planned else None
     stages = []
-    if "continual" in config:  # one phase per domain of continual.order, strategy `sequential`
-        section = config["continual"]
-        for domain in section["order"]:
-            stages.append(Stage(f"continual-{domain}", f"continual phase {domain}, full fine-tune on blocks",
-                                section.get("base_model", base), section["phases"][domain], "blocks",
-                                section.get("seeds", [seed])[0]))
-    if "arithmetic" in config:  # rule train_lora
-        section = config["arithmetic"]
-        kind = "QLoRA (nf4 base)" if section["lora"]["quantize_4bit"] else "LoRA"
-        stages.append(Stage("arithmetic-lora", f"arithmetic, {kind} on instructions",
-                            section.get("base_model", base), section["training"], "instructions", seed, section["lora"]))
-    if "java" in config:  # rules train_java_autoregressive and train_java_instruct
-        section = config["java"]
-        spec = section.get("base_model", base)
-        stages.append(Stage("java-stage1", "Java stage 1, full fine-tune on snippet blocks", spec,
-                            section["autoregressive"], "blocks", seed))
-        for run, settings in section["instruct_runs"].items():
-            stages.append(Stage(f"java-stage2-{run}", f"Java stage 2 ({run}), full fine-tune on instructions",
-                                spec, settings, "instructions", seed))
+    for key, spec in recipe.planned_specs(config, planned).items():
+        if key.startswith("continual.") and not key.endswith(f"(strategy {first_strategy})"):
+            continue
+        experiment = key.split(".")[0]
+        stages.append(Stage(key, spec, config[experiment].get("base_model", config["base_model"])))
     return stages
 
 
 def build_dataset(stage: Stage, config: dict, tokenizer):
     """The stage's training set, from the config, with the library calls of the rules."""
-    if stage.name.startswith("continual-"):  # split_corpus, then tokenize_split
+    if stage.key.startswith("continual."):  # split_corpus, then tokenize_split
         section = config["continual"]
-        corpus = section["domains"][stage.name.removeprefix("continual-")]["corpus"]
+        domain = stage.key.split(".")[2].split(" ")[0]
+        corpus = section["domains"][domain]["corpus"]
         split = section["split"]
         train, _test = split_train_test(split_paragraphs(read_corpus(corpus)), split["test_fraction"], split["seed"], corpus)
-        return tokenize_to_dataset(train, tokenizer, stage.settings["block_size"], source=corpus)
-    if stage.name == "arithmetic-lora":  # generate_arithmetic_data, then tokenize_arithmetic
+        return tokenize_to_dataset(train, tokenizer, section["phases"][domain]["block_size"], source=corpus)
+    if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
         return encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
-    if stage.name == "java-stage1":  # prepare_java_corpus, then tokenize_java_corpus
+    if stage.key == "java.autoregressive":  # prepare_java_corpus, then tokenize_java_corpus
         settings = config["java"]["corpus"]
         raw = [snippet for source in settings["sources"] for snippet in read_source(source)]
         snippets = clean_snippets(raw, settings["min_chars"], settings["max_chars"])
         train, _test = split_train_test(snippets, settings["test_fraction"], settings["seed"], source="java.corpus")
-        return tokenize_to_dataset(train, tokenizer, stage.settings["block_size"], source="java.corpus")
+        return tokenize_to_dataset(train, tokenizer, config["java"]["autoregressive"]["block_size"], source="java.corpus")
     # generate_java_tasks, then tokenize_java_tasks
     tasks = generate_tasks(config["java"]["instructions"])["train"]
     return encode_examples(tokenizer, [(t.instruction, t.code) for t in tasks], "\n")
@@ -146,14 +142,6 @@ def model_folder(spec: dict, cache: Path) -> str:
         progress(f"materialising {spec['source']} into {folder} (as the rule prepare_base_model does)")
         materialize(source, folder, spec.get("trust_remote_code", False))
     return str(folder)
-
-
-def stage_model(stage: Stage, folder: str, device: str, precision: str, seed: int):
-    """As train_full.py or train_lora.py load it."""
-    if stage.lora is None:
-        return load_model(folder, device=device)
-    quantized = stage.lora["quantize_4bit"]
-    return add_lora(load_base(folder, device, precision, quantized), stage.lora, quantized=quantized, seed=seed)
 
 
 # --- Measuring one run: tokens at every forward pass, time at every optimizer step ---
@@ -253,14 +241,13 @@ def peak_memory(device: torch.device) -> tuple[float, str]:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "max RSS"
 
 
-def measure_workflow(model, tokenizer, dataset, settings: TrainSettings, instructions: bool, seed: int,
-                     device: str, precision: str, warmup: int, steps: int) -> tuple[dict, list]:
-    """Train through lmtune.core.training.train_causal_lm, as train_full.py / train_lora.py do,
+def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmup: int, steps: int) -> tuple[dict, list]:
+    """Train through lmtune.core.training.train_causal_lm as lmtune.recipe.train calls it,
     stopped after warmup + steps optimizer steps (max_steps is the only setting changed)."""
+    settings = spec.optimisation
     counter = TokenCounter(model)
     clock = StepClock(torch.device(next(model.parameters()).device), counter)
-    # train_full.py passes no collator for blocks: the Trainer then uses default_data_collator.
-    collator = RecordingCollator(padding_collator(tokenizer) if instructions else default_data_collator)
+    collator = RecordingCollator(recipe.collator(spec, tokenizer) or default_data_collator)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs
         train_causal_lm(
             model=model,
@@ -270,25 +257,25 @@ def measure_workflow(model, tokenizer, dataset, settings: TrainSettings, instruc
             loss_log=f"{tmp}/train_loss.csv",
             checkpoint_dir=f"{tmp}/checkpoints",
             settings=replace(settings, max_steps=warmup + steps),
-            seed=seed,
-            device=device,
-            precision=precision,
+            seed=spec.seed,
+            device=spec.device,
+            precision=spec.precision,
             progress=False,
             callbacks=(clock.callback(),),
             data_collator=collator,
-            group_by_length=instructions,
+            group_by_length=spec.objective == "completions",
         )
     counter.remove()
     used = collator.batches[: (warmup + steps) * settings.gradient_accumulation_steps]
     return {**clock.result(warmup, steps), "optimizer": clock.optimizer}, used
 
 
-def measure_plain(model, tokenizer, batches: list, settings: TrainSettings, instructions: bool, seed: int,
-                  precision: str, warmup: int, steps: int) -> dict:
+def measure_plain(model, tokenizer, batches: list, spec: recipe.TrainingSpec, warmup: int, steps: int) -> dict:
     """The same batches through a plain loop: forward, backward, AdamW step, zero_grad."""
-    set_seed(seed)
+    settings, precision = spec.optimisation, spec.precision
+    set_seed(spec.seed)
     device = next(model.parameters()).device
-    collate = padding_collator(tokenizer) if instructions else default_data_collator
+    collate = recipe.collator(spec, tokenizer) or default_data_collator
     accumulation = settings.gradient_accumulation_steps
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -313,19 +300,17 @@ def measure_plain(model, tokenizer, batches: list, settings: TrainSettings, inst
 
 def measure_in_process(job: dict) -> dict:
     config, stage = job["config"], job["stage"]
+    spec = replace(stage.spec, device=job["device"], precision=job["precision"])
+    settings = spec.optimisation
     torch.set_num_threads(job["threads"])
     tokenizer = load_tokenizer(job["model_dir"])
     dataset = build_dataset(stage, config, tokenizer)
-    settings = TrainSettings.from_config(stage.settings)
-    model = stage_model(stage, job["model_dir"], job["device"], job["precision"], stage.seed)
-    instructions = stage.data == "instructions"
+    model = recipe.add_adapter(spec, recipe.model_to_train(spec, job["model_dir"]))  # as lmtune.recipe.train builds it
     if job["method"] == "workflow":
-        result, batches = measure_workflow(model, tokenizer, dataset, settings, instructions, stage.seed,
-                                           job["device"], job["precision"], job["warmup"], job["steps"])
+        result, batches = measure_workflow(model, tokenizer, dataset, spec, job["warmup"], job["steps"])
         result["batches"] = batches
     else:
-        result = measure_plain(model, tokenizer, job["batches"], settings, instructions, stage.seed,
-                               job["precision"], job["warmup"], job["steps"])
+        result = measure_plain(model, tokenizer, job["batches"], spec, job["warmup"], job["steps"])
     result["peak_gib"], result["peak_kind"] = peak_memory(next(model.parameters()).device)
     # Non-pad tokens per step over a whole epoch: by-length batching starts with its longest batches.
     result["epoch_tokens_per_step"] = sum(map(sum, dataset["attention_mask"])) / math.ceil(len(dataset) / settings.batch_size)
@@ -342,7 +327,7 @@ def _child(job: dict, result_path: str, log_path: str) -> None:
 
 
 def measure_in_child(job: dict, workdir: Path) -> dict:
-    name = f"{job['stage'].name}-{job['method']}"
+    name = f"{re.sub(r'[^A-Za-z0-9]+', '-', job['stage'].key)}-{job['method']}"
     result_path, log_path = workdir / f"{name}.pickle", workdir / f"{name}.log"
     process = multiprocessing.get_context("spawn").Process(target=_child, args=(job, str(result_path), str(log_path)))
     process.start()
@@ -384,10 +369,10 @@ def gib(value: float) -> str:
 
 def cpu_mode(args) -> None:
     os.chdir(REPO)  # the config's corpus paths are relative to the repository
-    config = yaml.safe_load(Path(args.config).read_text())
-    stages = [s for s in config_stages(config) if not args.stages or any(s.name.startswith(p) for p in args.stages)]
+    config = validated(yaml.safe_load(Path(args.config).read_text()))
+    stages = [s for s in config_stages(config) if not args.stages or any(p in s.key for p in args.stages)]
     if not stages:
-        sys.exit(f"no stage matches {args.stages}; stages: {', '.join(s.name for s in config_stages(config))}")
+        sys.exit(f"no stage matches {args.stages}; stages: {'; '.join(s.key for s in config_stages(config))}")
     device = args.device or config["compute"]["device"]
     precision = args.precision or config["compute"]["precision"]
     load_before = os.getloadavg()[0]
@@ -400,13 +385,13 @@ def cpu_mode(args) -> None:
                    "warmup": args.warmup, "steps": steps}
             results = {}
             for method in ("workflow", "plain"):  # the plain loop replays the batches the Trainer drew
-                progress(f"{stage.name} ({stage.what}): {method}, {args.warmup} warm-up + {steps} timed steps ...")
+                progress(f"{stage.key} ({stage.spec.name}): {method}, {args.warmup} warm-up + {steps} timed steps ...")
                 batches = results["workflow"]["batches"] if method == "plain" else None
                 r = results[method] = measure_in_child({**job, "method": method, "batches": batches}, Path(tmp))
                 progress(f"  {r['non_pad']} non-pad tokens in {r['seconds']:.1f} s "
                          f"(steps: {', '.join(f'{s:.1f}' for s in r['step_seconds'])} s), peak {gib(r['peak_gib'])}")
             if results["workflow"]["non_pad"] != results["plain"]["non_pad"]:
-                raise RuntimeError(f"{stage.name}: the two methods saw different tokens")
+                raise RuntimeError(f"{stage.key}: the two methods saw different tokens")
             rows.append((stage, results))
         load_after = os.getloadavg()[0]
         dry = None
@@ -430,7 +415,7 @@ def cpu_mode(args) -> None:
         w, p = r["workflow"], r["plain"]
         w_rate, p_rate = w["non_pad"] / w["seconds"], p["non_pad"] / p["seconds"]
         ratio = w_rate / p_rate
-        print(f"{stage.name:18s} {TrainSettings.from_config(stage.settings).batch_size:5d} {w['steps']:5d} "
+        print(f"{stage.key[:18]:18s} {stage.spec.optimisation.batch_size:5d} {w['steps']:5d} "
               f"{w['non_pad'] / w['steps']:8.0f} {w['epoch_tokens_per_step']:5.0f} {w['in_loss'] / w['non_pad']:4.0%} "
               f"{1 - w['non_pad'] / w['positions']:4.0%} {w_rate:14.1f} {p_rate:11.1f} "
               f"{ratio:5.2f}{' <' if ratio < TARGET_RATIO else '  '} {w['best_step_rate'] / p['best_step_rate']:5.2f} "
@@ -558,9 +543,9 @@ def gpu_mistral_mode(args) -> None:
         progress(f"building a random Mistral ({args.layers} layers, bf16) on {device}, saving it to {tmp} ...")
         matmul_params = save_random_mistral(Path(tmp), args.layers, device)
         built = time.perf_counter() - start
-        progress(f"  {built:.0f} s; loading it through lmtune.core.adapters.load_base(quantize_4bit=True) ...")
+        progress(f"  {built:.0f} s; loading it through lmtune.core.adapters.load_for_training(quantize_4bit=True) ...")
         start = time.perf_counter()
-        model = add_lora(load_base(tmp, device.type, precision, True), lora, quantized=True, seed=seed)
+        model = add_lora(load_for_training(tmp, device.type, precision, quantize_4bit=True), lora, quantized=True, seed=seed)
         loaded = time.perf_counter() - start
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         footprint = f", model in GPU memory {gib(torch.cuda.memory_allocated(device) / 2**30)}" if device.type == "cuda" else ""
@@ -622,8 +607,8 @@ def main() -> None:
                                      epilog=__doc__.split("\n\n", 2)[2])
     parser.add_argument("--config", help="config file (default config.yaml; config/seed-scale.yaml with --gpu-mistral)")
     parser.add_argument("--stages", nargs="+", metavar="PREFIX",
-                        help="stages whose name starts with one of these (continual-A, continual-B, arithmetic-lora, "
-                             "java-stage1, java-stage2-<run>); default all")
+                        help="training jobs whose config key holds one of these (continual.phases.A, arithmetic, "
+                             "java.autoregressive, java.instruct_runs.<run>); default all")
     parser.add_argument("--steps", type=int,
                         help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA; "
                              "100 with --gpu-mistral)")
