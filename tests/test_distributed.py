@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -53,6 +55,11 @@ def describe_process(threads_expected: int) -> dict:
 def fail_in_rank_one() -> None:
     if os.environ["RANK"] == "1":
         raise ValueError("learning rate 3 is too high")
+
+
+def die_in_rank_one() -> None:
+    if os.environ["RANK"] == "1":
+        os._exit(3)  # as a process killed for memory: no exception to record
 
 
 def train_tiny_llama(model_dir: str, blocks_dir: str, out_dir: str, batch_size: int) -> dict:
@@ -107,6 +114,31 @@ def test_rank_zeros_result_comes_back_from_a_group_of_two():
 def test_a_process_that_raises_fails_the_group_naming_it():
     with pytest.raises(ParallelError, match=r"^process 1 of 2 failed: ValueError: learning rate 3 is too high$"):
         run_data_parallel(fail_in_rank_one, processes=2, threads_per_process=1)
+
+
+def test_a_process_that_dies_fails_the_group_with_its_exit_code():
+    with pytest.raises(ParallelError, match=r"^process 1 of 2 failed: exit code 3, no error recorded"):
+        run_data_parallel(die_in_rank_one, processes=2, threads_per_process=1)
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """As a Snakemake script: top-level code, run as a file. The processes run `fn`, not
+    the script again."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import os\n"
+        "from lmtune.core.distributed import run_data_parallel\n"
+        "print('script body', os.getpid())\n"
+        "print('rank 0', run_data_parallel(os.getpid, processes=2, threads_per_process=1))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.split("\n")
+    bodies = [line for line in lines if line.startswith("script body")]
+    (rank0,) = [line for line in lines if line.startswith("rank 0")]
+    assert len(bodies) == 1, done.stdout
+    assert rank0.split()[-1] != bodies[0].split()[-1]  # rank 0 is a process of its own
 
 
 def test_one_process_runs_here_without_a_group():

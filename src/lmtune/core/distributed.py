@@ -22,7 +22,9 @@ N is, and the run matches a one-process run up to the order of floating-point su
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import uuid
 from typing import Any, Callable
 
@@ -55,14 +57,34 @@ def run_data_parallel(
         start_method="spawn",  # neither CUDA nor torch's thread pools survive a fork
     )
     try:
-        results = elastic_launch(config, _process)(fn, args, device, threads_per_process)
+        with _main_script_not_rerun():
+            results = elastic_launch(config, _process)(fn, args, device, threads_per_process)
     except ChildFailedError as failed:
         rank, failure = failed.get_first_failure()  # the root cause: the first to fail
-        message = failure.message.get("message") if isinstance(failure.message, dict) else failure.message
-        raise ParallelError(
-            f"process {rank} of {processes} failed: {message or f'exit code {failure.exitcode}'}"
-        ) from None
+        if isinstance(failure.message, dict):  # the exception, recorded by the process
+            cause = failure.message["message"]
+        else:  # it died before it could record one
+            cause = f"exit code {failure.exitcode}, no error recorded (its output is above)"
+        raise ParallelError(f"process {rank} of {processes} failed: {cause}") from None
     return results[0]
+
+
+@contextlib.contextmanager
+def _main_script_not_rerun():
+    """A spawned process runs the parent's main script again (as `__mp_main__`) when it
+    was started from a file, so that functions defined there can be found. A workflow
+    script has no `if __name__ == "__main__"` guard: each process would start the whole
+    job again. `fn` comes from an importable module, so the script is not needed there."""
+    main = sys.modules["__main__"]
+    path = getattr(main, "__file__", None)
+    if getattr(main, "__spec__", None) is not None or path is None:
+        yield  # run with -m, or interactively: nothing is rerun
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _process(fn: Callable, args: tuple, device: str, threads: int) -> Any:
