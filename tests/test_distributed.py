@@ -141,6 +141,19 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     assert rank0.split()[-1] != bodies[0].split()[-1]  # rank 0 is a process of its own
 
 
+def test_a_function_of_the_main_script_is_refused_before_any_process_starts(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from lmtune.core.distributed import run_data_parallel\n"
+        "def train():\n"
+        "    return 1\n"
+        "run_data_parallel(train, processes=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert "ParallelError: run_data_parallel: train is defined in the main script" in done.stderr, done.stderr[-3000:]
+
+
 def test_one_process_runs_here_without_a_group():
     assert run_data_parallel(os.getpid, processes=1) == os.getpid()
 

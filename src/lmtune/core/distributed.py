@@ -39,6 +39,11 @@ def run_data_parallel(
     check_processes(processes, device)
     if processes == 1:
         return fn(*args)
+    if getattr(fn, "__module__", None) == "__main__":
+        raise ParallelError(
+            f"run_data_parallel: {fn.__qualname__} is defined in the main script, which the processes do not "
+            "import; define it in a module (the library)"
+        )
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
