@@ -10,7 +10,7 @@ realistic SFT batch of 16 x 512), the same model trains on the same batches two 
 
 - workflow: `lmtune.core.training.train_causal_lm` (transformers' Trainer: AdamW, gradient
   clipping, the lr schedule, the loss logged every step), on a model set up by
-  `lmtune.core.adapters` (`load_base`, `add_lora`), as the arithmetic rule does;
+  `lmtune.core.adapters` (`load_for_training`, `add_lora`), as the arithmetic rule does;
 - plain: model.train(), torch AdamW, forward, backward, step, zero_grad, on the batches the
   Trainer drew.
 
@@ -206,14 +206,14 @@ def progress(message: str) -> None:
 
 
 def run(args, folder: str, device: torch.device) -> None:
-    from lmtune.core.adapters import add_lora, load_base
+    from lmtune.core.adapters import add_lora, load_for_training
 
     config = yaml.safe_load(Path(args.config).read_text())["arithmetic"]
     lora = {**config["lora"], "quantize_4bit": not args.no_quantize}
     args.learning_rate = args.learning_rate or config["training"]["learning_rate"]
     shapes = [Shape.parse(text) for text in args.shapes]
     start = time.perf_counter()
-    model = add_lora(load_base(folder, device.type, args.precision, lora["quantize_4bit"]), lora,
+    model = add_lora(load_for_training(folder, device.type, args.precision, lora["quantize_4bit"]), lora,
                      quantized=lora["quantize_4bit"], seed=0)
     loaded = time.perf_counter() - start
     parameters = parameter_count(folder)
