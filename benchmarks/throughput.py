@@ -2,8 +2,6 @@
 
     .venv/bin/python benchmarks/throughput.py                      # every stage of config.yaml
     .venv/bin/python benchmarks/throughput.py --stages continual-A arithmetic --steps 4
-    .venv/bin/python benchmarks/throughput.py --gpu-mistral        # GPU box: QLoRA on a random Mistral-7B
-    .venv/bin/python benchmarks/throughput.py --gpu-mistral --layers 2 --device cpu --steps 2  # its code path, shrunk
 
 Default mode, for each training stage of the config (continual phases, arithmetic LoRA,
 Java stage 1 and stage 2 runs): the same model, data, batch size and collator are
@@ -16,13 +14,7 @@ memory of each (every measurement runs in a fresh process of its own) and the wa
 of `snakemake -n` in the repository. Data are built in memory from the config with the
 library functions the rules call; nothing under results/ is read or written.
 
-`--gpu-mistral`: config/seed-scale.yaml's arithmetic training (nf4 QLoRA, LoRA on
-k/v/o, batch 2, the seed's random addends) on a randomly initialised Mistral-7B of the
-real architecture (no weights are downloaded), saved in bf16 and loaded back through the
-workflow's `lmtune.core.adapters.load_for_training`, with Mistral's own token split of the data. Both
-methods run in one process, in alternating order over `--rounds`; it prints tokens/s,
-model FLOP utilisation and peak GPU memory. Needs bitsandbytes and about 15 GB free
-under `--tmp-dir`.
+The GPU benchmark of a QLoRA step on a random Mistral-7B is `benchmarks/gpu_step.py`.
 """
 
 from __future__ import annotations
@@ -55,14 +47,12 @@ from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
 from lmtune import recipe
 from lmtune.config import experiments
-from lmtune.core.adapters import add_lora, load_for_training
 from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
-from lmtune.core.training import TrainSettings, train_causal_lm
+from lmtune.core.training import train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.9  # workflow tokens/s over plain-loop tokens/s
 TARGET_DRY_RUN_S = 5.0  # `snakemake -n` on a finished workflow
-H100_BF16_DENSE_TFLOPS = 989.0  # H100 SXM, dense (no sparsity)
 TOKENS = "non-pad tokens = attention_mask == 1 in the batches the model was given"
 
 
@@ -435,204 +425,25 @@ def cpu_mode(args) -> None:
           f"({', '.join(f'{s:.2f}' for s in dry['all'])} s), target < {TARGET_DRY_RUN_S:.0f} s; workflow {state}")
 
 
-# --- --gpu-mistral: the seed-scale QLoRA run on a random Mistral-7B ---
-
-# Mistral-7B-Instruct-v0.2's own tokenization (its 32,000-piece SentencePiece model, ids
-# included) of every word the arithmetic data is made of, taken from the real tokenizer.
-# There is no Mistral tokenizer offline, so --gpu-mistral rebuilds this part of it:
-# sequence lengths, and so tokens per step, are those of the real run.
-MISTRAL_PIECES = {
-    "[INST]": [("▁[", 733), ("INST", 16289), ("]", 28793)],
-    "[/INST]": [("▁[", 733), ("/", 28748), ("INST", 16289), ("]", 28793)],
-    "es": [("▁es", 1037)],
-    "igual": [("▁ig", 12632), ("ual", 840)],
-    "a": [("▁a", 264)],
-    "más": [("▁más", 5268)],
-    "uno": [("▁uno", 10956)],
-    "dos": [("▁dos", 4882)],
-    "tres": [("▁tres", 14009)],
-    "cuatro": [("▁cuatro", 27429)],
-    "cinco": [("▁cin", 7132), ("co", 1115)],
-    "seis": [("▁se", 427), ("is", 278)],
-    "siete": [("▁s", 268), ("iet", 1296), ("e", 28706)],
-    "ocho": [("▁o", 289), ("cho", 2415)],
-    "nueve": [("▁nue", 12467), ("ve", 333)],
-    "diez": [("▁die", 1202), ("z", 28764)],
-}
-MISTRAL_SPACE = 28705  # "▁": a number is "▁" and then one token per digit
-MISTRAL_DIGITS = dict(zip("0123456789", [28734, 28740, 28750, 28770, 28781, 28782, 28784, 28787, 28783, 28774]))
-
-
-def mistral_arithmetic_tokenizer():
-    """A fast tokenizer that splits the arithmetic text exactly as Mistral-7B-Instruct-v0.2
-    does (a number is '▁' and one token per digit, as in SentencePiece); any other word
-    falls back to its characters. <s> = 1, </s> = 2 (also the pad token), as Mistral's."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "▁": MISTRAL_SPACE}
-    for pieces in MISTRAL_PIECES.values():  # the first piece starts a word, the others continue it
-        for position, (piece, token) in enumerate(pieces):
-            vocab[piece if position == 0 else "##" + piece] = token
-    for digit, token in MISTRAL_DIGITS.items():
-        vocab["##" + digit] = token
-    spare = iter(range(31000, 32000))
-    for char in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZáéíóúüñ0123456789[]/.,;:!?()+-*=<>'\"":
-        if char.isalpha():
-            vocab.setdefault("▁" + char, next(spare))
-        vocab.setdefault("##" + char, next(spare))
-    backend = Tokenizer(models.WordPiece(vocab, unk_token="<unk>", continuing_subword_prefix="##"))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
-                                        eos_token="</s>", pad_token="</s>")
-    for word, pieces in MISTRAL_PIECES.items():  # the table holds, whatever the tokenizers release
-        got = tokenizer(word, add_special_tokens=False)["input_ids"]
-        if got != [token for _piece, token in pieces]:
-            raise RuntimeError(f"tokenizer split {word!r} into {got}, Mistral into {pieces}")
-    return tokenizer
-
-
-def mistral_7b_config(layers: int):
-    """Mistral-7B-Instruct-v0.2's architecture (its config.json), optionally fewer layers."""
-    from transformers import MistralConfig
-
-    return MistralConfig(
-        vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=layers,
-        num_attention_heads=32, num_key_value_heads=8, head_dim=128, hidden_act="silu",
-        max_position_embeddings=32768, rms_norm_eps=1e-5, rope_theta=1e6, sliding_window=None,
-        tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
-    )
-
-
-def save_random_mistral(folder: Path, layers: int, device: torch.device) -> int:
-    """A randomly initialised bf16 Mistral saved as a transformers folder, so the workflow's
-    own loader quantises it; returns its matmul parameter count (linear layers and LM head)."""
-    from transformers import AutoModelForCausalLM
-
-    with device:  # created on the device in bf16: never a fp32 copy of 7B parameters
-        model = AutoModelForCausalLM.from_config(mistral_7b_config(layers), dtype=torch.bfloat16)
-    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-    model.save_pretrained(folder, safe_serialization=True)
-    del model
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return matmul
-
-
-def gpu_mistral_mode(args) -> None:
-    os.chdir(REPO)
-    config = yaml.safe_load(Path(args.config or "config/seed-scale.yaml").read_text())
-    section, seed = config["arithmetic"], config["seed"]
-    device = torch.device(args.device or "cuda")
-    precision = args.precision or "bf16"
-    torch.set_num_threads(args.threads)
-    settings = TrainSettings.from_config(section["training"])
-    lora = {**section["lora"], "quantize_4bit": True}
-
-    tokenizer = mistral_arithmetic_tokenizer()
-    examples = generate_datasets(section["data"])["train"]
-    dataset = encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
-    lengths = dataset["length"]
-    epoch_steps = math.ceil(len(dataset) / settings.batch_size)
-    warmup = args.warmup or 3
-    steps = args.steps or 100  # two of the sampler's by-length mega-batches: every length, about as often as an epoch
-    progress(f"{len(dataset)} examples, {statistics.mean(lengths):.1f} tokens on average ({min(lengths)}-{max(lengths)})")
-
-    with tempfile.TemporaryDirectory(prefix="random-mistral-", dir=args.tmp_dir) as tmp:
-        start = time.perf_counter()
-        progress(f"building a random Mistral ({args.layers} layers, bf16) on {device}, saving it to {tmp} ...")
-        matmul_params = save_random_mistral(Path(tmp), args.layers, device)
-        built = time.perf_counter() - start
-        progress(f"  {built:.0f} s; loading it through lmtune.core.adapters.load_for_training(quantize_4bit=True) ...")
-        start = time.perf_counter()
-        model = add_lora(load_for_training(tmp, device.type, precision, quantize_4bit=True), lora, quantized=True, seed=seed)
-        loaded = time.perf_counter() - start
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        footprint = f", model in GPU memory {gib(torch.cuda.memory_allocated(device) / 2**30)}" if device.type == "cuda" else ""
-
-        # Rounds alternate the order (workflow, plain, then plain, workflow, ...) so that a drift
-        # of the machine does not favour one method. The Trainer draws the same batches each time.
-        runs = []
-        for round_ in range(args.rounds):
-            for method in ("workflow", "plain") if round_ % 2 == 0 else ("plain", "workflow"):
-                if device.type == "cuda":
-                    torch.cuda.reset_peak_memory_stats(device)
-                progress(f"round {round_ + 1}, {method}: {warmup} warm-up + {steps} timed steps ...")
-                if method == "workflow":
-                    result, batches = measure_workflow(model, tokenizer, dataset, settings, True, seed, device.type,
-                                                       precision, warmup, steps)
-                else:
-                    result = measure_plain(model, tokenizer, batches, settings, True, seed, precision, warmup, steps)
-                result["peak_gib"], peak_kind = peak_memory(device)
-                if device.type != "cuda":
-                    peak_kind += " (process)"  # one process runs everything in this mode
-                runs.append((f"{method} {round_ + 1}", method, result))
-
-    flops_per_token = 4 * matmul_params + 6 * trainable
-    print(f"\nSeed-scale arithmetic QLoRA on a randomly initialised Mistral-7B ({args.layers} of 32 layers), "
-          f"{torch.cuda.get_device_name(device) if device.type == 'cuda' else device}, {precision}, torch {torch.__version__}")
-    print(f"LoRA r={lora['r']} alpha={lora['alpha']} dropout={lora['dropout']} on {'/'.join(lora['target_modules'])}, "
-          f"nf4 + double quant; batch {settings.batch_size}, lr {settings.learning_rate}, batched by length")
-    print(f"data: the {len(dataset)} training examples of config/seed-scale.yaml in Mistral's own tokens, "
-          f"{statistics.mean(lengths):.1f} on average, {sum(lengths) / epoch_steps:.1f} per step over an epoch")
-    print(f"set-up: random bf16 model built and saved in {built:.0f} s, loaded and quantised in {loaded:.0f} s{footprint}")
-    print(f"{warmup} warm-up step(s) not timed, then {steps} timed; tokens/s counts {TOKENS}")
-    print(f"MFU = tokens/s x (4 x {matmul_params / 1e9:.3f}e9 frozen matmul weights + 6 x {trainable / 1e6:.2f}e6 "
-          f"LoRA weights) / {args.peak_tflops:.0f} TFLOP/s")
-    print("      (a frozen weight costs 2 FLOPs forward and 2 for the input gradient, none for its own gradient;"
-          " embedding lookups and attention scores are left out)\n")
-    header = f"{'run':10s} {'tok/step':>8s} {'s/step':>7s} {'tok/s':>9s} {'MFU':>8s} {'peak ' + peak_kind:>24s}"
-    print(header)
-    print("-" * len(header))
-    rates = {"workflow": [], "plain": []}
-    for name, method, r in runs:
-        rate = r["non_pad"] / r["seconds"]
-        rates[method].append(rate)
-        print(f"{name:10s} {r['non_pad'] / steps:8.1f} {r['seconds'] / steps:7.3f} {rate:9.1f} "
-              f"{rate * flops_per_token / (args.peak_tflops * 1e12):8.3%} {gib(r['peak_gib']):>24s}")
-    ratio = statistics.mean(rates["workflow"]) / statistics.mean(rates["plain"])
-    print(f"ratio workflow/plain (mean tok/s over rounds) {ratio:.2f}, target >= {TARGET_RATIO}; the workflow's "
-          f"Trainer uses {runs[0][2]['optimizer']}, "
-          f"clips gradients and logs the loss every step")
-    if args.rounds > 1:
-        # The first run meets every sequence length for the first time (kernel choice, allocator
-        # growth); a training run of many epochs does so once. The last round is the steady state.
-        print(f"last round only (every batch shape seen before, as in a long run): ratio "
-              f"{rates['workflow'][-1] / rates['plain'][-1]:.2f}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 2)[2])
-    parser.add_argument("--config", help="config file (default config.yaml; config/seed-scale.yaml with --gpu-mistral)")
+    parser.add_argument("--config", default="config.yaml", help="config file (default %(default)s)")
     parser.add_argument("--stages", nargs="+", metavar="PREFIX",
                         help="training jobs whose config key holds one of these (continual.phases.A, arithmetic, "
                              "java.autoregressive, java.instruct_runs.<run>); default all")
     parser.add_argument("--steps", type=int,
-                        help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA; "
-                             "100 with --gpu-mistral)")
-    parser.add_argument("--warmup", type=int, help="untimed optimizer steps first (default 1; 3 with --gpu-mistral)")
-    parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's, cuda with --gpu-mistral")
-    parser.add_argument("--precision", choices=sorted(PRECISIONS),
-                        help="override compute.precision; default the config's, bf16 with --gpu-mistral")
+                        help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed optimizer steps first (default %(default)s)")
+    parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), help="override compute.precision; default the config's")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads (default %(default)s)")
     parser.add_argument("--dry-runs", type=int, default=3, help="repetitions of `snakemake -n` (0: skip; default 3)")
-    parser.add_argument("--gpu-mistral", action="store_true", help="QLoRA on a random Mistral-7B instead (see above)")
-    parser.add_argument("--layers", type=int, default=32, help="--gpu-mistral: decoder layers (default 32; fewer to test)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="--gpu-mistral: rounds of both methods, in alternating order (default 2)")
-    parser.add_argument("--tmp-dir", help="--gpu-mistral: where the random model is saved (14.5 GB at 32 layers)")
-    parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS,
-                        help="--gpu-mistral: peak of the accelerator for MFU (default H100 SXM bf16 dense, %(default)s)")
     args = parser.parse_args()
-    if args.warmup is not None and args.warmup < 1:
+    if args.warmup < 1:
         parser.error("--warmup must be at least 1: the timed window starts at the end of a step")
-    if args.gpu_mistral:
-        gpu_mistral_mode(args)
-    else:
-        args.config, args.warmup = args.config or "config.yaml", args.warmup or 1
-        cpu_mode(args)
+    cpu_mode(args)
 
 
 if __name__ == "__main__":

@@ -285,3 +285,26 @@ def test_the_partitions_of_a_real_cluster(slurm_cluster, monkeypatch):  # noqa: 
     with pytest.raises(ClusterError, match=rf"its partitions: {slurm_cluster.partition} \(default\)$"):
         check_partition("gpu")
 
+
+
+@pytest.mark.slow
+def test_the_workflow_trains_a_phase_in_two_processes_as_in_one(tiny_run, tmp_path):
+    """compute.processes: 2 through the real workflow (the training rule's one script,
+    two gloo processes): phase A's loss curve is the one-process run's, and one model is
+    written."""
+    from conftest import PHASE_A, run_snakemake, tiny_config, write_config
+
+    config = tiny_config()
+    config = {key: config[key] for key in ("seed", "compute", "base_model", "continual")}
+    config["continual"]["strategies"] = {"sequential": {"method": "sequential"}}
+    config["continual"]["seeds"] = [0]
+    config["compute"]["processes"] = 2
+    write_config(tmp_path, config)
+    run_snakemake(tmp_path, f"{PHASE_A}/train_loss.csv")
+    two = pd.read_csv(tmp_path / PHASE_A / "train_loss.csv")
+    one = pd.read_csv(tiny_run / PHASE_A / "train_loss.csv")
+    assert len(two) == len(one) > 1
+    assert (two["loss"] - one["loss"]).abs().max() < 1e-4, pd.concat([one["loss"], two["loss"]], axis=1)
+    log = (tmp_path / "results/logs/train_phase/sequential/seed0/A.log").read_text()
+    assert log.count("non-pad tokens in") == 1, "rank 0 alone reports and writes"
+    assert (tmp_path / PHASE_A / "model" / "model.safetensors").exists()

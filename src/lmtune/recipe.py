@@ -42,6 +42,8 @@ class TrainingSpec:
     seed: int
     device: str
     precision: str
+    processes: int = 1  # data-parallel processes (lmtune.core.distributed)
+    fsdp: bool = False  # the model sharded over them (CUDA)
     adapter: Adapter | None = None
     strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
 
@@ -73,6 +75,8 @@ def _spec(config: dict, name: str, objective: str, settings: dict, seed: int, **
         seed=seed,
         device=compute["device"],
         precision=compute["precision"],
+        processes=compute["processes"],
+        fsdp=compute["fsdp"],
         **pieces,
     )
 
@@ -259,4 +263,5 @@ def train(
         merge_adapter=bool(spec.adapter and spec.adapter.merge),
         name=spec.name,
         identity=identity,
+        fsdp=spec.fsdp,
     )

@@ -52,10 +52,9 @@ rule train_lora:
         "results/logs/train_lora.log",
     benchmark:
         "results/benchmarks/train_lora.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:
@@ -77,10 +76,9 @@ rule generate_arithmetic_answers:
         "results/logs/generate_arithmetic_answers/{variant}.log",
     benchmark:
         "results/benchmarks/generate_arithmetic_answers/{variant}.tsv"
-    threads: 1
+    threads: job_threads("generation")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources("generation"),
     conda:
         ENV
     script:

@@ -26,10 +26,9 @@ rule cross_evaluate:
         "results/logs/cross_evaluate/{model_id}.log",
     benchmark:
         "results/benchmarks/cross_evaluate/{model_id}.tsv"
-    threads: 1
+    threads: job_threads("evaluation")
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources("evaluation"),
     conda:
         ENV
     script:

@@ -56,10 +56,9 @@ rule train_java_autoregressive:
         "results/logs/train_java_autoregressive.log",
     benchmark:
         "results/benchmarks/train_java_autoregressive.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:
@@ -77,9 +76,11 @@ rule evaluate_java_lm:
         compute=COMPUTE,
     log:
         "results/logs/evaluate_java_lm/{variant}.log",
-    threads: 1
+    benchmark:
+        "results/benchmarks/evaluate_java_lm/{variant}.tsv"
+    threads: job_threads("evaluation")
     resources:
-        mem_mb=4000,
+        **job_resources("evaluation"),
     conda:
         ENV
     script:
@@ -130,10 +131,9 @@ rule train_java_instruct:
         "results/logs/train_java_instruct/{run}.log",
     benchmark:
         "results/benchmarks/train_java_instruct/{run}.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:
@@ -155,10 +155,9 @@ rule generate_java_code:
         "results/logs/generate_java_code/{variant}.log",
     benchmark:
         "results/benchmarks/generate_java_code/{variant}.tsv"
-    threads: 1
+    threads: job_threads("generation")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources("generation"),
     conda:
         ENV
     script:

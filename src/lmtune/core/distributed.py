@@ -95,8 +95,15 @@ def _main_script_not_rerun():
 def _process(fn: Callable, args: tuple, device: str, threads: int) -> Any:
     """One process of the group, before it runs `fn`: its share of the cores, and on
     CUDA its own GPU, so that a plain `.to("cuda")` lands there."""
+    import logging
+
     import torch
 
+    # A fresh process: its log lines go where the parent's output goes (the job's log),
+    # each marked with its rank.
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s rank {os.environ['RANK']} %(name)s: %(message)s"
+    )
     torch.set_num_threads(threads)
     if _uses_cuda(device):
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
