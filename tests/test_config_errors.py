@@ -105,7 +105,7 @@ def test_the_seed_scale_config_plans_every_experiment(tmp_path):
     "compute, message",
     [
         # The tiny setting's batch sizes (2, 4) do not split over 3 processes.
-        ({"processes": 3}, r"continual.phases.A \(strategy sequential\): batch_size 2 does not split over 3 data-parallel processes"),
+        ({"processes": 3}, r"continual.phases.A \(strategy \w+\): batch_size 2 does not split over 3 data-parallel processes"),
         ({"fsdp": True}, r"compute.fsdp is True but training runs on the CPU \(compute.device 'cpu'\): FSDP is for CUDA"),
         ({"processes": 0}, r"compute.processes: 0 is less than the minimum of 1"),
     ],

@@ -74,7 +74,7 @@ def test_a_target_naming_an_unconfigured_strategy_is_an_error(config):
 
 
 def test_every_strategy_module_is_a_registered_plug_in():
-    modules = {path.stem for path in (REPO / "src/lmtune/continual/strategies").glob("*.py") if path.stem != "__init__"}
+    modules = {path.stem for path in (REPO / "src/lmtune/continual/strategies").glob("*.py") if not path.stem.startswith("_")}
     plug_ins = {cls.__module__.rsplit(".", 1)[-1] for cls in registry().values()} - {"strategies"}
     assert plug_ins == modules
     assert {"sequential", "replay", "l2sp", "ewc", "lora", "rewarm_replay"} <= set(registry())
