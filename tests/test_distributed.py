@@ -71,8 +71,8 @@ def train_tiny_llama(model_dir: str, blocks_dir: str, out_dir: str, batch_size: 
     from lmtune.core.models import load_model, load_tokenizer
     from lmtune.core.training import TrainSettings, train_causal_lm
 
-    # train_causal_lm does not yet write from rank 0 only: each process its own folder.
-    folder = Path(out_dir) / f"rank{os.environ.get('RANK', '0')}"
+    # One folder for the group: rank 0 alone writes into it.
+    folder = Path(out_dir)
     model = load_model(model_dir)
     train_causal_lm(
         model=model,
@@ -174,8 +174,8 @@ def test_two_gloo_processes_train_as_one_process_with_the_whole_batch(tmp_path, 
     common = (str(tiny_model_dir), str(tmp_path / "blocks"))
 
     one = run_data_parallel(train_tiny_llama, *common, str(tmp_path / "one"), GLOBAL_BATCH, processes=1)
-    two = run_data_parallel(train_tiny_llama, *common, str(tmp_path / "two"),
-                            per_process_batch(GLOBAL_BATCH, 2), processes=2, threads_per_process=1)
+    # The global batch both times: train_causal_lm gives each process its share.
+    two = run_data_parallel(train_tiny_llama, *common, str(tmp_path / "two"), GLOBAL_BATCH, processes=2, threads_per_process=1)
 
     assert two["backend"] == "gloo" and len(two["digests"]) == 2
     assert len(one["losses"]) == len(two["losses"]) == STEPS
@@ -187,7 +187,7 @@ def test_two_gloo_processes_train_as_one_process_with_the_whole_batch(tmp_path, 
     # DDP kept the two replicas identical, bit for bit: one model, trained away from the base.
     assert two["digests"][0] == two["digests"][1]
     base = load_file(tiny_model_dir / "model.safetensors")
-    trained = load_file(tmp_path / "two" / "rank0" / "model" / "model.safetensors")
+    trained = load_file(tmp_path / "two" / "model" / "model.safetensors")
     assert any(not torch.equal(trained[name], base[name]) for name in base)
 
 
