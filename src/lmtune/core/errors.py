@@ -15,3 +15,7 @@ class ModelError(LmtuneError):
 
 class TrainingError(LmtuneError):
     """Training diverged (non-finite loss) or was set up wrongly."""
+
+
+class DataError(LmtuneError):
+    """A user's instruction data file is unreadable, or one of its records is bad."""
