@@ -68,11 +68,11 @@ def encode_chat(tokenizer, messages: list[dict]) -> dict[str, list[int]]:
     assistant turns only.
 
     An assistant turn's span runs from the end of the conversation before it, rendered
-    with the generation prompt (`<|im_start|>assistant\n`), to the end of the
-    conversation through it: its content and the template's end-of-turn text, so that
-    the model learns to end its turn. This needs a template that renders the start of a
-    conversation as the start of the whole; one that does not (a default system prompt
-    added only before some first turns, earlier turns rewritten) is refused.
+    with the generation prompt (SmolLM2's `<|im_start|>assistant` line), to the end of
+    the conversation through it: its content and the template's end-of-turn text, so
+    that the model learns to end its turn. This needs a template that renders the start
+    of a conversation as the start of the whole; one that does not (earlier turns
+    rewritten, as by templates that drop earlier reasoning) is refused.
     """
     if not getattr(tokenizer, "chat_template", None):
         raise ModelError(
@@ -134,8 +134,9 @@ def packing_collator(model):
     The attention must keep packed examples apart: flash attention reads the restarts as
     sequence boundaries (its variable-length kernels, where the gain is), sdpa builds a
     block-diagonal mask from them. The first label of each example becomes -100, so no
-    example learns to predict its start from the one before. On a CPU the block mask
-    costs what padding saves, so packing is refused there: batch by length instead.
+    example learns to predict its start from the one before. A CPU has no
+    variable-length kernels: sdpa would attend over the whole packed row under a block
+    mask, so packing is refused there; batch by length instead.
     """
     device = next(model.parameters()).device
     if device.type != "cuda":

@@ -39,7 +39,7 @@ def encode_one(tokenizer, example: Example, separator: str = "") -> dict[str, li
             return encode_chat(tokenizer, example.as_dicts())
         return encode_example(tokenizer, example.prompt, example.completion, separator)
     except LmtuneError as exc:
-        raise type(exc)(f"{example.where}: {exc}") from None
+        raise type(exc)(f"{example.where}: {exc}" if example.where else str(exc)) from None
 
 
 def encode_for_training(
