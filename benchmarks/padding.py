@@ -1,64 +1,137 @@
-"""Non-pad tokens per second of LoRA instruction training: batching by length against
-plain padding to the longest example, on the same examples, model and batch size.
+"""Non-pad tokens per second of LoRA instruction training under each way of batching,
+on the arithmetic and the Java instruction data, measured side by side in one run.
 
-    .venv/bin/python benchmarks/padding.py [--examples 200] [--batch-size 8] [--addends random]
+    .venv/bin/python benchmarks/padding.py [--examples 200] [--batch-size 8] [--data arithmetic java]
 
+Ways of batching, each over the same examples (one epoch) with the same model:
+
+- `pad to set's longest`: random batches padded to the longest example of the whole set;
+- `pad to batch's longest`: random batches padded to their own longest example, the
+  baseline the ratios are against;
+- `group by length`: batches of similar length (transformers' LengthGroupedSampler, what
+  the Trainer's `train_sampling_strategy="group_by_length"` uses), padded to their longest;
+- `pack` (CUDA only): each batch one row without padding (`packing_collator`).
+
+The steps of the ways are interleaved (one step of each in turn), so a change of load on
+a shared machine falls on all of them alike. The loop is plain PyTorch (forward,
+backward, AdamW step on the adapter): what differs is the batching alone.
 Needs the base model materialised (`snakemake resources/models/...` or a finished run).
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import os
 import time
 
 import torch
 import yaml
 
 from lmtune.arithmetic.tasks import generate_datasets
-from lmtune.core.completions import encode_examples, padding_collator
-from lmtune.core.adapters import add_lora, load_base
-from lmtune.core.models import load_tokenizer, parse_source
-from lmtune.core.training import TrainSettings, train_causal_lm
+from lmtune.core.completions import encode_examples, packing_collator, padding_collator
+from lmtune.core.models import load_model, load_tokenizer, parse_source
+from lmtune.java.tasks import generate_tasks
+
+
+def instruction_pairs(config: dict, data: str, count: int) -> tuple[list[tuple[str, str]], str]:
+    """(prompt, answer) training pairs and their separator, as the workflow encodes them."""
+    if data == "arithmetic":
+        settings = {**config["arithmetic"]["data"], "train_examples": count}
+        return [(e.prompt, e.answer) for e in generate_datasets(settings)["train"]], " "
+    settings = {**config["java"]["instructions"], "train_pairs": count}
+    return [(t.instruction, t.code) for t in generate_tasks(settings)["train"]], "\n"
+
+
+def batch_orders(lengths: list[int], batch_size: int, seed: int) -> dict[str, list[list[int]]]:
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    shuffled = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(seed)).tolist()
+    grouped = list(LengthGroupedSampler(batch_size, lengths=lengths, generator=torch.Generator().manual_seed(seed)))
+    return {
+        "random": [shuffled[i : i + batch_size] for i in range(0, len(shuffled), batch_size)],
+        "grouped": [grouped[i : i + batch_size] for i in range(0, len(grouped), batch_size)],
+    }
+
+
+def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: torch.device) -> None:
+    dataset = encode_examples(tokenizer, pairs, separator)
+    rows, lengths = dataset.to_list(), dataset["length"]
+    orders = batch_orders(lengths, batch_size, seed=0)
+    ways = {
+        "pad to set's longest": (orders["random"], padding_collator(tokenizer, pad_to=max(lengths))),
+        "pad to batch's longest": (orders["random"], padding_collator(tokenizer)),
+        "group by length": (orders["grouped"], padding_collator(tokenizer)),
+    }
+    if device.type == "cuda":
+        ways["pack"] = (orders["random"], packing_collator(model))
+    batches = {
+        name: [{k: v.to(device) for k, v in collator([dict(rows[i]) for i in order]).items() if k != "length"} for order in batches]
+        for name, (batches, collator) in ways.items()
+    }
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+
+    def step(batch) -> float:
+        start = time.perf_counter()
+        model(**batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    for name in batches:  # warm-up: first-call costs and allocator growth
+        step(batches[name][0])
+    seconds = dict.fromkeys(batches, 0.0)
+    for index in range(len(orders["random"])):
+        for name in batches:
+            seconds[name] += step(batches[name][index])
+
+    real = sum(lengths)
+    print(f"  {len(rows)} examples, {real} non-pad tokens, lengths {min(lengths)}-{max(lengths)}, batch {batch_size}")
+    baseline = real / seconds["pad to batch's longest"]
+    for name, timed in seconds.items():
+        slots = sum(b["input_ids"].numel() for b in batches[name])
+        print(
+            f"  {name:24s} {timed:7.1f} s  {real / timed:8.1f} non-pad tokens/s  ratio {real / timed / baseline:5.2f}"
+            f"  padding {1 - real / slots:6.1%}"
+        )
+    if device.type != "cuda":
+        print("  pack                     not measured: packing needs CUDA")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--model", help="a model folder (default: the config's base model, materialised)")
+    parser.add_argument("--data", nargs="+", choices=["arithmetic", "java"], default=["arithmetic", "java"])
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--addends", choices=["greedy", "random"], help="override arithmetic.data.addends")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    from peft import LoraConfig, get_peft_model
 
     config = yaml.safe_load(open(args.config))
-    source = parse_source(config["base_model"]["source"])
-    model_dir = source.location if source.kind == "folder" else f"resources/models/{source.slug}"
+    model_dir = args.model
+    if model_dir is None:
+        source = parse_source(config["base_model"]["source"])
+        model_dir = source.location if source.kind == "folder" else f"resources/models/{source.slug}"
     tokenizer = load_tokenizer(model_dir)
-    data = {**config["arithmetic"]["data"], "train_examples": args.examples}
-    if args.addends:
-        data["addends"] = args.addends
-    examples = generate_datasets(data)["train"]
-    dataset = encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples])
-    real_tokens = sum(dataset["length"])
-    longest = max(dataset["length"])
-    settings = TrainSettings(epochs=1, batch_size=args.batch_size, learning_rate=1e-4, save_steps=10**6)
-
-    print(f"{len(dataset)} examples, {real_tokens} non-pad tokens, longest {longest}, batch {args.batch_size}")
-    for name, collator, grouped in [
-        ("pad to longest example", padding_collator(tokenizer, pad_to=longest), False),
-        ("batch by length", padding_collator(tokenizer), True),
-    ]:
-        model = add_lora(load_base(model_dir, "cpu", "fp32", False), config["arithmetic"]["lora"], quantized=False, seed=0)
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            train_causal_lm(
-                model, tokenizer, dataset, f"{tmp}/out", f"{tmp}/loss.csv", f"{tmp}/ckpt",
-                settings, seed=0, progress=False, data_collator=collator, group_by_length=grouped,
-            )
-            seconds = time.perf_counter() - start
-        print(f"{name:24s} {seconds:7.1f} s  {real_tokens / seconds:7.1f} non-pad tokens/s")
+    lora = config["arithmetic"]["lora"]
+    torch.manual_seed(0)
+    model = get_peft_model(
+        load_model(model_dir, device=args.device),
+        LoraConfig(task_type="CAUSAL_LM", r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                   target_modules=list(lora["target_modules"])),
+    )
+    model.train()
+    print(f"{model_dir} on {args.device}, {args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+    for data in args.data:
+        pairs, separator = instruction_pairs(config, data, args.examples)
+        print(f"{data}:")
+        measure(model, tokenizer, pairs, separator, args.batch_size, torch.device(args.device))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

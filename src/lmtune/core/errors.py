@@ -24,3 +24,7 @@ class ParallelError(LmtuneError):
 
 class ClusterError(LmtuneError):
     """A SLURM setting the cluster does not have."""
+
+
+class DataError(LmtuneError):
+    """A user's instruction data file is unreadable, or one of its records is bad."""
