@@ -25,6 +25,10 @@ def cut(text: str, answer_end) -> str:
         ("void f() { // }\n /* } */ s = \"\"\"\n}\"\"\"; } x", "void f() { // }\n /* } */ s = \"\"\"\n}\"\"\"; }"),
         ("} stray first {}", "} stray first {}"),
         ("it's {\nf() { } x", "it's {\nf() { }"),  # an open char literal ends at the line's end
+        # Not Java, whatever follows: decided at the first such character.
+        ("#include <stdio.h>\nvoid f() {}", "#"),
+        ("int x = 10;\n\n#endif\n#endif", "int x = 10;\n\n#"),
+        ("void f() { s = \"#\"; // #\n c = '`'; /* # */ } # tail", "void f() { s = \"#\"; // #\n c = '`'; /* # */ }"),
     ],
 )
 def test_the_first_block_ends_at_its_closing_brace(text, answer):
@@ -47,7 +51,7 @@ def test_a_rule_gives_the_same_end_on_every_longer_text(answer_end):
     # What makes stopping safe: the end found on a prefix is the end of the whole text,
     # and no prefix shorter than it is complete.
     rng = random.Random(0)
-    alphabet = ['{', '}', '"', "'", "\\", "/", "*", "\n", "a", " ", '"""', "//", "/*", "*/"]
+    alphabet = ['{', '}', '"', "'", "\\", "/", "*", "\n", "a", " ", '"""', "//", "/*", "*/", "#"]
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
     complete = 0
     for text in texts:
@@ -118,3 +122,25 @@ def test_stopped_generation_is_the_unstopped_one_cut_after_the_answer(code_babbl
     shortened = sum(s != u for s, u in zip(stopped, unstopped))
     assert 0 < shortened < len(prompts)  # the cut happened, and not everywhere
     assert stopped_steps < unstopped_steps  # batches whose every answer was complete ended early
+
+
+def test_a_java_answer_cut_at_a_character_java_cannot_hold_scores_as_the_whole_text():
+    """What the early stop at `#` relies on: every verdict of the scorer (exact match,
+    compiles, signature, behaviour, reason) is the same for the cut text as for the
+    whole, real outputs of the base model among them."""
+    from lmtune.java.checks import judge_generations
+    from lmtune.java.javac import find_jdk
+
+    reference = "private int tableProfesor;\n\npublic int getTableProfesor() {\n    return tableProfesor;\n}"
+    wholes = [
+        " = 10;\n\n#endif\n\n#endif\n\n#endif",
+        " de 483\n\n#include \"Amarillo.h\"\n\nAmarillo::Amarillo(int n):Nombre(n){}",
+        "private int tableProfesor;\n\n# a getter\npublic int getTableProfesor() {\n    return tableProfesor;\n}",
+        "```java\nprivate int tableProfesor;\n\npublic int getTableProfesor() {\n    return tableProfesor;\n}\n```",
+    ]
+    records = [{"generated": text, "reference": reference} for whole in wholes for text in (whole, cut(whole, first_block_end))]
+    assert all(a["generated"] != b["generated"] for a, b in zip(records[::2], records[1::2]))
+    verdicts = judge_generations(records, find_jdk())
+    fields = ("exact_match", "compiles", "signature", "functional", "reason")
+    for whole, stopped in zip(verdicts[::2], verdicts[1::2]):
+        assert {f: whole[f] for f in fields} == {f: stopped[f] for f in fields}, (whole, stopped)

@@ -24,6 +24,11 @@ def first_block_end(text: str) -> int | None:
     Braces inside string, text-block and char literals and inside comments do not count;
     a literal left open ends at its line's end (Java literals cannot span lines), a comment
     left open keeps the answer open. A `}` before any `{` is not a block's end.
+
+    The answer is also decided at a character Java cannot hold outside comments and
+    literals (`#`, a backtick: a C preprocessor line, Python or Markdown from a model that
+    writes no Java): no continuation makes such a text compile or equal a reference (the
+    references hold neither), so every score of it is already what the whole text gets.
     """
     depth, i, n = 0, 0, len(text)
     while i < n:
@@ -37,6 +42,8 @@ def first_block_end(text: str) -> int | None:
         if char in "\"'":
             i = _literal_end(text, i)
             continue
+        if char in NOT_JAVA:
+            return i + 1
         if char == "{":
             depth += 1
         elif char == "}" and depth > 0:
@@ -47,6 +54,8 @@ def first_block_end(text: str) -> int | None:
     return None
 
 
+# Characters no Java text holds outside comments and literals.
+NOT_JAVA = "#`"
 # Spans whose braces never count, from opener to closer: comments and text blocks.
 SKIPPED_SPANS = (("//", "\n"), ("/*", "*/"), ('"""', '"""'))
 
