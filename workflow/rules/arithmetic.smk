@@ -1,20 +1,15 @@
 # Seed 003, part 1: LoRA (optionally QLoRA) on sums written in Spanish number words.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    generate_arithmetic_data,
-    tokenize_arithmetic,
-    score_arithmetic,
-
-
 rule generate_arithmetic_data:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     output:
         **{name: f"{ARITHMETIC}/data/{name}.jsonl" for name in ["train", *ARITHMETIC_EVAL_SETS]},
     params:
         settings=config["arithmetic"]["data"],
     log:
-        "results/logs/generate_arithmetic_data.log",
+        f"{LOGS}/generate_arithmetic_data.log",
     conda:
         ENV
     script:
@@ -22,6 +17,8 @@ rule generate_arithmetic_data:
 
 
 rule tokenize_arithmetic:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         examples=f"{ARITHMETIC}/data/train.jsonl",
         model=BASE_MODELS["arithmetic"],
@@ -31,7 +28,7 @@ rule tokenize_arithmetic:
         separator=ARITHMETIC_SEPARATOR,
     priority: 10
     log:
-        "results/logs/tokenize_arithmetic.log",
+        f"{LOGS}/tokenize_arithmetic.log",
     conda:
         ENV
     script:
@@ -49,9 +46,9 @@ rule train_lora:
         spec=recipe.arithmetic_lora(config).to_dict(),
         checkpoint_dir=f"{ARITHMETIC}/checkpoints",
     log:
-        "results/logs/train_lora.log",
+        f"{LOGS}/train_lora.log",
     benchmark:
-        "results/benchmarks/train_lora.tsv"
+        f"{BENCHMARKS}/train_lora.tsv"
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
@@ -74,9 +71,9 @@ rule generate_arithmetic_answers:
         quantize_4bit=config["arithmetic"]["lora"]["quantize_4bit"],
         compute=COMPUTE,
     log:
-        "results/logs/generate_arithmetic_answers/{variant}.log",
+        f"{LOGS}/generate_arithmetic_answers/{{variant}}.log",
     benchmark:
-        "results/benchmarks/generate_arithmetic_answers/{variant}.tsv"
+        f"{BENCHMARKS}/generate_arithmetic_answers/{{variant}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -88,6 +85,8 @@ rule generate_arithmetic_answers:
 
 
 rule score_arithmetic:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         expand(f"{ARITHMETIC}/generations/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
     output:
@@ -105,7 +104,7 @@ rule score_arithmetic:
         eval_sets=ARITHMETIC_EVAL_SETS,
         addend_range=config["arithmetic"]["data"]["addend_range"],
     log:
-        "results/logs/score_arithmetic.log",
+        f"{LOGS}/score_arithmetic.log",
     conda:
         ENV
     script:

@@ -2,10 +2,6 @@
 # that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    cross_matrix,
-
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
 
@@ -23,9 +19,9 @@ rule cross_evaluate:
         batch_size=8,
         compute=COMPUTE,
     log:
-        "results/logs/cross_evaluate/{model_id}.log",
+        f"{LOGS}/cross_evaluate/{{model_id}}.log",
     benchmark:
-        "results/benchmarks/cross_evaluate/{model_id}.tsv"
+        f"{BENCHMARKS}/cross_evaluate/{{model_id}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -37,6 +33,8 @@ rule cross_evaluate:
 
 
 rule cross_matrix:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         unpack(cross_matrix_inputs),
     output:
@@ -47,7 +45,7 @@ rule cross_matrix:
         computed=cross_computed_models(),
         sets=list(CROSS_SETS),
     log:
-        "results/logs/cross_matrix.log",
+        f"{LOGS}/cross_matrix.log",
     conda:
         ENV
     script:

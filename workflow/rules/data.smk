@@ -1,13 +1,9 @@
 # Corpus splitting and tokenization.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    split_corpus,
-    tokenize_split,
-
-
 rule split_corpus:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         corpus=domain_corpus,
     output:
@@ -17,7 +13,7 @@ rule split_corpus:
         test_fraction=config["continual"]["split"]["test_fraction"],
         seed=config["continual"]["split"]["seed"],
     log:
-        "results/logs/split_corpus/{domain}.log",
+        f"{LOGS}/split_corpus/{{domain}}.log",
     conda:
         ENV
     script:
@@ -25,6 +21,8 @@ rule split_corpus:
 
 
 rule tokenize_split:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         text=f"{CONTINUAL}/data/{{domain}}/{{split}}.txt",
         model=BASE_MODELS["continual"],
@@ -33,7 +31,7 @@ rule tokenize_split:
     # Before any training, so a split too short for one block fails first.
     priority: 10
     log:
-        "results/logs/tokenize_split/{domain}_{split}_block{block_size}.log",
+        f"{LOGS}/tokenize_split/{{domain}}_{{split}}_block{{block_size}}.log",
     conda:
         ENV
     script:

@@ -13,9 +13,9 @@ rule evaluate_continual_model:
         batch_size=config["continual"]["evaluation"]["batch_size"],
         compute=COMPUTE,
     log:
-        "results/logs/evaluate_continual_model/{model_dir}.log",
+        f"{LOGS}/evaluate_continual_model/{{model_dir}}.log",
     benchmark:
-        "results/benchmarks/evaluate_continual_model/{model_dir}.tsv"
+        f"{BENCHMARKS}/evaluate_continual_model/{{model_dir}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

@@ -3,15 +3,9 @@
 # once per configured run.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    prepare_java_corpus,
-    tokenize_java_corpus,
-    generate_java_tasks,
-    tokenize_java_tasks,
-
-
 rule prepare_java_corpus:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         java_corpus_files,
     output:
@@ -20,7 +14,7 @@ rule prepare_java_corpus:
     params:
         settings=config["java"]["corpus"],
     log:
-        "results/logs/prepare_java_corpus.log",
+        f"{LOGS}/prepare_java_corpus.log",
     conda:
         ENV
     script:
@@ -28,6 +22,8 @@ rule prepare_java_corpus:
 
 
 rule tokenize_java_corpus:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         snippets=f"{JAVA}/corpus/{{split}}.jsonl",
         model=BASE_MODELS["java"],
@@ -35,7 +31,7 @@ rule tokenize_java_corpus:
         directory(f"{JAVA}/tokens/corpus_{{split}}_block{{block_size}}"),
     priority: 10
     log:
-        "results/logs/tokenize_java_corpus/{split}_block{block_size}.log",
+        f"{LOGS}/tokenize_java_corpus/{{split}}_block{{block_size}}.log",
     conda:
         ENV
     script:
@@ -53,9 +49,9 @@ rule train_java_autoregressive:
         spec=recipe.java_autoregressive(config).to_dict(),
         checkpoint_dir=f"{JAVA}/checkpoints/stage1",
     log:
-        "results/logs/train_java_autoregressive.log",
+        f"{LOGS}/train_java_autoregressive.log",
     benchmark:
-        "results/benchmarks/train_java_autoregressive.tsv"
+        f"{BENCHMARKS}/train_java_autoregressive.tsv"
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
@@ -76,7 +72,7 @@ rule evaluate_java_lm:
         batch_size=config["java"]["evaluation"]["batch_size"],
         compute=COMPUTE,
     log:
-        "results/logs/evaluate_java_lm/{variant}.log",
+        f"{LOGS}/evaluate_java_lm/{{variant}}.log",
     threads: 1
     resources:
         mem_mb=4000,
@@ -87,12 +83,14 @@ rule evaluate_java_lm:
 
 
 rule generate_java_tasks:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     output:
         **{name: f"{JAVA}/tasks/{name}.jsonl" for name in ["train", *JAVA_TEST_SPLITS]},
     params:
         settings=config["java"]["instructions"],
     log:
-        "results/logs/generate_java_tasks.log",
+        f"{LOGS}/generate_java_tasks.log",
     conda:
         ENV
     script:
@@ -100,6 +98,8 @@ rule generate_java_tasks:
 
 
 rule tokenize_java_tasks:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         examples=f"{JAVA}/tasks/train.jsonl",
         model=BASE_MODELS["java"],
@@ -109,7 +109,7 @@ rule tokenize_java_tasks:
         separator="\n",
     priority: 10
     log:
-        "results/logs/tokenize_java_tasks.log",
+        f"{LOGS}/tokenize_java_tasks.log",
     conda:
         ENV
     script:
@@ -127,9 +127,9 @@ rule train_java_instruct:
         spec=lambda wildcards: recipe.java_instruct(config, wildcards.run).to_dict(),
         checkpoint_dir=lambda wildcards: f"{JAVA}/checkpoints/stage2_{wildcards.run}",
     log:
-        "results/logs/train_java_instruct/{run}.log",
+        f"{LOGS}/train_java_instruct/{{run}}.log",
     benchmark:
-        "results/benchmarks/train_java_instruct/{run}.tsv"
+        f"{BENCHMARKS}/train_java_instruct/{{run}}.tsv"
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
@@ -152,9 +152,9 @@ rule generate_java_code:
         batch_size=config["java"]["generation"]["batch_size"],
         compute=COMPUTE,
     log:
-        "results/logs/generate_java_code/{variant}.log",
+        f"{LOGS}/generate_java_code/{{variant}}.log",
     benchmark:
-        "results/benchmarks/generate_java_code/{variant}.tsv"
+        f"{BENCHMARKS}/generate_java_code/{{variant}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -179,9 +179,9 @@ rule score_java:
         lm_models=JAVA_LM_VARIANTS,
         examples_per_split=5,
     log:
-        "results/logs/score_java.log",
+        f"{LOGS}/score_java.log",
     benchmark:
-        "results/benchmarks/score_java.tsv"
+        f"{BENCHMARKS}/score_java.tsv"
     conda:
         ENV
     script:

@@ -2,14 +2,9 @@
 # seeds per strategy, and the figures.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    collect_metrics,
-    summarise_strategies,
-    plot_continual,
-
-
 rule collect_metrics:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         unpack(run_evaluations),
     output:
@@ -18,7 +13,7 @@ rule collect_metrics:
     params:
         order=config["continual"]["order"],
     log:
-        "results/logs/collect_metrics/{strategy}/seed{seed}.log",
+        f"{LOGS}/collect_metrics/{{strategy}}/seed{{seed}}.log",
     conda:
         ENV
     script:
@@ -26,6 +21,8 @@ rule collect_metrics:
 
 
 rule summarise_strategies:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         run_metrics(),
     output:
@@ -38,7 +35,7 @@ rule summarise_strategies:
     params:
         runs=continual_runs(),
     log:
-        "results/logs/summarise_strategies.log",
+        f"{LOGS}/summarise_strategies.log",
     conda:
         ENV
     script:
@@ -46,6 +43,8 @@ rule summarise_strategies:
 
 
 rule plot_continual:
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     input:
         summary=f"{CONTINUAL}/summary.json",
         loss_logs=[path for _, path in run_loss_logs()],
@@ -73,7 +72,7 @@ rule plot_continual:
     params:
         loss_log_runs=[run for run, _ in run_loss_logs()],
     log:
-        "results/logs/plot_continual.log",
+        f"{LOGS}/plot_continual.log",
     conda:
         ENV
     script:

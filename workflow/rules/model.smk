@@ -8,9 +8,9 @@ rule prepare_base_model:
         source=lambda wildcards: MATERIALISED_MODELS[wildcards.model]["source"],
         trust_remote_code=lambda wildcards: MATERIALISED_MODELS[wildcards.model]["trust_remote_code"],
     log:
-        "results/logs/prepare_base_model/{model}.log",
+        f"{LOGS}/prepare_base_model/{{model}}.log",
     benchmark:
-        "results/benchmarks/prepare_base_model/{model}.tsv"
+        f"{BENCHMARKS}/prepare_base_model/{{model}}.tsv"
     resources:
         mem_mb=4000,
     conda:

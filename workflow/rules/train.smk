@@ -14,9 +14,9 @@ rule train_phase:
         # Outside the declared outputs: Snakemake deletes those before a rerun.
         checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.strategy}/seed{wildcards.seed}/{wildcards.phase}",
     log:
-        "results/logs/train_phase/{strategy}/seed{seed}/{phase}.log",
+        f"{LOGS}/train_phase/{{strategy}}/seed{{seed}}/{{phase}}.log",
     benchmark:
-        "results/benchmarks/train_phase/{strategy}/seed{seed}/{phase}.tsv"
+        f"{BENCHMARKS}/train_phase/{{strategy}}/seed{{seed}}/{{phase}}.tsv"
     threads: training_threads
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
