@@ -10,9 +10,11 @@ rule interpolate_weights:
         unpack(interpolation_inputs),
     output:
         # Big, and only read by its evaluation.
-        temp(directory(f"{CONTINUAL}/interpolation/{{strategy}}/seed{{seed}}/{{curve}}/alpha{{alpha}}/model")),
-    params:
-        alpha=lambda wildcards: float(wildcards.alpha),
+        temp(
+            directory(
+                f"{CONTINUAL}/interpolation/{{strategy}}/seed{{seed}}/{{curve}}/alpha{{alpha}}/model"
+            )
+        ),
     log:
         f"{LOGS}/interpolate_weights/{{strategy}}/seed{{seed}}/{{curve}}/alpha{{alpha}}.log",
     benchmark:
@@ -20,18 +22,19 @@ rule interpolate_weights:
     wildcard_constraints:
         curve="[A-Za-z0-9]+_to_[A-Za-z0-9]+",
         alpha="[0-9.e-]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        ENV
+    params:
+        alpha=lambda wildcards: float(wildcards.alpha),
     script:
         "../scripts/interpolate_weights.py"
 
 
 rule plot_frontier:
-    localrule: True
     input:
         summary=f"{CONTINUAL}/summary.json",
         run=f"{CONTINUAL}/{interpolation_run()[0]}/seed{interpolation_run()[1]}/metrics.json",
@@ -48,6 +51,11 @@ rule plot_frontier:
             caption="../report/frontier.rst",
             category="Continual pre-training",
         ),
+    log:
+        f"{LOGS}/plot_frontier.log",
+    localrule: True
+    conda:
+        ENV
     params:
         curves={
             f"θ(α), {curve.replace('_to_', ' → ')}": points
@@ -55,9 +63,5 @@ rule plot_frontier:
         },
         run=dict(zip(["strategy", "seed"], interpolation_run())),
         order=continual_order(),
-    log:
-        f"{LOGS}/plot_frontier.log",
-    conda:
-        ENV
     script:
         "../scripts/plot_frontier.py"

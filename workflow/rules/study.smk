@@ -11,13 +11,23 @@ import hashlib
 
 from lmtune.study.record import RUN_RECORD
 from lmtune.study.headline import HEADLINES
-from lmtune.study.sweeps import BASE_ID, SweepError, expand_sweep, overlay, read_sweep_sheet, resolved_config, setting_value
+from lmtune.study.sweeps import (
+    BASE_ID,
+    SweepError,
+    expand_sweep,
+    overlay,
+    read_sweep_sheet,
+    resolved_config,
+    setting_value,
+)
 from lmtune.study.tracking import tracking_for_jobs
 
 # What a run is: its config less the study around it and where its curves go (neither
 # changes a result, so neither reruns anything).
 NOT_RUN_SETTINGS = ("sweeps", "tracking", "results")
-RUN_SETTINGS = {key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS}
+RUN_SETTINGS = {
+    key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS
+}
 # A branch is loaded as a module named after it; the top level has no namespace.
 TOP_LEVEL = workflow.modifier.namespace is None
 # The branch rules' names: branch_<hash of the branch id>_<rule>.
@@ -52,7 +62,9 @@ def study_branches():
     for branch in branches:
         for path in branch.overrides:
             if path.split(".")[0] in NOT_RUN_SETTINGS:
-                raise SweepError(f"sweeps: {path} is not a setting of a run and cannot be swept")
+                raise SweepError(
+                    f"sweeps: {path} is not a setting of a run and cannot be swept"
+                )
     return branches
 
 
@@ -60,11 +72,18 @@ def load_branch(branch):
     """The workflow under the branch's config, as rules named after it; the base model
     preparation stays the top level's."""
     branch_config = resolved_config(
-        {key: value for key, value in config.items() if key != "sweeps"}, branch, CONFIG_SCHEMA
+        {key: value for key, value in config.items() if key != "sweeps"},
+        branch,
+        CONFIG_SCHEMA,
     )
     branch_config["results"] = branch_results(branch.id)
     name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
-    workflow.module(name, snakefile=workflow.main_snakefile, config=branch_config, skip_validation=True)
+    workflow.module(
+        name,
+        snakefile=workflow.main_snakefile,
+        config=branch_config,
+        skip_validation=True,
+    )
     workflow.userule(
         rules=["*"],
         from_module=name,
@@ -94,7 +113,10 @@ def study_targets():
 def study_inputs(wildcards):
     """Each branch's run record (its whole run done) and headline metrics files."""
     return {
-        "records": [f"{branch_results(branch_id)}/{RUN_RECORD}" for branch_id in BRANCH_EXPERIMENTS],
+        "records": [
+            f"{branch_results(branch_id)}/{RUN_RECORD}"
+            for branch_id in BRANCH_EXPERIMENTS
+        ],
         "metrics": [
             f"{branch_results(branch_id)}/{HEADLINES[name][0]}"
             for branch_id, names in BRANCH_EXPERIMENTS.items()
@@ -104,7 +126,6 @@ def study_inputs(wildcards):
 
 
 rule record_run:
-    localrule: True
     input:
         final_outputs(),
     output:
@@ -114,13 +135,14 @@ rule record_run:
             caption="../report/rule_times.rst",
             category="Run record",
         ),
+    log:
+        f"{LOGS}/record_run.log",
+    localrule: True
+    conda:
+        ENV
     params:
         config=RUN_SETTINGS,
         repo=workflow.basedir,
-    log:
-        f"{LOGS}/record_run.log",
-    conda:
-        ENV
     script:
         "../scripts/record_run.py"
 
@@ -128,24 +150,33 @@ rule record_run:
 if BRANCHES:
 
     rule study_table:
-        localrule: True
         input:
             unpack(study_inputs),
         output:
-            table=report(f"{RESULTS}/study.csv", caption="../report/study.rst", category="Study"),
+            table=report(
+                f"{RESULTS}/study.csv", caption="../report/study.rst", category="Study"
+            ),
             markdown=f"{RESULTS}/study.md",
             plots=[
-                report(study_plot(setting), caption="../report/study_setting.rst", category="Study", labels={"setting": setting})
+                report(
+                    study_plot(setting),
+                    caption="../report/study_setting.rst",
+                    category="Study",
+                    labels={"setting": setting},
+                )
                 for setting in SWEPT
             ],
+        log:
+            f"{LOGS}/study_table.log",
+        localrule: True
+        conda:
+            ENV
         params:
-            branches=[{"id": branch.id, "overrides": branch.overrides} for branch in BRANCHES],
+            branches=[
+                {"id": branch.id, "overrides": branch.overrides} for branch in BRANCHES
+            ],
             folders={branch.id: branch_results(branch.id) for branch in BRANCHES},
             base=overlay({setting: setting_value(config, setting) for setting in SWEPT}),
             settings=SWEPT,
-        log:
-            f"{LOGS}/study_table.log",
-        conda:
-            ENV
         script:
             "../scripts/study_table.py"
