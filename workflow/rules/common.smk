@@ -1,11 +1,16 @@
 # Config validation, paths and input functions shared by the rules.
 
-import yaml
+import hashlib
+
 from snakemake.utils import validate
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_schema, coerce_to_schema, experiments, load_schema
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
+from lmtune.study.record import RUN_RECORD
+from lmtune.study.headline import HEADLINES
+from lmtune.study.sweeps import BASE_ID, SweepError, expand_sweep, overlay, read_sweep_sheet, resolved_config, setting_value
+from lmtune.study.tracking import tracking_for_jobs
 
 
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
@@ -370,4 +375,99 @@ def unplanned_experiment(wildcards):
         else f"the config has no {name} section" if name not in config else f"experiments is {EXPERIMENTS}"
     )
     raise ValueError(f"{RESULTS}/{name}/{wildcards.path}: experiment {name!r} is not run by this config ({reason})")
+
+
+# Studies (study.smk): the run record of a results folder; with `sweeps:`, the branches
+# of this config, each this same workflow loaded as a module under its own config in its
+# own folder, and the study table.
+# What a run is: its config less the study around it and where its curves go (neither
+# changes a result, so neither reruns anything).
+NOT_RUN_SETTINGS = ("sweeps", "tracking", "results")
+RUN_SETTINGS = {
+    key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS
+}
+# A branch is loaded as a module named after it; the top level has no namespace.
+TOP_LEVEL = workflow.modifier.namespace is None
+# The branch rules' names: branch_<hash of the branch id>_<rule>.
+BRANCH_MODULE = "branch_"
+STUDY = f"{RESULTS}/study"
+
+
+def final_outputs():
+    """Everything the run record follows: the experiments' final outputs."""
+    return all_targets()
+
+
+def branch_results(branch_id):
+    return RESULTS if branch_id == BASE_ID else f"{STUDY}/{branch_id}"
+
+
+def study_branches():
+    """The study's branches, the base first; none without `sweeps:`."""
+    sweep = config.get("sweeps")
+    if not sweep:
+        return []
+    base = {key: value for key, value in config.items() if key != "sweeps"}
+    if "sheet" in sweep:
+        branches = read_sweep_sheet(sweep["sheet"], base, CONFIG_SCHEMA)
+    else:
+        branches = expand_sweep(sweep, base, CONFIG_SCHEMA)
+    for branch in branches:
+        for path in branch.overrides:
+            if path.split(".")[0] in NOT_RUN_SETTINGS:
+                raise SweepError(
+                    f"sweeps: {path} is not a setting of a run and cannot be swept"
+                )
+    return branches
+
+
+def load_branch(branch):
+    """The workflow under the branch's config, as rules named after it; the base model
+    preparation stays the top level's."""
+    branch_config = resolved_config(
+        {key: value for key, value in config.items() if key != "sweeps"},
+        branch,
+        CONFIG_SCHEMA,
+    )
+    branch_config["results"] = branch_results(branch.id)
+    name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
+    workflow.module(
+        name,
+        snakefile=workflow.main_snakefile,
+        config=branch_config,
+        skip_validation=True,
+    )
+    workflow.userule(
+        rules=["*"],
+        from_module=name,
+        exclude_rules=["all", "prepare_base_model", "unplanned_target"],
+        name_modifier=f"{name}_*",
+    )(None)
+    return experiments(branch_config)
+
+
+def study_plot(setting):
+    return f"{RESULTS}/study_plots/{setting}.png"
+
+
+def study_targets():
+    if not BRANCHES:
+        return []
+    return [f"{RESULTS}/study.csv", f"{RESULTS}/study.md", *map(study_plot, SWEPT)]
+
+
+def study_inputs(wildcards):
+    """Each branch's run record (its whole run done) and headline metrics files."""
+    return {
+        "records": [
+            f"{branch_results(branch_id)}/{RUN_RECORD}"
+            for branch_id in BRANCH_EXPERIMENTS
+        ],
+        "metrics": [
+            f"{branch_results(branch_id)}/{HEADLINES[name][0]}"
+            for branch_id, names in BRANCH_EXPERIMENTS.items()
+            for name in names
+        ],
+    }
+
 
