@@ -403,7 +403,7 @@ def test_no_rule_runs_a_shell_command_or_inline_code():
         if name == "all":
             assert directives == ["input", "default_target"], directives
         elif name == "unplanned_target":  # runs nothing: its input function only raises
-            assert directives == ["input", "output", "log", "wildcard_constraints"], directives
+            assert directives == ["localrule", "input", "output", "log", "wildcard_constraints"], directives
         else:
             assert "script" in directives, f"rule {name} runs no script: ({directives})"
     # The library and scripts never hand a string to a shell either.
