@@ -2,8 +2,6 @@
 
     .venv/bin/python benchmarks/throughput.py                      # every stage of config.yaml
     .venv/bin/python benchmarks/throughput.py --stages continual-A arithmetic --steps 4
-    .venv/bin/python benchmarks/throughput.py --gpu-mistral        # GPU box: QLoRA on a random Mistral-7B
-    .venv/bin/python benchmarks/throughput.py --gpu-mistral --layers 2 --device cpu --steps 2  # its code path, shrunk
 
 Default mode, for each training stage of the config (continual phases, arithmetic LoRA,
 Java stage 1 and stage 2 runs): the same model, data, batch size and collator are
@@ -16,13 +14,7 @@ memory of each (every measurement runs in a fresh process of its own) and the wa
 of `snakemake -n` in the repository. Data are built in memory from the config with the
 library functions the rules call; nothing under results/ is read or written.
 
-`--gpu-mistral`: config/seed-scale.yaml's arithmetic training (nf4 QLoRA, LoRA on
-k/v/o, batch 2, the seed's random addends) on a randomly initialised Mistral-7B of the
-real architecture (no weights are downloaded), saved in bf16 and loaded back through the
-workflow's `lmtune.core.adapters.load_base`, with Mistral's own token split of the data. Both
-methods run in one process, in alternating order over `--rounds`; it prints tokens/s,
-model FLOP utilisation and peak GPU memory. Needs bitsandbytes and about 15 GB free
-under `--tmp-dir`.
+The GPU benchmark of a QLoRA step on a random Mistral-7B is `benchmarks/gpu_step.py`.
 """
 
 from __future__ import annotations
@@ -50,80 +42,74 @@ from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
 from lmtune.core.errors import ModelError
-from lmtune.core.completions import encode_examples, padding_collator
+from lmtune.core.completions import encode_examples
 from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
-from lmtune.core.adapters import add_lora, load_base
-from lmtune.core.models import PRECISIONS, check_model_folder, load_model, load_tokenizer, materialize, parse_source
-from lmtune.core.training import TrainSettings, train_causal_lm
+from lmtune import recipe
+from lmtune.config import experiments
+from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
+from lmtune.core.training import train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.9  # workflow tokens/s over plain-loop tokens/s
 TARGET_DRY_RUN_S = 5.0  # `snakemake -n` on a finished workflow
-H100_BF16_DENSE_TFLOPS = 989.0  # H100 SXM, dense (no sparsity)
 TOKENS = "non-pad tokens = attention_mask == 1 in the batches the model was given"
 
 
-# --- The training stages of a config, and their data, built as the rules build them ---
+# --- The training jobs of a config (lmtune.recipe, as the rules plan them), and their data ---
 
 
 @dataclass(frozen=True)
 class Stage:
-    name: str  # what --stages selects (by prefix)
-    what: str
+    key: str  # the training job's config key, as lmtune.recipe.planned_specs names it; --stages matches it
+    spec: recipe.TrainingSpec
     model_spec: dict  # the experiment's base_model section
-    settings: dict  # training hyper-parameters (lmtune.core.training.TrainSettings)
-    data: str  # "blocks" (fixed-length, default collator) or "instructions" (padded, by length)
-    seed: int
-    lora: dict | None = None
 
     @property
     def default_steps(self) -> int:
-        return 2 if self.lora is None else 8  # a full 135M step: 7-35 s on 2 cores
+        return 2 if self.spec.adapter is None else 8  # a full 135M step: 7-35 s on 2 cores
+
+
+def validated(config: dict) -> dict:
+    """The config with the schema's defaults filled in, as the workflow sees it."""
+    from snakemake.utils import validate
+
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    return config
 
 
 def config_stages(config: dict) -> list[Stage]:
-    base, seed = config["base_model"], config["seed"]
+    """Every training job of the config (continual: the first strategy's phases, first
+    seed), each with the spec the workflow trains it with."""
+    planned = experiments(config)
+    first_strategy = next(iter(config["continual"]["strategies"])) if "continual" in planned else None
     stages = []
-    if "continual" in config:  # one phase per domain of continual.order, strategy `sequential`
-        section = config["continual"]
-        for domain in section["order"]:
-            stages.append(Stage(f"continual-{domain}", f"continual phase {domain}, full fine-tune on blocks",
-                                section.get("base_model", base), section["phases"][domain], "blocks",
-                                section.get("seeds", [seed])[0]))
-    if "arithmetic" in config:  # rule train_lora
-        section = config["arithmetic"]
-        kind = "QLoRA (nf4 base)" if section["lora"]["quantize_4bit"] else "LoRA"
-        stages.append(Stage("arithmetic-lora", f"arithmetic, {kind} on instructions",
-                            section.get("base_model", base), section["training"], "instructions", seed, section["lora"]))
-    if "java" in config:  # rules train_java_autoregressive and train_java_instruct
-        section = config["java"]
-        spec = section.get("base_model", base)
-        stages.append(Stage("java-stage1", "Java stage 1, full fine-tune on snippet blocks", spec,
-                            section["autoregressive"], "blocks", seed))
-        for run, settings in section["instruct_runs"].items():
-            stages.append(Stage(f"java-stage2-{run}", f"Java stage 2 ({run}), full fine-tune on instructions",
-                                spec, settings, "instructions", seed))
+    for key, spec in recipe.planned_specs(config, planned).items():
+        if key.startswith("continual.") and not key.endswith(f"(strategy {first_strategy})"):
+            continue
+        experiment = key.split(".")[0]
+        stages.append(Stage(key, spec, config[experiment].get("base_model", config["base_model"])))
     return stages
 
 
 def build_dataset(stage: Stage, config: dict, tokenizer):
     """The stage's training set, from the config, with the library calls of the rules."""
-    if stage.name.startswith("continual-"):  # split_corpus, then tokenize_split
+    if stage.key.startswith("continual."):  # split_corpus, then tokenize_split
         section = config["continual"]
-        corpus = section["domains"][stage.name.removeprefix("continual-")]["corpus"]
+        domain = stage.key.split(".")[2].split(" ")[0]
+        corpus = section["domains"][domain]["corpus"]
         split = section["split"]
         train, _test = split_train_test(split_paragraphs(read_corpus(corpus)), split["test_fraction"], split["seed"], corpus)
-        return tokenize_to_dataset(train, tokenizer, stage.settings["block_size"], source=corpus)
-    if stage.name == "arithmetic-lora":  # generate_arithmetic_data, then tokenize_arithmetic
+        return tokenize_to_dataset(train, tokenizer, section["phases"][domain]["block_size"], source=corpus)
+    if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
         return encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
-    if stage.name == "java-stage1":  # prepare_java_corpus, then tokenize_java_corpus
+    if stage.key == "java.autoregressive":  # prepare_java_corpus, then tokenize_java_corpus
         settings = config["java"]["corpus"]
         raw = [snippet for source in settings["sources"] for snippet in read_source(source)]
         snippets = clean_snippets(raw, settings["min_chars"], settings["max_chars"])
         train, _test = split_train_test(snippets, settings["test_fraction"], settings["seed"], source="java.corpus")
-        return tokenize_to_dataset(train, tokenizer, stage.settings["block_size"], source="java.corpus")
+        return tokenize_to_dataset(train, tokenizer, config["java"]["autoregressive"]["block_size"], source="java.corpus")
     # generate_java_tasks, then tokenize_java_tasks
     tasks = generate_tasks(config["java"]["instructions"])["train"]
     return encode_examples(tokenizer, [(t.instruction, t.code) for t in tasks], "\n")
@@ -146,14 +132,6 @@ def model_folder(spec: dict, cache: Path) -> str:
         progress(f"materialising {spec['source']} into {folder} (as the rule prepare_base_model does)")
         materialize(source, folder, spec.get("trust_remote_code", False))
     return str(folder)
-
-
-def stage_model(stage: Stage, folder: str, device: str, precision: str, seed: int):
-    """As train_full.py or train_lora.py load it."""
-    if stage.lora is None:
-        return load_model(folder, device=device)
-    quantized = stage.lora["quantize_4bit"]
-    return add_lora(load_base(folder, device, precision, quantized), stage.lora, quantized=quantized, seed=seed)
 
 
 # --- Measuring one run: tokens at every forward pass, time at every optimizer step ---
@@ -253,14 +231,13 @@ def peak_memory(device: torch.device) -> tuple[float, str]:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "max RSS"
 
 
-def measure_workflow(model, tokenizer, dataset, settings: TrainSettings, instructions: bool, seed: int,
-                     device: str, precision: str, warmup: int, steps: int) -> tuple[dict, list]:
-    """Train through lmtune.core.training.train_causal_lm, as train_full.py / train_lora.py do,
+def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmup: int, steps: int) -> tuple[dict, list]:
+    """Train through lmtune.core.training.train_causal_lm as lmtune.recipe.train calls it,
     stopped after warmup + steps optimizer steps (max_steps is the only setting changed)."""
+    settings = spec.optimisation
     counter = TokenCounter(model)
     clock = StepClock(torch.device(next(model.parameters()).device), counter)
-    # train_full.py passes no collator for blocks: the Trainer then uses default_data_collator.
-    collator = RecordingCollator(padding_collator(tokenizer) if instructions else default_data_collator)
+    collator = RecordingCollator(recipe.collator(spec, tokenizer) or default_data_collator)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs
         train_causal_lm(
             model=model,
@@ -270,25 +247,25 @@ def measure_workflow(model, tokenizer, dataset, settings: TrainSettings, instruc
             loss_log=f"{tmp}/train_loss.csv",
             checkpoint_dir=f"{tmp}/checkpoints",
             settings=replace(settings, max_steps=warmup + steps),
-            seed=seed,
-            device=device,
-            precision=precision,
+            seed=spec.seed,
+            device=spec.device,
+            precision=spec.precision,
             progress=False,
             callbacks=(clock.callback(),),
             data_collator=collator,
-            group_by_length=instructions,
+            group_by_length=spec.objective == "completions",
         )
     counter.remove()
     used = collator.batches[: (warmup + steps) * settings.gradient_accumulation_steps]
     return {**clock.result(warmup, steps), "optimizer": clock.optimizer}, used
 
 
-def measure_plain(model, tokenizer, batches: list, settings: TrainSettings, instructions: bool, seed: int,
-                  precision: str, warmup: int, steps: int) -> dict:
+def measure_plain(model, tokenizer, batches: list, spec: recipe.TrainingSpec, warmup: int, steps: int) -> dict:
     """The same batches through a plain loop: forward, backward, AdamW step, zero_grad."""
-    set_seed(seed)
+    settings, precision = spec.optimisation, spec.precision
+    set_seed(spec.seed)
     device = next(model.parameters()).device
-    collate = padding_collator(tokenizer) if instructions else default_data_collator
+    collate = recipe.collator(spec, tokenizer) or default_data_collator
     accumulation = settings.gradient_accumulation_steps
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -313,19 +290,17 @@ def measure_plain(model, tokenizer, batches: list, settings: TrainSettings, inst
 
 def measure_in_process(job: dict) -> dict:
     config, stage = job["config"], job["stage"]
+    spec = replace(stage.spec, device=job["device"], precision=job["precision"])
+    settings = spec.optimisation
     torch.set_num_threads(job["threads"])
     tokenizer = load_tokenizer(job["model_dir"])
     dataset = build_dataset(stage, config, tokenizer)
-    settings = TrainSettings.from_config(stage.settings)
-    model = stage_model(stage, job["model_dir"], job["device"], job["precision"], stage.seed)
-    instructions = stage.data == "instructions"
+    model = recipe.add_adapter(spec, recipe.model_to_train(spec, job["model_dir"]))  # as lmtune.recipe.train builds it
     if job["method"] == "workflow":
-        result, batches = measure_workflow(model, tokenizer, dataset, settings, instructions, stage.seed,
-                                           job["device"], job["precision"], job["warmup"], job["steps"])
+        result, batches = measure_workflow(model, tokenizer, dataset, spec, job["warmup"], job["steps"])
         result["batches"] = batches
     else:
-        result = measure_plain(model, tokenizer, job["batches"], settings, instructions, stage.seed,
-                               job["precision"], job["warmup"], job["steps"])
+        result = measure_plain(model, tokenizer, job["batches"], spec, job["warmup"], job["steps"])
     result["peak_gib"], result["peak_kind"] = peak_memory(next(model.parameters()).device)
     # Non-pad tokens per step over a whole epoch: by-length batching starts with its longest batches.
     result["epoch_tokens_per_step"] = sum(map(sum, dataset["attention_mask"])) / math.ceil(len(dataset) / settings.batch_size)
@@ -342,7 +317,7 @@ def _child(job: dict, result_path: str, log_path: str) -> None:
 
 
 def measure_in_child(job: dict, workdir: Path) -> dict:
-    name = f"{job['stage'].name}-{job['method']}"
+    name = f"{re.sub(r'[^A-Za-z0-9]+', '-', job['stage'].key)}-{job['method']}"
     result_path, log_path = workdir / f"{name}.pickle", workdir / f"{name}.log"
     process = multiprocessing.get_context("spawn").Process(target=_child, args=(job, str(result_path), str(log_path)))
     process.start()
@@ -384,10 +359,10 @@ def gib(value: float) -> str:
 
 def cpu_mode(args) -> None:
     os.chdir(REPO)  # the config's corpus paths are relative to the repository
-    config = yaml.safe_load(Path(args.config).read_text())
-    stages = [s for s in config_stages(config) if not args.stages or any(s.name.startswith(p) for p in args.stages)]
+    config = validated(yaml.safe_load(Path(args.config).read_text()))
+    stages = [s for s in config_stages(config) if not args.stages or any(p in s.key for p in args.stages)]
     if not stages:
-        sys.exit(f"no stage matches {args.stages}; stages: {', '.join(s.name for s in config_stages(config))}")
+        sys.exit(f"no stage matches {args.stages}; stages: {'; '.join(s.key for s in config_stages(config))}")
     device = args.device or config["compute"]["device"]
     precision = args.precision or config["compute"]["precision"]
     load_before = os.getloadavg()[0]
@@ -400,13 +375,13 @@ def cpu_mode(args) -> None:
                    "warmup": args.warmup, "steps": steps}
             results = {}
             for method in ("workflow", "plain"):  # the plain loop replays the batches the Trainer drew
-                progress(f"{stage.name} ({stage.what}): {method}, {args.warmup} warm-up + {steps} timed steps ...")
+                progress(f"{stage.key} ({stage.spec.name}): {method}, {args.warmup} warm-up + {steps} timed steps ...")
                 batches = results["workflow"]["batches"] if method == "plain" else None
                 r = results[method] = measure_in_child({**job, "method": method, "batches": batches}, Path(tmp))
                 progress(f"  {r['non_pad']} non-pad tokens in {r['seconds']:.1f} s "
                          f"(steps: {', '.join(f'{s:.1f}' for s in r['step_seconds'])} s), peak {gib(r['peak_gib'])}")
             if results["workflow"]["non_pad"] != results["plain"]["non_pad"]:
-                raise RuntimeError(f"{stage.name}: the two methods saw different tokens")
+                raise RuntimeError(f"{stage.key}: the two methods saw different tokens")
             rows.append((stage, results))
         load_after = os.getloadavg()[0]
         dry = None
@@ -430,7 +405,7 @@ def cpu_mode(args) -> None:
         w, p = r["workflow"], r["plain"]
         w_rate, p_rate = w["non_pad"] / w["seconds"], p["non_pad"] / p["seconds"]
         ratio = w_rate / p_rate
-        print(f"{stage.name:18s} {TrainSettings.from_config(stage.settings).batch_size:5d} {w['steps']:5d} "
+        print(f"{stage.key[:18]:18s} {stage.spec.optimisation.batch_size:5d} {w['steps']:5d} "
               f"{w['non_pad'] / w['steps']:8.0f} {w['epoch_tokens_per_step']:5.0f} {w['in_loss'] / w['non_pad']:4.0%} "
               f"{1 - w['non_pad'] / w['positions']:4.0%} {w_rate:14.1f} {p_rate:11.1f} "
               f"{ratio:5.2f}{' <' if ratio < TARGET_RATIO else '  '} {w['best_step_rate'] / p['best_step_rate']:5.2f} "
@@ -450,204 +425,25 @@ def cpu_mode(args) -> None:
           f"({', '.join(f'{s:.2f}' for s in dry['all'])} s), target < {TARGET_DRY_RUN_S:.0f} s; workflow {state}")
 
 
-# --- --gpu-mistral: the seed-scale QLoRA run on a random Mistral-7B ---
-
-# Mistral-7B-Instruct-v0.2's own tokenization (its 32,000-piece SentencePiece model, ids
-# included) of every word the arithmetic data is made of, taken from the real tokenizer.
-# There is no Mistral tokenizer offline, so --gpu-mistral rebuilds this part of it:
-# sequence lengths, and so tokens per step, are those of the real run.
-MISTRAL_PIECES = {
-    "[INST]": [("▁[", 733), ("INST", 16289), ("]", 28793)],
-    "[/INST]": [("▁[", 733), ("/", 28748), ("INST", 16289), ("]", 28793)],
-    "es": [("▁es", 1037)],
-    "igual": [("▁ig", 12632), ("ual", 840)],
-    "a": [("▁a", 264)],
-    "más": [("▁más", 5268)],
-    "uno": [("▁uno", 10956)],
-    "dos": [("▁dos", 4882)],
-    "tres": [("▁tres", 14009)],
-    "cuatro": [("▁cuatro", 27429)],
-    "cinco": [("▁cin", 7132), ("co", 1115)],
-    "seis": [("▁se", 427), ("is", 278)],
-    "siete": [("▁s", 268), ("iet", 1296), ("e", 28706)],
-    "ocho": [("▁o", 289), ("cho", 2415)],
-    "nueve": [("▁nue", 12467), ("ve", 333)],
-    "diez": [("▁die", 1202), ("z", 28764)],
-}
-MISTRAL_SPACE = 28705  # "▁": a number is "▁" and then one token per digit
-MISTRAL_DIGITS = dict(zip("0123456789", [28734, 28740, 28750, 28770, 28781, 28782, 28784, 28787, 28783, 28774]))
-
-
-def mistral_arithmetic_tokenizer():
-    """A fast tokenizer that splits the arithmetic text exactly as Mistral-7B-Instruct-v0.2
-    does (a number is '▁' and one token per digit, as in SentencePiece); any other word
-    falls back to its characters. <s> = 1, </s> = 2 (also the pad token), as Mistral's."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "▁": MISTRAL_SPACE}
-    for pieces in MISTRAL_PIECES.values():  # the first piece starts a word, the others continue it
-        for position, (piece, token) in enumerate(pieces):
-            vocab[piece if position == 0 else "##" + piece] = token
-    for digit, token in MISTRAL_DIGITS.items():
-        vocab["##" + digit] = token
-    spare = iter(range(31000, 32000))
-    for char in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZáéíóúüñ0123456789[]/.,;:!?()+-*=<>'\"":
-        if char.isalpha():
-            vocab.setdefault("▁" + char, next(spare))
-        vocab.setdefault("##" + char, next(spare))
-    backend = Tokenizer(models.WordPiece(vocab, unk_token="<unk>", continuing_subword_prefix="##"))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
-                                        eos_token="</s>", pad_token="</s>")
-    for word, pieces in MISTRAL_PIECES.items():  # the table holds, whatever the tokenizers release
-        got = tokenizer(word, add_special_tokens=False)["input_ids"]
-        if got != [token for _piece, token in pieces]:
-            raise RuntimeError(f"tokenizer split {word!r} into {got}, Mistral into {pieces}")
-    return tokenizer
-
-
-def mistral_7b_config(layers: int):
-    """Mistral-7B-Instruct-v0.2's architecture (its config.json), optionally fewer layers."""
-    from transformers import MistralConfig
-
-    return MistralConfig(
-        vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=layers,
-        num_attention_heads=32, num_key_value_heads=8, head_dim=128, hidden_act="silu",
-        max_position_embeddings=32768, rms_norm_eps=1e-5, rope_theta=1e6, sliding_window=None,
-        tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
-    )
-
-
-def save_random_mistral(folder: Path, layers: int, device: torch.device) -> int:
-    """A randomly initialised bf16 Mistral saved as a transformers folder, so the workflow's
-    own loader quantises it; returns its matmul parameter count (linear layers and LM head)."""
-    from transformers import AutoModelForCausalLM
-
-    with device:  # created on the device in bf16: never a fp32 copy of 7B parameters
-        model = AutoModelForCausalLM.from_config(mistral_7b_config(layers), dtype=torch.bfloat16)
-    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-    model.save_pretrained(folder, safe_serialization=True)
-    del model
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return matmul
-
-
-def gpu_mistral_mode(args) -> None:
-    os.chdir(REPO)
-    config = yaml.safe_load(Path(args.config or "config/seed-scale.yaml").read_text())
-    section, seed = config["arithmetic"], config["seed"]
-    device = torch.device(args.device or "cuda")
-    precision = args.precision or "bf16"
-    torch.set_num_threads(args.threads)
-    settings = TrainSettings.from_config(section["training"])
-    lora = {**section["lora"], "quantize_4bit": True}
-
-    tokenizer = mistral_arithmetic_tokenizer()
-    examples = generate_datasets(section["data"])["train"]
-    dataset = encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
-    lengths = dataset["length"]
-    epoch_steps = math.ceil(len(dataset) / settings.batch_size)
-    warmup = args.warmup or 3
-    steps = args.steps or 100  # two of the sampler's by-length mega-batches: every length, about as often as an epoch
-    progress(f"{len(dataset)} examples, {statistics.mean(lengths):.1f} tokens on average ({min(lengths)}-{max(lengths)})")
-
-    with tempfile.TemporaryDirectory(prefix="random-mistral-", dir=args.tmp_dir) as tmp:
-        start = time.perf_counter()
-        progress(f"building a random Mistral ({args.layers} layers, bf16) on {device}, saving it to {tmp} ...")
-        matmul_params = save_random_mistral(Path(tmp), args.layers, device)
-        built = time.perf_counter() - start
-        progress(f"  {built:.0f} s; loading it through lmtune.core.adapters.load_base(quantize_4bit=True) ...")
-        start = time.perf_counter()
-        model = add_lora(load_base(tmp, device.type, precision, True), lora, quantized=True, seed=seed)
-        loaded = time.perf_counter() - start
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        footprint = f", model in GPU memory {gib(torch.cuda.memory_allocated(device) / 2**30)}" if device.type == "cuda" else ""
-
-        # Rounds alternate the order (workflow, plain, then plain, workflow, ...) so that a drift
-        # of the machine does not favour one method. The Trainer draws the same batches each time.
-        runs = []
-        for round_ in range(args.rounds):
-            for method in ("workflow", "plain") if round_ % 2 == 0 else ("plain", "workflow"):
-                if device.type == "cuda":
-                    torch.cuda.reset_peak_memory_stats(device)
-                progress(f"round {round_ + 1}, {method}: {warmup} warm-up + {steps} timed steps ...")
-                if method == "workflow":
-                    result, batches = measure_workflow(model, tokenizer, dataset, settings, True, seed, device.type,
-                                                       precision, warmup, steps)
-                else:
-                    result = measure_plain(model, tokenizer, batches, settings, True, seed, precision, warmup, steps)
-                result["peak_gib"], peak_kind = peak_memory(device)
-                if device.type != "cuda":
-                    peak_kind += " (process)"  # one process runs everything in this mode
-                runs.append((f"{method} {round_ + 1}", method, result))
-
-    flops_per_token = 4 * matmul_params + 6 * trainable
-    print(f"\nSeed-scale arithmetic QLoRA on a randomly initialised Mistral-7B ({args.layers} of 32 layers), "
-          f"{torch.cuda.get_device_name(device) if device.type == 'cuda' else device}, {precision}, torch {torch.__version__}")
-    print(f"LoRA r={lora['r']} alpha={lora['alpha']} dropout={lora['dropout']} on {'/'.join(lora['target_modules'])}, "
-          f"nf4 + double quant; batch {settings.batch_size}, lr {settings.learning_rate}, batched by length")
-    print(f"data: the {len(dataset)} training examples of config/seed-scale.yaml in Mistral's own tokens, "
-          f"{statistics.mean(lengths):.1f} on average, {sum(lengths) / epoch_steps:.1f} per step over an epoch")
-    print(f"set-up: random bf16 model built and saved in {built:.0f} s, loaded and quantised in {loaded:.0f} s{footprint}")
-    print(f"{warmup} warm-up step(s) not timed, then {steps} timed; tokens/s counts {TOKENS}")
-    print(f"MFU = tokens/s x (4 x {matmul_params / 1e9:.3f}e9 frozen matmul weights + 6 x {trainable / 1e6:.2f}e6 "
-          f"LoRA weights) / {args.peak_tflops:.0f} TFLOP/s")
-    print("      (a frozen weight costs 2 FLOPs forward and 2 for the input gradient, none for its own gradient;"
-          " embedding lookups and attention scores are left out)\n")
-    header = f"{'run':10s} {'tok/step':>8s} {'s/step':>7s} {'tok/s':>9s} {'MFU':>8s} {'peak ' + peak_kind:>24s}"
-    print(header)
-    print("-" * len(header))
-    rates = {"workflow": [], "plain": []}
-    for name, method, r in runs:
-        rate = r["non_pad"] / r["seconds"]
-        rates[method].append(rate)
-        print(f"{name:10s} {r['non_pad'] / steps:8.1f} {r['seconds'] / steps:7.3f} {rate:9.1f} "
-              f"{rate * flops_per_token / (args.peak_tflops * 1e12):8.3%} {gib(r['peak_gib']):>24s}")
-    ratio = statistics.mean(rates["workflow"]) / statistics.mean(rates["plain"])
-    print(f"ratio workflow/plain (mean tok/s over rounds) {ratio:.2f}, target >= {TARGET_RATIO}; the workflow's "
-          f"Trainer uses {runs[0][2]['optimizer']}, "
-          f"clips gradients and logs the loss every step")
-    if args.rounds > 1:
-        # The first run meets every sequence length for the first time (kernel choice, allocator
-        # growth); a training run of many epochs does so once. The last round is the steady state.
-        print(f"last round only (every batch shape seen before, as in a long run): ratio "
-              f"{rates['workflow'][-1] / rates['plain'][-1]:.2f}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 2)[2])
-    parser.add_argument("--config", help="config file (default config.yaml; config/seed-scale.yaml with --gpu-mistral)")
+    parser.add_argument("--config", default="config.yaml", help="config file (default %(default)s)")
     parser.add_argument("--stages", nargs="+", metavar="PREFIX",
-                        help="stages whose name starts with one of these (continual-A, continual-B, arithmetic-lora, "
-                             "java-stage1, java-stage2-<run>); default all")
+                        help="training jobs whose config key holds one of these (continual.phases.A, arithmetic, "
+                             "java.autoregressive, java.instruct_runs.<run>); default all")
     parser.add_argument("--steps", type=int,
-                        help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA; "
-                             "100 with --gpu-mistral)")
-    parser.add_argument("--warmup", type=int, help="untimed optimizer steps first (default 1; 3 with --gpu-mistral)")
-    parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's, cuda with --gpu-mistral")
-    parser.add_argument("--precision", choices=sorted(PRECISIONS),
-                        help="override compute.precision; default the config's, bf16 with --gpu-mistral")
+                        help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed optimizer steps first (default %(default)s)")
+    parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), help="override compute.precision; default the config's")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads (default %(default)s)")
     parser.add_argument("--dry-runs", type=int, default=3, help="repetitions of `snakemake -n` (0: skip; default 3)")
-    parser.add_argument("--gpu-mistral", action="store_true", help="QLoRA on a random Mistral-7B instead (see above)")
-    parser.add_argument("--layers", type=int, default=32, help="--gpu-mistral: decoder layers (default 32; fewer to test)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="--gpu-mistral: rounds of both methods, in alternating order (default 2)")
-    parser.add_argument("--tmp-dir", help="--gpu-mistral: where the random model is saved (14.5 GB at 32 layers)")
-    parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS,
-                        help="--gpu-mistral: peak of the accelerator for MFU (default H100 SXM bf16 dense, %(default)s)")
     args = parser.parse_args()
-    if args.warmup is not None and args.warmup < 1:
+    if args.warmup < 1:
         parser.error("--warmup must be at least 1: the timed window starts at the end of a step")
-    if args.gpu_mistral:
-        gpu_mistral_mode(args)
-    else:
-        args.config, args.warmup = args.config or "config.yaml", args.warmup or 1
-        cpu_mode(args)
+    cpu_mode(args)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import yaml
 from conftest import tiny_config
 
 from conftest import run_snakemake
+from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,28 @@ def test_the_seed_scale_config_plans_every_experiment(tmp_path):
         assert re.search(rf"^{job}\s+\d+$", result.stdout, re.MULTILINE), job
     for model in ["distilgpt2", "unsloth--mistral-7b-instruct-v0.2-bnb-4bit", "gpt2"]:
         assert f"resources/models/{model}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "compute, message",
+    [
+        # The tiny setting's batch sizes (2, 4) do not split over 3 processes.
+        ({"processes": 3}, r"continual.phases.A \(strategy \w+\): batch_size 2 does not split over 3 data-parallel processes"),
+        ({"fsdp": True}, r"compute.fsdp is True but training runs on the CPU \(compute.device 'cpu'\): FSDP is for CUDA"),
+        ({"processes": 0}, r"compute.processes: 0 is less than the minimum of 1"),
+    ],
+)
+def test_parallel_settings_the_machine_cannot_run_are_named(tmp_path, good_config, compute, message):
+    config = copy.deepcopy(good_config)
+    config["compute"].update(compute)
+    output = dry_run_error(tmp_path, config)
+    assert re.search(message, output), output
+
+
+@pytest.mark.slow
+def test_a_partition_the_cluster_lacks_is_named_before_any_job(tmp_path, good_config, slurm_cluster, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SLURM_CONF", slurm_cluster.env["SLURM_CONF"])
+    monkeypatch.setenv("PATH", slurm_cluster.env["PATH"])
+    monkeypatch.setenv("LMTUNE_SLURM_PARTITION", "a100")
+    output = dry_run_error(tmp_path, good_config)
+    assert f"LMTUNE_SLURM_PARTITION is 'a100', but the cluster has no such partition; its partitions: {slurm_cluster.partition}" in output

@@ -11,24 +11,11 @@ from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 
 PROFILE = REPO / "profiles" / "slurm"
 PHASE_A_EVAL = "results/continual/sequential/seed0/A/eval/A.json"
-TRAINING_RULES = ("train_phase", "train_lora", "train_java_autoregressive", "train_java_instruct")
 
 
 def profile_settings() -> dict:
     with open(PROFILE / "config.yaml") as stream:
         return yte.process_yaml(stream, require_use_yte=True)
-
-
-def cpu_overrides(threads_of_local_run: dict[str, int]) -> list[str]:
-    """The profile's GPU jobs as CPU jobs the test node can hold: no GPU, a little memory,
-    and the thread count of the local run (torch's results depend on it). Everything else
-    (executor, default resources, runtimes, retries) is the profile's own."""
-    settings = profile_settings()
-    set_resources = []
-    for rule, resources in settings["set-resources"].items():
-        set_resources += [f"{rule}:gpu=0", f"{rule}:mem_mb=2000", f"{rule}:runtime={resources['runtime']}"]
-    set_threads = [f"{rule}={threads_of_local_run.get(rule, 1)}" for rule in settings["set-threads"]]
-    return ["--set-resources", *set_resources, "--set-threads", *set_threads]
 
 
 @pytest.mark.slow
@@ -51,8 +38,8 @@ def test_continual_evaluations_through_slurm_match_the_local_run(tiny_run, slurm
     result = run_snakemake(
         workdir,
         "--profile", str(PROFILE),
-        # Phase A of the first seed and its evaluations (seven jobs: splits, tokens, one
-        # training, one evaluation); 4 jobs at once on the test node's 4 CPUs. The later
+        # Phase A of the first seed and its evaluations (seven jobs: two splits, three
+        # tokenizations, one training, one evaluation); 4 jobs at once on the test node's 4 CPUs. The later
         # --cores replaces run_snakemake's 2: it caps the threads of running jobs.
         PHASE_A_EVAL,
         "--jobs", "4", "--cores", "4",
@@ -60,10 +47,11 @@ def test_continual_evaluations_through_slurm_match_the_local_run(tiny_run, slurm
         # over sacct (asserted below). Poll often.
         "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs",
-        # The profile asks for CUDA and bf16; the local run's device and precision instead.
+        # The profile asks for CUDA and bf16; the local run's device and precision instead
+        # (on a CPU the jobs ask for no GPU, and the thread counts of the local run, on which
+        # torch's results depend), and memory the test node has.
         "--config", f"compute={config['compute']!r}",
-        # Local threads: training rules take compute.training_threads, the others 1.
-        *cpu_overrides({rule: config["compute"]["training_threads"] for rule in TRAINING_RULES}),
+        f"resources={ {kind: {'cpus_per_gpu': 1, 'mem_mb': 2000, 'runtime': 30} for kind in ('training', 'evaluation', 'generation')}!r}",
     )
     log = result.stdout + result.stderr
     assert profile_settings()["slurm-status-command"] == "squeue"  # sacct fails here
@@ -74,7 +62,10 @@ def test_continual_evaluations_through_slurm_match_the_local_run(tiny_run, slurm
     states = slurm_cluster.run("squeue", "--states=all", "--noheader", "--format=%T").split()
     assert len(states) >= submitted and set(states) == {"COMPLETED"}, states
 
-    assert submitted == 7, log
+    # The light jobs (splits, tokenizations) are local rules: only the training and the
+    # evaluation become sbatch jobs (7 before they were).
+    assert submitted == 2, log
+    assert log.count("localrule split_corpus") == 2 and log.count("localrule tokenize_split") == 3, log
     for domain in ["A", "B"]:
         relative = f"results/continual/sequential/seed0/A/eval/{domain}.json"
         assert (workdir / relative).read_bytes() == (tiny_run / relative).read_bytes(), relative

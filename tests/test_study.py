@@ -141,7 +141,7 @@ def test_resolved_config_deep_merges_and_checks_the_settings_together(base, sche
     assert config["continual"]["phases"]["A"] == base["continual"]["phases"]["A"]
     assert config["arithmetic"]["lora"]["alpha"] == base["arithmetic"]["lora"]["alpha"]
     assert base["continual"]["phases"]["B"]["learning_rate"] == 1e-4  # the base untouched
-    with pytest.raises(SweepError, match="branch bad: config continual.strategies.x"):
+    with pytest.raises(SweepError, match="branch bad: continual.strategies.x: 'fraction' is a required property"):
         resolved_config(base, Branch("bad", {"continual.strategies.x.method": "replay"}), schema)  # no fraction
     with pytest.raises(SweepError, match="holds a value"):
         apply_overrides(base, {"seed.x": 1})

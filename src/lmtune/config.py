@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from pathlib import Path
 
 from lmtune.continual.corpus import read_corpus, split_paragraphs
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError
+from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
 from lmtune.continual.strategies import StrategyError, check_strategy
+from lmtune.core.slurm import check_partition
 from lmtune.core.training import check_warmup
 
 
@@ -181,7 +184,21 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
         check_continual(config["continual"], workdir)
     from lmtune.recipe import planned_specs  # the recipes read the strategies checked above
 
-    for key, spec in planned_specs(config, planned).items():
+    specs = planned_specs(config, planned)
+    compute = config["compute"]
+    try:
+        if compute["processes"] > 1 or compute["fsdp"]:
+            # A GPU count is checked where the jobs run: a login node has none.
+            check_parallel(
+                compute["processes"], compute["fsdp"], compute["device"] if compute["jobs_run_here"] else "cpu",
+                {f"{key}: batch_size": spec.optimisation.batch_size for key, spec in specs.items()},
+            )
+            if not compute["jobs_run_here"]:
+                check_fsdp(compute["fsdp"], compute["device"])
+        check_partition(os.environ.get("LMTUNE_SLURM_PARTITION"), "LMTUNE_SLURM_PARTITION")
+    except LmtuneError as exc:
+        raise ConfigError(str(exc)) from None
+    for key, spec in specs.items():
         if spec.optimisation.max_steps > 0:
             try:
                 check_warmup(spec.optimisation.warmup_steps, spec.optimisation.max_steps)

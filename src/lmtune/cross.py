@@ -13,9 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lmtune.core.blocks import tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs
-from lmtune.core.completions import encode_examples, padding_collator
 from lmtune.core.jsonl import read_jsonl
 
 if TYPE_CHECKING:
@@ -31,6 +29,10 @@ def load_evaluation_set(spec: dict, tokenizer):
     "path", "block_size"} (JSONL of {"code"}), or {"kind": "instructions", "path",
     "separator"} (JSONL of {"prompt", "answer"}).
     """
+    # datasets: only the evaluation jobs tokenize; gathering the matrix needs none of it.
+    from lmtune.core.blocks import tokenize_to_dataset
+    from lmtune.core.completions import encode_examples, padding_collator
+
     kind, path = spec["kind"], spec["path"]
     if kind == "text":
         texts = split_paragraphs(read_corpus(path))

@@ -42,8 +42,14 @@ class TrainingSpec:
     seed: int
     device: str
     precision: str
+    processes: int = 1  # data-parallel processes (lmtune.core.distributed)
+    fsdp: bool = False  # the model sharded over them (CUDA)
     adapter: Adapter | None = None
     strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
+
+    @property
+    def quantized(self) -> bool:
+        return bool(self.adapter and self.adapter.quantize_4bit)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +75,8 @@ def _spec(config: dict, name: str, objective: str, settings: dict, seed: int, **
         seed=seed,
         device=compute["device"],
         precision=compute["precision"],
+        processes=compute["processes"],
+        fsdp=compute["fsdp"],
         **pieces,
     )
 
@@ -178,6 +186,34 @@ def planned_specs(config: dict, experiments: list[str]) -> dict[str, TrainingSpe
     return specs
 
 
+def model_to_train(spec: TrainingSpec, model: str | Path):
+    """`model` (a folder) loaded as the spec trains it: fp32 weights (the Trainer computes
+    in the spec's precision), or a frozen 4-bit base under a QLoRA adapter."""
+    from lmtune.core.adapters import load_for_training
+
+    return load_for_training(model, spec.device, spec.precision, quantize_4bit=spec.quantized)
+
+
+def add_adapter(spec: TrainingSpec, network):
+    """The spec's LoRA adapter on `network`, or `network` itself where it has none."""
+    from lmtune.core.adapters import add_lora
+
+    if not spec.adapter:
+        return network
+    network = add_lora(network, asdict(spec.adapter), quantized=spec.quantized, seed=spec.seed)
+    trainable, total = network.get_nb_trainable_parameters()
+    log.info("LoRA: %d of %d parameters train (%.2f%%)", trainable, total, 100 * trainable / total)
+    return network
+
+
+def collator(spec: TrainingSpec, tokenizer):
+    """Completions vary in length: padded per batch (and batched by length). Blocks are
+    all one length already: None, the Trainer's default collator."""
+    from lmtune.core.completions import padding_collator
+
+    return padding_collator(tokenizer) if spec.objective == "completions" else None
+
+
 def train(
     spec: TrainingSpec,
     model: str | Path,
@@ -194,16 +230,13 @@ def train(
     domains' blocks its strategy reads."""
     import datasets
 
-    from lmtune.core.adapters import add_lora, load_for_training
-    from lmtune.core.completions import padding_collator
     from lmtune.core.models import load_tokenizer
     from lmtune.core.training import train_causal_lm
 
     if spec.objective not in OBJECTIVES:
         raise ValueError(f"{spec.name}: unknown objective {spec.objective!r}; known: {', '.join(OBJECTIVES)}")
     log.info("%s: %s from %s on %s", spec.name, spec, model, data)
-    quantize = bool(spec.adapter and spec.adapter.quantize_4bit)
-    network = load_for_training(model, spec.device, spec.precision, quantize_4bit=quantize)
+    network = model_to_train(spec, model)
     tokenizer = load_tokenizer(model)
     train_data = datasets.load_from_disk(str(data))
     earlier = [datasets.load_from_disk(str(path)) for path in earlier_data]
@@ -212,15 +245,8 @@ def train(
         plugin = strategy(spec.strategy["method"])
         train_data = plugin.mix(train_data, earlier, spec.strategy, spec.seed)
         penalty = plugin.penalty(network, earlier, spec.strategy, spec.seed)
-    if spec.adapter:
-        network = add_lora(network, asdict(spec.adapter), quantized=quantize, seed=spec.seed)
-        trainable, total = network.get_nb_trainable_parameters()
-        log.info("LoRA: %d of %d parameters train (%.2f%%)", trainable, total, 100 * trainable / total)
-    # Completions vary in length: pad per batch and batch by length. Blocks are all one
-    # length already.
-    completions = spec.objective == "completions"
     return train_causal_lm(
-        model=network,
+        model=add_adapter(spec, network),
         tokenizer=tokenizer,
         train_data=train_data,
         out_dir=out_dir,
@@ -231,10 +257,11 @@ def train(
         device=spec.device,
         precision=spec.precision,
         progress=progress,
-        data_collator=padding_collator(tokenizer) if completions else None,
-        group_by_length=completions,
+        data_collator=collator(spec, tokenizer),
+        group_by_length=spec.objective == "completions",
         penalty=penalty,
         merge_adapter=bool(spec.adapter and spec.adapter.merge),
         name=spec.name,
         identity=identity,
+        fsdp=spec.fsdp,
     )

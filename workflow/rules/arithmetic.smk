@@ -49,10 +49,9 @@ rule train_lora:
         f"{LOGS}/train_lora.log",
     benchmark:
         f"{BENCHMARKS}/train_lora.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:
@@ -74,10 +73,9 @@ rule generate_arithmetic_answers:
         f"{LOGS}/generate_arithmetic_answers/{{variant}}.log",
     benchmark:
         f"{BENCHMARKS}/generate_arithmetic_answers/{{variant}}.tsv"
-    threads: 1
+    threads: job_threads("generation")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources("generation"),
     conda:
         ENV
     script:

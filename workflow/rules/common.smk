@@ -51,9 +51,36 @@ COMPUTE = {key: config["compute"][key] for key in ("device", "precision")}
 ENV = "../../envs/lmtune.yaml"
 
 
-def training_threads(wildcards):
+def job_gpus(kind):
+    """GPUs a heavy job takes: none on a CPU; on cuda one, and a training job one per
+    data-parallel process."""
+    if config["compute"]["device"] != "cuda":
+        return 0
+    return config["compute"]["processes"] if kind == "training" else 1
+
+
+def job_threads(kind):
+    """On cuda, `resources.<kind>.cpus_per_gpu` per GPU; on a CPU a training job takes
+    compute.training_threads (all cores: one training at a time), the others one."""
+    gpus = job_gpus(kind)
+    if gpus:
+        return config["resources"][kind]["cpus_per_gpu"] * gpus
+    if kind != "training":
+        return 1
     threads = config["compute"]["training_threads"]
     return workflow.cores if threads == "all" else min(threads, workflow.cores)
+
+
+def job_resources(kind):
+    """What a heavy job asks a scheduler for, from the config's `resources`: memory grows
+    with the attempt (a retry after running out asks for more)."""
+    settings, gpus = config["resources"][kind], job_gpus(kind)
+    return {
+        "gpu": gpus,
+        **({"cpus_per_gpu": settings["cpus_per_gpu"]} if gpus else {}),
+        "mem_mb": lambda wildcards, attempt: settings["mem_mb"] * attempt,
+        "runtime": settings["runtime"],
+    }
 
 
 # Each experiment starts from the top-level base_model unless its section names its own

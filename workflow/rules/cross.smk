@@ -22,10 +22,9 @@ rule cross_evaluate:
         f"{LOGS}/cross_evaluate/{{model_id}}.log",
     benchmark:
         f"{BENCHMARKS}/cross_evaluate/{{model_id}}.tsv"
-    threads: 1
+    threads: job_threads("evaluation")
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources("evaluation"),
     conda:
         ENV
     script:

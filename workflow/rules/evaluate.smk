@@ -16,10 +16,9 @@ rule evaluate_continual_model:
         f"{LOGS}/evaluate_continual_model/{{model_dir}}.log",
     benchmark:
         f"{BENCHMARKS}/evaluate_continual_model/{{model_dir}}.tsv"
-    threads: 1
+    threads: job_threads("evaluation")
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources("evaluation"),
     conda:
         ENV
     script:

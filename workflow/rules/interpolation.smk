@@ -24,10 +24,9 @@ rule interpolate_weights:
         alpha="[0-9.e-]+",
     conda:
         ENV
-    threads: 1
+    threads: job_threads("evaluation")
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources("evaluation"),
     params:
         alpha=lambda wildcards: float(wildcards.alpha),
     script:

@@ -52,10 +52,9 @@ rule train_java_autoregressive:
         f"{LOGS}/train_java_autoregressive.log",
     benchmark:
         f"{BENCHMARKS}/train_java_autoregressive.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:
@@ -73,9 +72,11 @@ rule evaluate_java_lm:
         compute=COMPUTE,
     log:
         f"{LOGS}/evaluate_java_lm/{{variant}}.log",
-    threads: 1
+    benchmark:
+        f"{BENCHMARKS}/evaluate_java_lm/{{variant}}.tsv"
+    threads: job_threads("evaluation")
     resources:
-        mem_mb=4000,
+        **job_resources("evaluation"),
     conda:
         ENV
     script:
@@ -130,10 +131,9 @@ rule train_java_instruct:
         f"{LOGS}/train_java_instruct/{{run}}.log",
     benchmark:
         f"{BENCHMARKS}/train_java_instruct/{{run}}.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:
@@ -155,10 +155,9 @@ rule generate_java_code:
         f"{LOGS}/generate_java_code/{{variant}}.log",
     benchmark:
         f"{BENCHMARKS}/generate_java_code/{{variant}}.tsv"
-    threads: 1
+    threads: job_threads("generation")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources("generation"),
     conda:
         ENV
     script:

@@ -17,10 +17,9 @@ rule train_phase:
         f"{LOGS}/train_phase/{{strategy}}/seed{{seed}}/{{phase}}.log",
     benchmark:
         f"{BENCHMARKS}/train_phase/{{strategy}}/seed{{seed}}/{{phase}}.tsv"
-    threads: training_threads
+    threads: job_threads("training")
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=120,
+        **job_resources("training"),
     conda:
         ENV
     script:

@@ -1,18 +1,24 @@
 """Every training job: the recipe in the job's params (lmtune.recipe.TrainingSpec) run on
-its input model and data."""
+its input model and data, in as many data-parallel processes as it asks for."""
 
+from lmtune.core.distributed import run_data_parallel
 from lmtune.core.jobs import job_identity, start_job
 from lmtune.recipe import TrainingSpec, train
 
 log = start_job(snakemake)
-summary = train(
-    TrainingSpec.from_dict(snakemake.params.spec),
-    model=snakemake.input.model,
-    data=snakemake.input.tokens,
-    earlier_data=snakemake.input.get("earlier_tokens", []),
-    out_dir=snakemake.output.model,
-    loss_log=snakemake.output.loss_log,
-    checkpoint_dir=snakemake.params.checkpoint_dir,
-    identity=job_identity(snakemake),
+spec = TrainingSpec.from_dict(snakemake.params.spec)
+summary = run_data_parallel(
+    train,
+    spec,
+    snakemake.input.model,
+    snakemake.input.tokens,
+    snakemake.output.model,
+    snakemake.output.loss_log,
+    snakemake.params.checkpoint_dir,
+    snakemake.input.get("earlier_tokens", []),
+    job_identity(snakemake),
+    processes=spec.processes,
+    device=spec.device,
+    threads_per_process=max(1, snakemake.threads // spec.processes),
 )
 log.info("done: %s", summary)

@@ -62,7 +62,9 @@ def load_for_inference(
         return model
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(model, str(adapter))
+    adapted = PeftModel.from_pretrained(model, str(adapter))
+    # peft keeps adapter weights in fp32 by default; the whole model computes in `precision`.
+    return adapted if quantize_4bit else adapted.to(PRECISIONS[precision])
 
 
 def add_lora(model, settings: dict, quantized: bool, seed: int):

@@ -15,3 +15,12 @@ class ModelError(LmtuneError):
 
 class TrainingError(LmtuneError):
     """Training diverged (non-finite loss) or was set up wrongly."""
+
+
+class ParallelError(LmtuneError):
+    """A data-parallel or FSDP setting this machine cannot run, or a process of a
+    data-parallel group that failed."""
+
+
+class ClusterError(LmtuneError):
+    """A SLURM setting the cluster does not have."""

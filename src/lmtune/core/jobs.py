@@ -26,7 +26,12 @@ def start_job(snakemake) -> logging.Logger:
     """
     check_library(snakemake)
     log_file = open(snakemake.log[0], "w", buffering=1, encoding="utf-8")
-    console = sys.stderr
+    console = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    # At the descriptor level too, so that what processes started by the job write (the
+    # processes of a data-parallel training) lands in the log as well.
+    sys.stdout.flush(), sys.stderr.flush()
+    os.dup2(log_file.fileno(), 1)
+    os.dup2(log_file.fileno(), 2)
     sys.stdout = sys.stderr = log_file
 
     def report_failure(kind, error, trace):

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from lmtune.core import atomic
+from lmtune.core.distributed import per_process_batch, trainer_arguments, world_size
 from lmtune.core.errors import TrainingError
 from lmtune.core.fingerprint import changes, code_version, normalise
 from lmtune.core.models import check_compute, resolve_device
@@ -230,6 +231,7 @@ def train_causal_lm(
     merge_adapter: bool = False,
     name: str = "training",
     identity: dict | None = None,
+    fsdp: bool = False,
 ) -> dict:
     """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
 
@@ -242,6 +244,10 @@ def train_causal_lm(
     column) so a padding collator pads little. `penalty(model)`, if given, is added to
     the loss of every optimizer step (L2-SP, EWC). `merge_adapter` writes a LoRA model
     with its adapter merged into the weights, rather than the adapter alone.
+
+    In a process group (lmtune.core.distributed.run_data_parallel) it trains
+    data-parallel: each process takes its share of `settings.batch_size`, and one
+    process (rank 0) decides what to resume from and writes the outputs.
     """
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
 
@@ -258,7 +264,7 @@ def train_causal_lm(
         output_dir=str(checkpoint_dir),
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps,
-        per_device_train_batch_size=settings.batch_size,
+        per_device_train_batch_size=per_process_batch(settings.batch_size, world_size()),
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         learning_rate=settings.learning_rate,
         warmup_steps=settings.warmup_steps,
@@ -280,6 +286,7 @@ def train_causal_lm(
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if group_by_length else "random",
         include_num_input_tokens_seen="non_padding",  # for the tokens/s line of the log
+        **trainer_arguments(device, fsdp),
     )
     trainer = (PenalisedTrainer if penalty else Trainer)(
         model=model,
@@ -300,11 +307,18 @@ def train_causal_lm(
             "examples": len(train_data),
             "group_by_length": group_by_length,
             "merge_adapter": merge_adapter,
+            "processes": world_size(),
+            "fsdp": fsdp,
             "code": code_version(),
             "job": identity or {},
         }
     )
-    last = resumable_checkpoint(checkpoint_dir, fingerprint)
+    # One process decides what to resume from (and clears stale state); the others follow.
+    main = trainer.is_world_process_zero()
+    last = resumable_checkpoint(checkpoint_dir, fingerprint) if main else None
+    trainer.accelerator.wait_for_everyone()
+    if not main:
+        last = last_complete_checkpoint(checkpoint_dir)
     if last:
         log.info("resuming from checkpoint %s", last)
     try:
@@ -312,17 +326,20 @@ def train_causal_lm(
         check_divergence(trainer.state.log_history, settings.divergence_ratio, name, settings.learning_rate)
     except TrainingError:
         # What is on disk led here: a rerun under the same fingerprint starts afresh.
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        if main:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
         raise
     tokens, seconds = trainer.state.num_input_tokens_seen, result.metrics["train_runtime"]
-    log.info(
+    (log.info if main else log.debug)(  # the count is every process's: said once
         "%d non-pad tokens in %.1f s: %.1f non-pad tokens/s%s", tokens, seconds, tokens / max(seconds, 1e-9),
         " (the count includes the steps before the resumed checkpoint)" if last else "",
     )
     final = trainer.model.merge_and_unload() if merge_adapter else trainer.model
-    with atomic.directory(out_dir) as tmp:
-        final.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-    write_loss_log(trainer.state.log_history, loss_log)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    if main:
+        with atomic.directory(out_dir) as tmp:
+            final.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+        write_loss_log(trainer.state.log_history, loss_log)
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()  # no process ends before the model is written
     return {"steps": trainer.state.global_step, **result.metrics}

@@ -139,10 +139,15 @@ def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
 def resolved_config(base: dict, branch: Branch, schema: dict) -> dict:
     """The branch's whole config (the base with its overrides), checked by the schema as
     a whole: the settings together, not only one at a time."""
+    from lmtune.continual.strategies import StrategyError, check_strategy
+
     config = apply_overrides(base, branch.overrides)
     try:
         check_schema(config, schema)
-    except ConfigError as exc:
+        # A strategy's own settings are its plug-in's to check.
+        for name, settings in config.get("continual", {}).get("strategies", {}).items():
+            check_strategy(name, settings)
+    except (ConfigError, StrategyError) as exc:
         raise SweepError(f"branch {branch.id}: {exc}") from None
     return config
 

@@ -90,11 +90,27 @@ def registry() -> dict[str, type[Strategy]]:
     """method name -> strategy class, from every module of this package."""
     found = {Strategy.method: Strategy}
     for module in pkgutil.iter_modules(__path__):
+        if module.name.startswith("_"):
+            continue
         imported = importlib.import_module(f"{__name__}.{module.name}")
         for value in vars(imported).values():
             if isinstance(value, type) and issubclass(value, Strategy) and value.__module__ == imported.__name__:
                 found[value.method] = value
     return found
+
+
+def describe() -> str:
+    """Every strategy: its method, what it does (its module's first line) and its settings,
+    as a Markdown table (`python -m lmtune.continual.strategies`)."""
+    import sys
+
+    rows = ["| method | what it does | settings |", "| --- | --- | --- |"]
+    for method, cls in registry().items():
+        doc = (sys.modules[cls.__module__].__doc__ if cls is not Strategy else cls.__doc__) or ""
+        summary = " ".join(doc.strip().split("\n\n")[0].split())
+        settings = ", ".join(f"`{name}`" for name in cls.settings_schema)
+        rows.append(f"| `{method}` | {summary} | {settings} |")
+    return "\n".join(rows)
 
 
 def strategy(method: str) -> Strategy:

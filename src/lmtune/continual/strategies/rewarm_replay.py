@@ -1,11 +1,11 @@
-"""Re-warming and re-decaying the learning rate, with replay (Ibrahim et al. 2024, "Simple
-and Scalable Strategies to Continually Pre-train Large Language Models").
+"""Re-warming and re-decay with replay: every phase warms the learning rate up again over
+a `warmup` share of its steps and decays it along a cosine to `min_lr_ratio` of its peak;
+a later phase also replays a `fraction` of its blocks from earlier domains (Ibrahim et
+al. 2024, "Simple and Scalable Strategies to Continually Pre-train Large Language Models").
 
-Every phase warms the learning rate up again, linearly over a `warmup` share of its
-steps, then decays it along a cosine to `min_lr_ratio` of its peak; a later phase also
-replays a `fraction` of its blocks from the earlier domains (the paper: about 5% for a
-weak shift, 25% or more for a strong one). The first phase has nothing to replay but
-still follows the schedule, so it is not the sequential one.
+The paper replays about 5% for a weak shift, 25% or more for a strong one. The first
+phase has nothing to replay but still follows the schedule, so it is not the sequential
+one.
 """
 
 from __future__ import annotations

@@ -1,0 +1,44 @@
+"""The workflow's own conventions, checked on every run of the suite: `snakemake --lint`
+finds nothing, `snakefmt --check` would change nothing, and light jobs import no torch."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_snakemake, tiny_config, write_config
+
+BIN = Path(sys.executable).parent
+
+
+def test_snakefmt_would_change_nothing():
+    result = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_lint_finds_nothing(tmp_path):
+    write_config(tmp_path, tiny_config())
+    result = run_snakemake(tmp_path, "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+# Each light job's script, and a module a heavy job needs but a light one must not.
+LIGHT_SCRIPTS = [
+    "split_corpus", "collect_metrics", "summarise_strategies", "plot_continual", "generate_arithmetic_data",
+    "score_arithmetic", "prepare_java_corpus", "generate_java_tasks", "score_java", "cross_matrix",
+]
+
+
+@pytest.mark.parametrize("script", LIGHT_SCRIPTS)
+def test_a_light_job_imports_no_torch(script):
+    """What the script imports before it reads `snakemake` (the job's first line): torch,
+    transformers and datasets cost seconds per job."""
+    source = (REPO / "workflow/scripts" / f"{script}.py").read_text()
+    imports = "\n".join(line for line in source.splitlines() if line.startswith(("import ", "from ")))
+    code = f"import sys\n{imports}\nprint(' '.join(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO / "workflow/scripts", capture_output=True, text=True,
+                            env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"{script}.py imports {result.stdout.strip()}"
