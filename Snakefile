@@ -68,17 +68,16 @@ include: "workflow/rules/study.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
         f"{RESULTS}/{RUN_RECORD}",
         study_targets(),
-    default_target: True
 
 
 # A target under an experiment this config does not run stops the plan with an error that
 # says so, rather than "No rule to produce": this rule's input function only ever raises.
 rule unplanned_target:
-    localrule: True
     input:
         unplanned_experiment,
     output:
@@ -87,3 +86,4 @@ rule unplanned_target:
         f"{LOGS}/unplanned_target/{{experiment}}/{{path}}.log",
     wildcard_constraints:
         experiment="|".join(UNPLANNED) or "(?!)",
+    localrule: True

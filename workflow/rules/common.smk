@@ -4,21 +4,37 @@ import hashlib
 
 from snakemake.utils import validate
 
-from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_schema, coerce_to_schema, experiments, load_schema
+from lmtune.config import (
+    EXPERIMENTS as ALL_EXPERIMENTS,
+    check_config,
+    check_schema,
+    coerce_to_schema,
+    experiments,
+    load_schema,
+)
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
 from lmtune.study.headline import HEADLINES
-from lmtune.study.sweeps import BASE_ID, SweepError, expand_sweep, overlay, read_sweep_sheet, resolved_config, setting_value
+from lmtune.study.sweeps import (
+    BASE_ID,
+    SweepError,
+    expand_sweep,
+    overlay,
+    read_sweep_sheet,
+    resolved_config,
+    setting_value,
+)
 from lmtune.study.tracking import tracking_for_jobs
-
 
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
 # line naming the key, the value and what was expected.
 CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 # `--configfile FILE target` reads the target as a second config file.
 for configfile_path in map(Path, workflow.overwrite_configfiles):
-    if configfile_path.resolve().is_relative_to(Path(config.get("results", "results")).resolve()) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
+    if configfile_path.resolve().is_relative_to(
+        Path(config.get("results", "results")).resolve()
+    ) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(
             f"--configfile took {configfile_path} as a config file: put targets before --configfile, "
             "or write --configfile=FILE"
@@ -97,10 +113,7 @@ def _model_folder(spec):
     return f"{MATERIALISED_MODELS_DIR}/{source.slug}"
 
 
-BASE_MODELS = {
-    name: _model_folder(config[name].get("base_model", config["base_model"]))
-    for name in EXPERIMENTS
-}
+BASE_MODELS = {name: _model_folder(config[name].get("base_model", config["base_model"])) for name in EXPERIMENTS}
 
 
 wildcard_constraints:
@@ -242,7 +255,11 @@ def interpolation_point_dir(point, strategy, seed):
 def interpolation_inputs(wildcards):
     start, end = interpolation_curves()[wildcards.curve]
     return {
-        name: BASE_MODELS["continual"] if point == "base" else f"{interpolation_point_dir(point, wildcards.strategy, wildcards.seed)}/model"
+        name: (
+            BASE_MODELS["continual"]
+            if point == "base"
+            else f"{interpolation_point_dir(point, wildcards.strategy, wildcards.seed)}/model"
+        )
         for name, point in (("start", start), ("end", end))
     }
 
@@ -305,7 +322,12 @@ def cross_models():
     }
 
     def add(model_id, experiment, folder, adapter=None):
-        models[model_id] = {"model": folder, "adapter": adapter, "base": base_ids[BASE_MODELS[experiment]], "evaluations": {}}
+        models[model_id] = {
+            "model": folder,
+            "adapter": adapter,
+            "base": base_ids[BASE_MODELS[experiment]],
+            "evaluations": {},
+        }
 
     if "continual" in EXPERIMENTS:
         strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
@@ -334,9 +356,17 @@ def cross_sets():
     if "continual" in EXPERIMENTS:
         block = config["continual"]["evaluation"]["block_size"]
         for domain in continual_order():
-            sets[f"continual_{domain}"] = {"kind": "text", "path": f"{CONTINUAL}/data/{domain}/test.txt", "block_size": block}
+            sets[f"continual_{domain}"] = {
+                "kind": "text",
+                "path": f"{CONTINUAL}/data/{domain}/test.txt",
+                "block_size": block,
+            }
     if "arithmetic" in EXPERIMENTS:
-        sets["arithmetic_held_out"] = {"kind": "instructions", "path": f"{ARITHMETIC}/data/eval_held_out.jsonl", "separator": ARITHMETIC_SEPARATOR}
+        sets["arithmetic_held_out"] = {
+            "kind": "instructions",
+            "path": f"{ARITHMETIC}/data/eval_held_out.jsonl",
+            "separator": ARITHMETIC_SEPARATOR,
+        }
     if "java" in EXPERIMENTS:
         block = config["java"]["evaluation"]["block_size"]
         sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
@@ -375,7 +405,10 @@ def all_targets():
     targets = {
         "continual": [
             f"{CONTINUAL}/summary.json",
-            *(f"{CONTINUAL}/{name}.png" for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]),
+            *(
+                f"{CONTINUAL}/{name}.png"
+                for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]
+            ),
         ],
         "arithmetic": [f"{ARITHMETIC}/metrics.json", f"{ARITHMETIC}/error_by_target.png"],
         "java": [f"{JAVA}/metrics.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"],
@@ -410,9 +443,7 @@ def unplanned_experiment(wildcards):
 # What a run is: its config less the study around it and where its curves go (neither
 # changes a result, so neither reruns anything).
 NOT_RUN_SETTINGS = ("sweeps", "tracking", "results")
-RUN_SETTINGS = {
-    key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS
-}
+RUN_SETTINGS = {key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS}
 # A branch is loaded as a module named after it; the top level has no namespace.
 TOP_LEVEL = workflow.modifier.namespace is None
 # The branch rules' names: branch_<hash of the branch id>_<rule>.
@@ -442,9 +473,7 @@ def study_branches():
     for branch in branches:
         for path in branch.overrides:
             if path.split(".")[0] in NOT_RUN_SETTINGS:
-                raise SweepError(
-                    f"sweeps: {path} is not a setting of a run and cannot be swept"
-                )
+                raise SweepError(f"sweeps: {path} is not a setting of a run and cannot be swept")
     return branches
 
 
@@ -486,15 +515,10 @@ def study_targets():
 def study_inputs(wildcards):
     """Each branch's run record (its whole run done) and headline metrics files."""
     return {
-        "records": [
-            f"{branch_results(branch_id)}/{RUN_RECORD}"
-            for branch_id in BRANCH_EXPERIMENTS
-        ],
+        "records": [f"{branch_results(branch_id)}/{RUN_RECORD}" for branch_id in BRANCH_EXPERIMENTS],
         "metrics": [
             f"{branch_results(branch_id)}/{HEADLINES[name][0]}"
             for branch_id, names in BRANCH_EXPERIMENTS.items()
             for name in names
         ],
     }
-
-

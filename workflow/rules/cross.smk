@@ -11,6 +11,15 @@ rule cross_evaluate:
         unpack(cross_inputs),
     output:
         f"{CROSS}/{{model_id}}.json",
+    log:
+        f"{LOGS}/cross_evaluate/{{model_id}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cross_evaluate/{{model_id}}.tsv"
+    conda:
+        ENV
+    threads: job_threads("evaluation")
+    resources:
+        **job_resources("evaluation"),
     params:
         sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
         # The arithmetic adapter was trained on a 4-bit base where the config says so.
@@ -18,34 +27,25 @@ rule cross_evaluate:
         and config["arithmetic"]["lora"]["quantize_4bit"],
         batch_size=8,
         compute=COMPUTE,
-    log:
-        f"{LOGS}/cross_evaluate/{{model_id}}.log",
-    benchmark:
-        f"{BENCHMARKS}/cross_evaluate/{{model_id}}.tsv"
-    threads: job_threads("evaluation")
-    resources:
-        **job_resources("evaluation"),
-    conda:
-        ENV
     script:
         "../scripts/cross_evaluate.py"
 
 
 rule cross_matrix:
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
     input:
         unpack(cross_matrix_inputs),
     output:
         table=f"{CROSS}/matrix.csv",
         plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
+    log:
+        f"{LOGS}/cross_matrix.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
+    conda:
+        ENV
     params:
         models=CROSS_MODELS,
         computed=cross_computed_models(),
         sets=list(CROSS_SETS),
-    log:
-        f"{LOGS}/cross_matrix.log",
-    conda:
-        ENV
     script:
         "../scripts/cross_matrix.py"

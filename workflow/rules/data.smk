@@ -2,36 +2,36 @@
 
 
 rule split_corpus:
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
     input:
         corpus=domain_corpus,
     output:
         train=f"{CONTINUAL}/data/{{domain}}/train.txt",
         test=f"{CONTINUAL}/data/{{domain}}/test.txt",
+    log:
+        f"{LOGS}/split_corpus/{{domain}}.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
+    conda:
+        ENV
     params:
         test_fraction=config["continual"]["split"]["test_fraction"],
         seed=config["continual"]["split"]["seed"],
-    log:
-        f"{LOGS}/split_corpus/{{domain}}.log",
-    conda:
-        ENV
     script:
         "../scripts/split_corpus.py"
 
 
 rule tokenize_split:
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
     input:
         text=f"{CONTINUAL}/data/{{domain}}/{{split}}.txt",
         model=BASE_MODELS["continual"],
     output:
         directory(f"{CONTINUAL}/tokens/{{domain}}/{{split}}_block{{block_size}}"),
-    # Before any training, so a split too short for one block fails first.
-    priority: 10
     log:
         f"{LOGS}/tokenize_split/{{domain}}_{{split}}_block{{block_size}}.log",
+    # Before any training, so a split too short for one block fails first.
+    priority: 10
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
     script:

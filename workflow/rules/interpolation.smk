@@ -10,11 +10,7 @@ rule interpolate_weights:
         unpack(interpolation_inputs),
     output:
         # Big, and only read by its evaluation.
-        temp(
-            directory(
-                f"{CONTINUAL}/interpolation/{{strategy}}/seed{{seed}}/{{curve}}/alpha{{alpha}}/model"
-            )
-        ),
+        temp(directory(f"{CONTINUAL}/interpolation/{{strategy}}/seed{{seed}}/{{curve}}/alpha{{alpha}}/model")),
     log:
         f"{LOGS}/interpolate_weights/{{strategy}}/seed{{seed}}/{{curve}}/alpha{{alpha}}.log",
     benchmark:
@@ -38,10 +34,7 @@ rule plot_frontier:
         summary=f"{CONTINUAL}/summary.json",
         run=f"{CONTINUAL}/{interpolation_run()[0]}/seed{interpolation_run()[1]}/metrics.json",
         evaluations=[
-            path
-            for points in frontier_evaluations().values()
-            for _, files in points
-            for path in files.values()
+            path for points in frontier_evaluations().values() for _, files in points for path in files.values()
         ],
     output:
         points=f"{CONTINUAL}/frontier.json",
@@ -56,10 +49,7 @@ rule plot_frontier:
     conda:
         ENV
     params:
-        curves={
-            f"θ(α), {curve.replace('_to_', ' → ')}": points
-            for curve, points in frontier_evaluations().items()
-        },
+        curves={f"θ(α), {curve.replace('_to_', ' → ')}": points for curve, points in frontier_evaluations().items()},
         run=dict(zip(["strategy", "seed"], interpolation_run())),
         order=continual_order(),
     script:

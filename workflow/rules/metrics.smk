@@ -3,26 +3,24 @@
 
 
 rule collect_metrics:
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
     input:
         unpack(run_evaluations),
     output:
         metrics=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/metrics.json",
         matrix=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/loss_matrix.csv",
-    params:
-        order=config["continual"]["order"],
     log:
         f"{LOGS}/collect_metrics/{{strategy}}/seed{{seed}}.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        order=config["continual"]["order"],
     script:
         "../scripts/collect_metrics.py"
 
 
 rule summarise_strategies:
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
     input:
         run_metrics(),
     output:
@@ -32,19 +30,19 @@ rule summarise_strategies:
             caption="../report/summary.rst",
             category="Continual pre-training",
         ),
-    params:
-        runs=continual_runs(),
     log:
         f"{LOGS}/summarise_strategies.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        runs=continual_runs(),
     script:
         "../scripts/summarise_strategies.py"
 
 
 rule plot_continual:
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
     input:
         summary=f"{CONTINUAL}/summary.json",
         loss_logs=[path for _, path in run_loss_logs()],
@@ -69,11 +67,13 @@ rule plot_continual:
             caption="../report/train_loss.rst",
             category="Continual pre-training",
         ),
-    params:
-        loss_log_runs=[run for run, _ in run_loss_logs()],
     log:
         f"{LOGS}/plot_continual.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        loss_log_runs=[run for run, _ in run_loss_logs()],
     script:
         "../scripts/plot_continual.py"

@@ -47,9 +47,7 @@ if BRANCHES:
         input:
             unpack(study_inputs),
         output:
-            table=report(
-                f"{RESULTS}/study.csv", caption="../report/study.rst", category="Study"
-            ),
+            table=report(f"{RESULTS}/study.csv", caption="../report/study.rst", category="Study"),
             markdown=f"{RESULTS}/study.md",
             plots=[
                 report(
@@ -66,9 +64,7 @@ if BRANCHES:
         conda:
             ENV
         params:
-            branches=[
-                {"id": branch.id, "overrides": branch.overrides} for branch in BRANCHES
-            ],
+            branches=[{"id": branch.id, "overrides": branch.overrides} for branch in BRANCHES],
             folders={branch.id: branch_results(branch.id) for branch in BRANCHES},
             base=overlay({setting: setting_value(config, setting) for setting in SWEPT}),
             settings=SWEPT,
