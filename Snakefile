@@ -40,6 +40,11 @@ if "continual" in EXPERIMENTS:
     include: "workflow/rules/evaluate.smk"
     include: "workflow/rules/metrics.smk"
 
+    # Weight interpolation and the forgetting-learning frontier, where alphas are set.
+    if interpolation_alphas():
+
+        include: "workflow/rules/interpolation.smk"
+
 
 if "arithmetic" in EXPERIMENTS:
 
@@ -57,25 +62,28 @@ if len(EXPERIMENTS) > 1:
     include: "workflow/rules/cross.smk"
 
 
+# The run record of the results folder; with `sweeps:`, every branch of the study (this
+# same workflow under each branch's config, in its own folder) and the study table.
+include: "workflow/rules/study.smk"
+
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True
+        f"{RESULTS}/{RUN_RECORD}",
+        study_targets(),
 
 
 # A target under an experiment this config does not run stops the plan with an error that
 # says so, rather than "No rule to produce": this rule's input function only ever raises.
-localrules:
-    unplanned_target,
-
-
 rule unplanned_target:
     input:
         unplanned_experiment,
     output:
-        "results/{experiment}/{path}",
+        f"{RESULTS}/{{experiment}}/{{path}}",
     log:
-        "results/logs/unplanned_target/{experiment}/{path}.log",
+        f"{LOGS}/unplanned_target/{{experiment}}/{{path}}.log",
     wildcard_constraints:
         experiment="|".join(UNPLANNED) or "(?!)",
+    localrule: True

@@ -14,6 +14,8 @@ import pytest
 # adapter and token folders (gigabytes), which the results above are computed from.
 COMPARED = {".json", ".jsonl", ".csv", ".txt", ".md", ".png"}
 SKIPPED_FOLDERS = {"logs", "benchmarks", "model", "adapter", "tokens", "checkpoints"}
+# The run record: when and how fast the run went, not what it computed.
+SKIPPED_FILES = {"run.json", "rule_times.csv"}
 
 
 def result_files(workdir: Path) -> list[str]:
@@ -22,6 +24,7 @@ def result_files(workdir: Path) -> list[str]:
         for path in (workdir / "results").rglob("*")
         if path.is_file()
         and path.suffix in COMPARED
+        and path.name not in SKIPPED_FILES
         and not SKIPPED_FOLDERS & set(path.relative_to(workdir / "results").parts[:-1])
     )
 

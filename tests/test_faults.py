@@ -401,9 +401,10 @@ def test_no_rule_runs_a_shell_command_or_inline_code():
     assert "train_phase" in rules and "all" in rules
     for name, directives in rules.items():
         if name == "all":
-            assert directives == ["input", "default_target"], directives
+            assert sorted(directives) == ["default_target", "input"], directives
         elif name == "unplanned_target":  # runs nothing: its input function only raises
-            assert directives == ["input", "output", "log", "wildcard_constraints"], directives
+            # (snakefmt orders the directives)
+            assert sorted(directives) == ["input", "localrule", "log", "output", "wildcard_constraints"], directives
         else:
             assert "script" in directives, f"rule {name} runs no script: ({directives})"
     # The library and scripts never hand a string to a shell either.

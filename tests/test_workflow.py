@@ -225,10 +225,11 @@ def test_a_new_seed_adds_only_its_own_jobs(tiny_run, tmp_path):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["continual"]["seeds"] = [0, 1, 2]
     write_config(workdir, config)
-    # Seed 2: sequential A and B, the B phase of EWC, LoRA's A and B.
+    # Seed 2: sequential A and B, the B phase of EWC, LoRA's A and B; the summary's
+    # figures, the frontier's strategy points and the run record follow.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
         "train_phase": 5, "evaluate_continual_model": 5, "collect_metrics": 3,
-        "summarise_strategies": 1, "plot_continual": 1, "all": 1,
+        "summarise_strategies": 1, "plot_continual": 1, "plot_frontier": 1, "record_run": 1, "all": 1,
     }
 
 
@@ -242,7 +243,7 @@ def test_new_strategies_run_only_their_own_jobs_and_share_the_first_phase(tiny_r
     # Per seed and strategy, phase B (phase A is sequential's) and its evaluation.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
         "train_phase": 4, "evaluate_continual_model": 4, "collect_metrics": 4,
-        "summarise_strategies": 1, "plot_continual": 1, "all": 1,
+        "summarise_strategies": 1, "plot_continual": 1, "plot_frontier": 1, "record_run": 1, "all": 1,
     }
     untouched = [workdir / f"results/continual/{s}/seed{seed}/metrics.json" for s in STRATEGIES for seed in SEEDS]
     mtimes = {path: path.stat().st_mtime_ns for path in untouched}
@@ -286,10 +287,12 @@ def test_changing_a_phase_b_setting_reruns_only_phase_b_and_its_dependents(tiny_
     config["continual"]["phases"]["B"]["learning_rate"] = 3.0e-4
     write_config(workdir, config)
 
-    # Phase B of each seed; seed 0's model is also a row of the cross-experiment matrix.
+    # Phase B of each seed; seed 0's model is also a row of the cross-experiment matrix
+    # and the end of both interpolation curves (2 alphas each: 4 models, evaluated).
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 2, "evaluate_continual_model": 2, "collect_metrics": 2,
-        "summarise_strategies": 1, "plot_continual": 1, "cross_evaluate": 1, "cross_matrix": 1, "all": 1,
+        "train_phase": 2, "evaluate_continual_model": 6, "collect_metrics": 2, "summarise_strategies": 1,
+        "plot_continual": 1, "cross_evaluate": 1, "cross_matrix": 1, "interpolate_weights": 4, "plot_frontier": 1,
+        "record_run": 1, "all": 1,
     }
     run_snakemake(workdir)
     assert all(path.stat().st_mtime_ns == mtimes[path] for path in untouched)

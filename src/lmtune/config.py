@@ -3,6 +3,8 @@ what a JSON schema cannot express (corpora readable, models findable, the device
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from pathlib import Path
 
@@ -26,6 +28,20 @@ def experiments(config: dict) -> list[str]:
     """The experiments to run: `experiments` where the config lists them (so that
     `--config experiments=[arithmetic]` runs one), else every one it has a section for."""
     return list(config.get("experiments") or [name for name in EXPERIMENTS if name in config])
+
+
+@functools.cache
+def _schema_text(path: Path, modified: float) -> dict:
+    import yaml
+
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_schema(path: str | Path) -> dict:
+    """The config schema at `path`, a fresh copy: read once per process while the file is
+    unchanged (a study loads the workflow once per branch)."""
+    path = Path(path).resolve()
+    return copy.deepcopy(_schema_text(path, path.stat().st_mtime))
 
 
 def check_schema(config: dict, schema: dict) -> None:

@@ -1,22 +1,17 @@
 # Seed 003, part 1: LoRA (optionally QLoRA) on sums written in Spanish number words.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    generate_arithmetic_data,
-    tokenize_arithmetic,
-    score_arithmetic,
-
-
 rule generate_arithmetic_data:
     output:
         **{name: f"{ARITHMETIC}/data/{name}.jsonl" for name in ["train", *ARITHMETIC_EVAL_SETS]},
-    params:
-        settings=config["arithmetic"]["data"],
     log:
-        "results/logs/generate_arithmetic_data.log",
+        f"{LOGS}/generate_arithmetic_data.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        settings=config["arithmetic"]["data"],
     script:
         "../scripts/generate_arithmetic_data.py"
 
@@ -27,13 +22,15 @@ rule tokenize_arithmetic:
         model=BASE_MODELS["arithmetic"],
     output:
         directory(f"{ARITHMETIC}/tokens/train"),
-    params:
-        separator=ARITHMETIC_SEPARATOR,
-    priority: 10
     log:
-        "results/logs/tokenize_arithmetic.log",
+        f"{LOGS}/tokenize_arithmetic.log",
+    priority: 10
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        separator=ARITHMETIC_SEPARATOR,
     script:
         "../scripts/tokenize_instructions.py"
 
@@ -45,18 +42,18 @@ rule train_lora:
     output:
         model=directory(f"{ARITHMETIC}/adapter"),
         loss_log=f"{ARITHMETIC}/train_loss.csv",
-    params:
-        spec=recipe.arithmetic_lora(config).to_dict(),
-        checkpoint_dir=f"{ARITHMETIC}/checkpoints",
     log:
-        "results/logs/train_lora.log",
+        f"{LOGS}/train_lora.log",
     benchmark:
-        "results/benchmarks/train_lora.tsv"
+        f"{BENCHMARKS}/train_lora.tsv"
+    conda:
+        ENV
     threads: job_threads("training")
     resources:
         **job_resources("training"),
-    conda:
-        ENV
+    params:
+        spec=recipe.arithmetic_lora(config).to_dict(),
+        checkpoint_dir=f"{ARITHMETIC}/checkpoints",
     script:
         "../scripts/train.py"
 
@@ -66,21 +63,21 @@ rule generate_arithmetic_answers:
         unpack(arithmetic_generation_inputs),
     output:
         f"{ARITHMETIC}/generations/{{variant}}.jsonl",
+    log:
+        f"{LOGS}/generate_arithmetic_answers/{{variant}}.log",
+    benchmark:
+        f"{BENCHMARKS}/generate_arithmetic_answers/{{variant}}.tsv"
+    conda:
+        ENV
+    threads: job_threads("generation")
+    resources:
+        **job_resources("generation"),
     params:
         eval_sets=ARITHMETIC_EVAL_SETS,
         max_new_tokens=config["arithmetic"]["generation"]["max_new_tokens"],
         batch_size=config["arithmetic"]["generation"]["batch_size"],
         quantize_4bit=config["arithmetic"]["lora"]["quantize_4bit"],
         compute=COMPUTE,
-    log:
-        "results/logs/generate_arithmetic_answers/{variant}.log",
-    benchmark:
-        "results/benchmarks/generate_arithmetic_answers/{variant}.tsv"
-    threads: job_threads("generation")
-    resources:
-        **job_resources("generation"),
-    conda:
-        ENV
     script:
         "../scripts/generate_arithmetic_answers.py"
 
@@ -89,22 +86,22 @@ rule score_arithmetic:
     input:
         expand(f"{ARITHMETIC}/generations/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
     output:
-        scored=expand(
-            f"{ARITHMETIC}/scored/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS
-        ),
+        scored=expand(f"{ARITHMETIC}/scored/{{variant}}.jsonl", variant=ARITHMETIC_VARIANTS),
         metrics=f"{ARITHMETIC}/metrics.json",
         plot=report(
             f"{ARITHMETIC}/error_by_target.png",
             caption="../report/arithmetic_error.rst",
             category="Arithmetic (LoRA)",
         ),
+    log:
+        f"{LOGS}/score_arithmetic.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
+    conda:
+        ENV
     params:
         variants=ARITHMETIC_VARIANTS,
         eval_sets=ARITHMETIC_EVAL_SETS,
         addend_range=config["arithmetic"]["data"]["addend_range"],
-    log:
-        "results/logs/score_arithmetic.log",
-    conda:
-        ENV
     script:
         "../scripts/score_arithmetic.py"

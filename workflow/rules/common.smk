@@ -1,37 +1,64 @@
 # Config validation, paths and input functions shared by the rules.
 
-import yaml
+import hashlib
+
 from snakemake.utils import validate
 
-from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_schema, coerce_to_schema, experiments
+from lmtune.config import (
+    EXPERIMENTS as ALL_EXPERIMENTS,
+    check_config,
+    check_schema,
+    coerce_to_schema,
+    experiments,
+    load_schema,
+)
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
-
+from lmtune.study.record import RUN_RECORD
+from lmtune.study.headline import HEADLINES
+from lmtune.study.sweeps import (
+    BASE_ID,
+    SweepError,
+    expand_sweep,
+    overlay,
+    read_sweep_sheet,
+    resolved_config,
+    setting_value,
+)
+from lmtune.study.tracking import tracking_for_jobs
 
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
 # line naming the key, the value and what was expected.
-with open(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml") as schema_file:
-    CONFIG_SCHEMA = yaml.safe_load(schema_file)
+CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 # `--configfile FILE target` reads the target as a second config file.
 for configfile_path in map(Path, workflow.overwrite_configfiles):
-    if configfile_path.resolve().is_relative_to(Path("results").resolve()) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
+    if configfile_path.resolve().is_relative_to(
+        Path(config.get("results", "results")).resolve()
+    ) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(
             f"--configfile took {configfile_path} as a config file: put targets before --configfile, "
             "or write --configfile=FILE"
         )
 coerce_to_schema(config, CONFIG_SCHEMA)  # --config values arrive as strings
 check_schema(config, CONFIG_SCHEMA)
-validate(config, "../schemas/config.schema.yaml")  # fills in the schema's defaults
+# Fills in the schema's defaults. A study's branch (a module, study.smk) skips it: its
+# config is the base's, defaults filled, with its settings set and checked.
+validate(config, "../schemas/config.schema.yaml")
 check_config(config)
 
 EXPERIMENTS = experiments(config)
-CONTINUAL = "results/continual"
-ARITHMETIC = "results/arithmetic"
+# Every output, log, benchmark and checkpoint lives under the config's results folder
+# (`results`); only resources/ (materialised base models) is shared between folders.
+RESULTS = config["results"]
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
+CONTINUAL = f"{RESULTS}/continual"
+ARITHMETIC = f"{RESULTS}/arithmetic"
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
 ARITHMETIC_VARIANTS = ["base", "lora"]
 # Between an arithmetic prompt and its answer, in training and in the cross evaluation.
 ARITHMETIC_SEPARATOR = " "
-JAVA = "results/java"
+JAVA = f"{RESULTS}/java"
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
 # What of the compute settings decides a job's result (its params): not its threads,
@@ -86,10 +113,7 @@ def _model_folder(spec):
     return f"{MATERIALISED_MODELS_DIR}/{source.slug}"
 
 
-BASE_MODELS = {
-    name: _model_folder(config[name].get("base_model", config["base_model"]))
-    for name in EXPERIMENTS
-}
+BASE_MODELS = {name: _model_folder(config[name].get("base_model", config["base_model"])) for name in EXPERIMENTS}
 
 
 wildcard_constraints:
@@ -98,7 +122,7 @@ wildcard_constraints:
     phase="[A-Za-z0-9]+",
     strategy="[A-Za-z0-9_]+",
     seed="[0-9]+",
-    model_dir="base|[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+",
+    model_dir="base|[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+|interpolation/[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+_to_[A-Za-z0-9]+/alpha[0-9.e-]+",
     split="train|test",
     block_size="[0-9]+",
     variant="[A-Za-z0-9_]+",
@@ -107,8 +131,8 @@ wildcard_constraints:
 
 
 # Continual pre-training: one run per strategy and seed. A run's phase lives in
-# results/continual/<strategy>/seed<seed>/<phase>/ (model, training loss, evaluations);
-# the base model's evaluations in results/continual/base/eval/. What each phase trains
+# <results>/continual/<strategy>/seed<seed>/<phase>/ (model, training loss, evaluations);
+# the base model's evaluations in <results>/continual/base/eval/. What each phase trains
 # with is lmtune.recipe's to say: the rules never name a strategy.
 def continual_order():
     return config["continual"]["order"]
@@ -198,6 +222,60 @@ def run_loss_logs():
     ]
 
 
+# Weight interpolation (interpolation.smk): θ(α) between two models of one run, the
+# interpolation strategy's first seed: from the model after the second-last phase, and
+# from the base model, to the model after the last phase.
+def interpolation_alphas():
+    return config["continual"]["interpolation"]["alphas"] if "continual" in EXPERIMENTS else []
+
+
+def interpolation_run():
+    """(strategy, seed) of the run whose models are interpolated."""
+    strategy = config["continual"]["interpolation"]["strategy"]
+    recipe.strategy_settings(config, strategy)  # a strategy the config does not define is an error
+    return strategy, config["continual"]["seeds"][0]
+
+
+def interpolation_curves():
+    """curve name -> (start, end): a phase's name or `base`."""
+    order = continual_order()
+    return {f"{start}_to_{order[-1]}": (start, order[-1]) for start in (order[-2], "base")}
+
+
+def interpolation_dir(curve, alpha):
+    strategy, seed = interpolation_run()
+    return f"{CONTINUAL}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
+
+
+def interpolation_point_dir(point, strategy, seed):
+    """Where a curve's end is: the base model's folder (evaluations), or the run's phase."""
+    return f"{CONTINUAL}/base" if point == "base" else phase_dir(strategy, seed, point)
+
+
+def interpolation_inputs(wildcards):
+    start, end = interpolation_curves()[wildcards.curve]
+    return {
+        name: (
+            BASE_MODELS["continual"]
+            if point == "base"
+            else f"{interpolation_point_dir(point, wildcards.strategy, wildcards.seed)}/model"
+        )
+        for name, point in (("start", start), ("end", end))
+    }
+
+
+def frontier_evaluations():
+    """curve -> [(α, {domain: evaluation file})], α = 0 and 1 being the two models' own
+    evaluations (already computed), the alphas between them interpolated models'."""
+    curves = {}
+    for curve, (start, end) in interpolation_curves().items():
+        points = [(0.0, interpolation_point_dir(start, *interpolation_run()))]
+        points += [(alpha, interpolation_dir(curve, alpha)) for alpha in sorted(interpolation_alphas())]
+        points += [(1.0, interpolation_point_dir(end, *interpolation_run()))]
+        curves[curve] = [(alpha, {d: f"{folder}/eval/{d}.json" for d in continual_order()}) for alpha, folder in points]
+    return curves
+
+
 def arithmetic_generation_inputs(wildcards):
     inputs = {
         "model": BASE_MODELS["arithmetic"],
@@ -227,7 +305,7 @@ def java_model(variant):
 
 # The cross-experiment matrix: every experiment's final models (for continual, the first
 # strategy's first seed) on every experiment's held-out set.
-CROSS = "results/cross"
+CROSS = f"{RESULTS}/cross"
 
 
 def cross_models():
@@ -244,7 +322,12 @@ def cross_models():
     }
 
     def add(model_id, experiment, folder, adapter=None):
-        models[model_id] = {"model": folder, "adapter": adapter, "base": base_ids[BASE_MODELS[experiment]], "evaluations": {}}
+        models[model_id] = {
+            "model": folder,
+            "adapter": adapter,
+            "base": base_ids[BASE_MODELS[experiment]],
+            "evaluations": {},
+        }
 
     if "continual" in EXPERIMENTS:
         strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
@@ -273,9 +356,17 @@ def cross_sets():
     if "continual" in EXPERIMENTS:
         block = config["continual"]["evaluation"]["block_size"]
         for domain in continual_order():
-            sets[f"continual_{domain}"] = {"kind": "text", "path": f"{CONTINUAL}/data/{domain}/test.txt", "block_size": block}
+            sets[f"continual_{domain}"] = {
+                "kind": "text",
+                "path": f"{CONTINUAL}/data/{domain}/test.txt",
+                "block_size": block,
+            }
     if "arithmetic" in EXPERIMENTS:
-        sets["arithmetic_held_out"] = {"kind": "instructions", "path": f"{ARITHMETIC}/data/eval_held_out.jsonl", "separator": ARITHMETIC_SEPARATOR}
+        sets["arithmetic_held_out"] = {
+            "kind": "instructions",
+            "path": f"{ARITHMETIC}/data/eval_held_out.jsonl",
+            "separator": ARITHMETIC_SEPARATOR,
+        }
     if "java" in EXPERIMENTS:
         block = config["java"]["evaluation"]["block_size"]
         sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
@@ -314,11 +405,16 @@ def all_targets():
     targets = {
         "continual": [
             f"{CONTINUAL}/summary.json",
-            *(f"{CONTINUAL}/{name}.png" for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]),
+            *(
+                f"{CONTINUAL}/{name}.png"
+                for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]
+            ),
         ],
         "arithmetic": [f"{ARITHMETIC}/metrics.json", f"{ARITHMETIC}/error_by_target.png"],
         "java": [f"{JAVA}/metrics.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"],
     }
+    if interpolation_alphas():
+        targets["continual"] += [f"{CONTINUAL}/frontier.json", f"{CONTINUAL}/frontier.png"]
     cross = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"] if len(EXPERIMENTS) > 1 else []
     return [path for name in EXPERIMENTS for path in targets[name]] + cross
 
@@ -338,5 +434,91 @@ def unplanned_experiment(wildcards):
         if name == "cross"
         else f"the config has no {name} section" if name not in config else f"experiments is {EXPERIMENTS}"
     )
-    raise ValueError(f"results/{name}/{wildcards.path}: experiment {name!r} is not run by this config ({reason})")
+    raise ValueError(f"{RESULTS}/{name}/{wildcards.path}: experiment {name!r} is not run by this config ({reason})")
 
+
+# Studies (study.smk): the run record of a results folder; with `sweeps:`, the branches
+# of this config, each this same workflow loaded as a module under its own config in its
+# own folder, and the study table.
+# What a run is: its config less the study around it and where its curves go (neither
+# changes a result, so neither reruns anything).
+NOT_RUN_SETTINGS = ("sweeps", "tracking", "results")
+RUN_SETTINGS = {key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS}
+# A branch is loaded as a module named after it; the top level has no namespace.
+TOP_LEVEL = workflow.modifier.namespace is None
+# The branch rules' names: branch_<hash of the branch id>_<rule>.
+BRANCH_MODULE = "branch_"
+STUDY = f"{RESULTS}/study"
+
+
+def final_outputs():
+    """Everything the run record follows: the experiments' final outputs."""
+    return all_targets()
+
+
+def branch_results(branch_id):
+    return RESULTS if branch_id == BASE_ID else f"{STUDY}/{branch_id}"
+
+
+def study_branches():
+    """The study's branches, the base first; none without `sweeps:`."""
+    sweep = config.get("sweeps")
+    if not sweep:
+        return []
+    base = {key: value for key, value in config.items() if key != "sweeps"}
+    if "sheet" in sweep:
+        branches = read_sweep_sheet(sweep["sheet"], base, CONFIG_SCHEMA)
+    else:
+        branches = expand_sweep(sweep, base, CONFIG_SCHEMA)
+    for branch in branches:
+        for path in branch.overrides:
+            if path.split(".")[0] in NOT_RUN_SETTINGS:
+                raise SweepError(f"sweeps: {path} is not a setting of a run and cannot be swept")
+    return branches
+
+
+def load_branch(branch):
+    """The workflow under the branch's config, as rules named after it; the base model
+    preparation stays the top level's."""
+    branch_config = resolved_config(
+        {key: value for key, value in config.items() if key != "sweeps"},
+        branch,
+        CONFIG_SCHEMA,
+    )
+    branch_config["results"] = branch_results(branch.id)
+    name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
+    workflow.module(
+        name,
+        snakefile=workflow.main_snakefile,
+        config=branch_config,
+        skip_validation=True,
+    )
+    workflow.userule(
+        rules=["*"],
+        from_module=name,
+        exclude_rules=["all", "prepare_base_model", "unplanned_target"],
+        name_modifier=f"{name}_*",
+    )(None)
+    return experiments(branch_config)
+
+
+def study_plot(setting):
+    return f"{RESULTS}/study_plots/{setting}.png"
+
+
+def study_targets():
+    if not BRANCHES:
+        return []
+    return [f"{RESULTS}/study.csv", f"{RESULTS}/study.md", *map(study_plot, SWEPT)]
+
+
+def study_inputs(wildcards):
+    """Each branch's run record (its whole run done) and headline metrics files."""
+    return {
+        "records": [f"{branch_results(branch_id)}/{RUN_RECORD}" for branch_id in BRANCH_EXPERIMENTS],
+        "metrics": [
+            f"{branch_results(branch_id)}/{HEADLINES[name][0]}"
+            for branch_id, names in BRANCH_EXPERIMENTS.items()
+            for name in names
+        ],
+    }

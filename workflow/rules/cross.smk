@@ -2,10 +2,6 @@
 # that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    cross_matrix,
-
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
 
@@ -15,6 +11,15 @@ rule cross_evaluate:
         unpack(cross_inputs),
     output:
         f"{CROSS}/{{model_id}}.json",
+    log:
+        f"{LOGS}/cross_evaluate/{{model_id}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cross_evaluate/{{model_id}}.tsv"
+    conda:
+        ENV
+    threads: job_threads("evaluation")
+    resources:
+        **job_resources("evaluation"),
     params:
         sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
         # The arithmetic adapter was trained on a 4-bit base where the config says so.
@@ -22,15 +27,6 @@ rule cross_evaluate:
         and config["arithmetic"]["lora"]["quantize_4bit"],
         batch_size=8,
         compute=COMPUTE,
-    log:
-        "results/logs/cross_evaluate/{model_id}.log",
-    benchmark:
-        "results/benchmarks/cross_evaluate/{model_id}.tsv"
-    threads: job_threads("evaluation")
-    resources:
-        **job_resources("evaluation"),
-    conda:
-        ENV
     script:
         "../scripts/cross_evaluate.py"
 
@@ -41,13 +37,15 @@ rule cross_matrix:
     output:
         table=f"{CROSS}/matrix.csv",
         plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
+    log:
+        f"{LOGS}/cross_matrix.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
+    conda:
+        ENV
     params:
         models=CROSS_MODELS,
         computed=cross_computed_models(),
         sets=list(CROSS_SETS),
-    log:
-        "results/logs/cross_matrix.log",
-    conda:
-        ENV
     script:
         "../scripts/cross_matrix.py"

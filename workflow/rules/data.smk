@@ -1,25 +1,21 @@
 # Corpus splitting and tokenization.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    split_corpus,
-    tokenize_split,
-
-
 rule split_corpus:
     input:
         corpus=domain_corpus,
     output:
         train=f"{CONTINUAL}/data/{{domain}}/train.txt",
         test=f"{CONTINUAL}/data/{{domain}}/test.txt",
+    log:
+        f"{LOGS}/split_corpus/{{domain}}.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
+    conda:
+        ENV
     params:
         test_fraction=config["continual"]["split"]["test_fraction"],
         seed=config["continual"]["split"]["seed"],
-    log:
-        "results/logs/split_corpus/{domain}.log",
-    conda:
-        ENV
     script:
         "../scripts/split_corpus.py"
 
@@ -30,10 +26,12 @@ rule tokenize_split:
         model=BASE_MODELS["continual"],
     output:
         directory(f"{CONTINUAL}/tokens/{{domain}}/{{split}}_block{{block_size}}"),
+    log:
+        f"{LOGS}/tokenize_split/{{domain}}_{{split}}_block{{block_size}}.log",
     # Before any training, so a split too short for one block fails first.
     priority: 10
-    log:
-        "results/logs/tokenize_split/{domain}_{split}_block{block_size}.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
     script:

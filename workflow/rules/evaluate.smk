@@ -9,17 +9,17 @@ rule evaluate_continual_model:
         tokens=eval_tokens,
     output:
         **{domain: f"{CONTINUAL}/{{model_dir}}/eval/{domain}.json" for domain in continual_order()},
-    params:
-        batch_size=config["continual"]["evaluation"]["batch_size"],
-        compute=COMPUTE,
     log:
-        "results/logs/evaluate_continual_model/{model_dir}.log",
+        f"{LOGS}/evaluate_continual_model/{{model_dir}}.log",
     benchmark:
-        "results/benchmarks/evaluate_continual_model/{model_dir}.tsv"
+        f"{BENCHMARKS}/evaluate_continual_model/{{model_dir}}.tsv"
+    conda:
+        ENV
     threads: job_threads("evaluation")
     resources:
         **job_resources("evaluation"),
-    conda:
-        ENV
+    params:
+        batch_size=config["continual"]["evaluation"]["batch_size"],
+        compute=COMPUTE,
     script:
         "../scripts/evaluate_model.py"

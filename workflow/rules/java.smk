@@ -3,26 +3,20 @@
 # once per configured run.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    prepare_java_corpus,
-    tokenize_java_corpus,
-    generate_java_tasks,
-    tokenize_java_tasks,
-
-
 rule prepare_java_corpus:
     input:
         java_corpus_files,
     output:
         train=f"{JAVA}/corpus/train.jsonl",
         test=f"{JAVA}/corpus/test.jsonl",
-    params:
-        settings=config["java"]["corpus"],
     log:
-        "results/logs/prepare_java_corpus.log",
+        f"{LOGS}/prepare_java_corpus.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        settings=config["java"]["corpus"],
     script:
         "../scripts/prepare_java_corpus.py"
 
@@ -33,9 +27,11 @@ rule tokenize_java_corpus:
         model=BASE_MODELS["java"],
     output:
         directory(f"{JAVA}/tokens/corpus_{{split}}_block{{block_size}}"),
-    priority: 10
     log:
-        "results/logs/tokenize_java_corpus/{split}_block{block_size}.log",
+        f"{LOGS}/tokenize_java_corpus/{{split}}_block{{block_size}}.log",
+    priority: 10
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
     script:
@@ -49,18 +45,18 @@ rule train_java_autoregressive:
     output:
         model=directory(f"{JAVA}/stage1/model"),
         loss_log=f"{JAVA}/stage1/train_loss.csv",
-    params:
-        spec=recipe.java_autoregressive(config).to_dict(),
-        checkpoint_dir=f"{JAVA}/checkpoints/stage1",
     log:
-        "results/logs/train_java_autoregressive.log",
+        f"{LOGS}/train_java_autoregressive.log",
     benchmark:
-        "results/benchmarks/train_java_autoregressive.tsv"
+        f"{BENCHMARKS}/train_java_autoregressive.tsv"
+    conda:
+        ENV
     threads: job_threads("training")
     resources:
         **job_resources("training"),
-    conda:
-        ENV
+    params:
+        spec=recipe.java_autoregressive(config).to_dict(),
+        checkpoint_dir=f"{JAVA}/checkpoints/stage1",
     script:
         "../scripts/train.py"
 
@@ -71,18 +67,18 @@ rule evaluate_java_lm:
         tokens=[f"{JAVA}/tokens/corpus_test_block{config['java']['evaluation']['block_size']}"],
     output:
         f"{JAVA}/heldout_lm/{{variant}}.json",
-    params:
-        batch_size=config["java"]["evaluation"]["batch_size"],
-        compute=COMPUTE,
     log:
-        "results/logs/evaluate_java_lm/{variant}.log",
+        f"{LOGS}/evaluate_java_lm/{{variant}}.log",
     benchmark:
-        "results/benchmarks/evaluate_java_lm/{variant}.tsv"
+        f"{BENCHMARKS}/evaluate_java_lm/{{variant}}.tsv"
+    conda:
+        ENV
     threads: job_threads("evaluation")
     resources:
         **job_resources("evaluation"),
-    conda:
-        ENV
+    params:
+        batch_size=config["java"]["evaluation"]["batch_size"],
+        compute=COMPUTE,
     script:
         "../scripts/evaluate_model.py"
 
@@ -90,12 +86,14 @@ rule evaluate_java_lm:
 rule generate_java_tasks:
     output:
         **{name: f"{JAVA}/tasks/{name}.jsonl" for name in ["train", *JAVA_TEST_SPLITS]},
-    params:
-        settings=config["java"]["instructions"],
     log:
-        "results/logs/generate_java_tasks.log",
+        f"{LOGS}/generate_java_tasks.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        settings=config["java"]["instructions"],
     script:
         "../scripts/generate_java_tasks.py"
 
@@ -106,13 +104,15 @@ rule tokenize_java_tasks:
         model=BASE_MODELS["java"],
     output:
         directory(f"{JAVA}/tokens/tasks_train"),
-    params:
-        separator="\n",
-    priority: 10
     log:
-        "results/logs/tokenize_java_tasks.log",
+        f"{LOGS}/tokenize_java_tasks.log",
+    priority: 10
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        separator="\n",
     script:
         "../scripts/tokenize_instructions.py"
 
@@ -124,18 +124,18 @@ rule train_java_instruct:
     output:
         model=directory(f"{JAVA}/stage2/{{run}}/model"),
         loss_log=f"{JAVA}/stage2/{{run}}/train_loss.csv",
-    params:
-        spec=lambda wildcards: recipe.java_instruct(config, wildcards.run).to_dict(),
-        checkpoint_dir=lambda wildcards: f"{JAVA}/checkpoints/stage2_{wildcards.run}",
     log:
-        "results/logs/train_java_instruct/{run}.log",
+        f"{LOGS}/train_java_instruct/{{run}}.log",
     benchmark:
-        "results/benchmarks/train_java_instruct/{run}.tsv"
+        f"{BENCHMARKS}/train_java_instruct/{{run}}.tsv"
+    conda:
+        ENV
     threads: job_threads("training")
     resources:
         **job_resources("training"),
-    conda:
-        ENV
+    params:
+        spec=lambda wildcards: recipe.java_instruct(config, wildcards.run).to_dict(),
+        checkpoint_dir=lambda wildcards: f"{JAVA}/checkpoints/stage2_{wildcards.run}",
     script:
         "../scripts/train.py"
 
@@ -146,20 +146,20 @@ rule generate_java_code:
         tasks=[f"{JAVA}/tasks/{name}.jsonl" for name in JAVA_TEST_SPLITS],
     output:
         f"{JAVA}/generations/{{variant}}.jsonl",
+    log:
+        f"{LOGS}/generate_java_code/{{variant}}.log",
+    benchmark:
+        f"{BENCHMARKS}/generate_java_code/{{variant}}.tsv"
+    conda:
+        ENV
+    threads: job_threads("generation")
+    resources:
+        **job_resources("generation"),
     params:
         splits=JAVA_TEST_SPLITS,
         max_new_tokens=config["java"]["generation"]["max_new_tokens"],
         batch_size=config["java"]["generation"]["batch_size"],
         compute=COMPUTE,
-    log:
-        "results/logs/generate_java_code/{variant}.log",
-    benchmark:
-        "results/benchmarks/generate_java_code/{variant}.tsv"
-    threads: job_threads("generation")
-    resources:
-        **job_resources("generation"),
-    conda:
-        ENV
     script:
         "../scripts/generate_java_code.py"
 
@@ -173,15 +173,15 @@ rule score_java:
         metrics=f"{JAVA}/metrics.json",
         examples=f"{JAVA}/examples.md",
         plot=report(f"{JAVA}/accuracy.png", caption="../report/java_accuracy.rst", category="Java code generation"),
+    log:
+        f"{LOGS}/score_java.log",
+    benchmark:
+        f"{BENCHMARKS}/score_java.tsv"
+    conda:
+        ENV
     params:
         variants=java_variants(),
         lm_models=JAVA_LM_VARIANTS,
         examples_per_split=5,
-    log:
-        "results/logs/score_java.log",
-    benchmark:
-        "results/benchmarks/score_java.tsv"
-    conda:
-        ENV
     script:
         "../scripts/score_java.py"

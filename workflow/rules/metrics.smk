@@ -2,25 +2,20 @@
 # seeds per strategy, and the figures.
 
 
-# Light jobs (no model): run where Snakemake runs, never submitted to a cluster.
-localrules:
-    collect_metrics,
-    summarise_strategies,
-    plot_continual,
-
-
 rule collect_metrics:
     input:
         unpack(run_evaluations),
     output:
         metrics=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/metrics.json",
         matrix=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/loss_matrix.csv",
-    params:
-        order=config["continual"]["order"],
     log:
-        "results/logs/collect_metrics/{strategy}/seed{seed}.log",
+        f"{LOGS}/collect_metrics/{{strategy}}/seed{{seed}}.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        order=config["continual"]["order"],
     script:
         "../scripts/collect_metrics.py"
 
@@ -35,12 +30,14 @@ rule summarise_strategies:
             caption="../report/summary.rst",
             category="Continual pre-training",
         ),
-    params:
-        runs=continual_runs(),
     log:
-        "results/logs/summarise_strategies.log",
+        f"{LOGS}/summarise_strategies.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        runs=continual_runs(),
     script:
         "../scripts/summarise_strategies.py"
 
@@ -70,11 +67,13 @@ rule plot_continual:
             caption="../report/train_loss.rst",
             category="Continual pre-training",
         ),
-    params:
-        loss_log_runs=[run for run, _ in run_loss_logs()],
     log:
-        "results/logs/plot_continual.log",
+        f"{LOGS}/plot_continual.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
+    params:
+        loss_log_runs=[run for run, _ in run_loss_logs()],
     script:
         "../scripts/plot_continual.py"

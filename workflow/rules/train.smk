@@ -9,18 +9,18 @@ rule train_phase:
     output:
         model=directory(f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/model"),
         loss_log=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/{{phase}}/train_loss.csv",
+    log:
+        f"{LOGS}/train_phase/{{strategy}}/seed{{seed}}/{{phase}}.log",
+    benchmark:
+        f"{BENCHMARKS}/train_phase/{{strategy}}/seed{{seed}}/{{phase}}.tsv"
+    conda:
+        ENV
+    threads: job_threads("training")
+    resources:
+        **job_resources("training"),
     params:
         spec=phase_spec,
         # Outside the declared outputs: Snakemake deletes those before a rerun.
         checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.strategy}/seed{wildcards.seed}/{wildcards.phase}",
-    log:
-        "results/logs/train_phase/{strategy}/seed{seed}/{phase}.log",
-    benchmark:
-        "results/benchmarks/train_phase/{strategy}/seed{seed}/{phase}.tsv"
-    threads: job_threads("training")
-    resources:
-        **job_resources("training"),
-    conda:
-        ENV
     script:
         "../scripts/train.py"

@@ -251,11 +251,15 @@ def train_causal_lm(
     """
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
 
+    from lmtune.study.tracking import job_tracking
+
     PenalisedTrainer = _penalised_trainer()
     check_compute(device, precision)
     set_seed(seed)
     torch_device = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir)
+    # TensorBoard or MLflow, as the workflow's environment says: not in the fingerprint.
+    tracking = job_tracking(out_dir)
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=settings.epochs,
@@ -277,7 +281,7 @@ def train_causal_lm(
         use_cpu=torch_device.type == "cpu",
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        report_to="none",
+        **tracking,
         disable_tqdm=not progress,
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if group_by_length else "random",

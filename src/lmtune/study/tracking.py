@@ -9,6 +9,11 @@ for a `file:` store under `log_dir`) in this process and returns the TrainingArg
 keyword arguments; call it in the job's process before making the Trainer. Every logged
 step then carries the training loss, learning rate and gradient norm (`train/loss`,
 `train/learning_rate`, `train/grad_norm`).
+
+The workflow's training jobs learn the tracker from their environment
+(`tracking_for_jobs`, called where the workflow loads; `job_tracking`, called by every
+training): never from a job's params nor its fingerprint, so that turning tracking on or
+off reruns no job and resumes every checkpoint.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ TRACKERS = {
     "mlflow": ("mlflow", "mlflow", "MLFLOW_TRACKING_URI"),
 }
 KINDS = ("none", *TRACKERS)
+# Set by the workflow for its jobs: the tracker, and the results folder whose
+# tensorboard/ (event files, one folder per training) or mlflow/ (one store) holds them.
+KIND_VARIABLE = "LMTUNE_TRACKING"
+RESULTS_VARIABLE = "LMTUNE_TRACKING_RESULTS"
 
 
 class TrackingError(LmtuneError):
@@ -46,3 +55,30 @@ def tracking_arguments(kind: str, log_dir: str | Path) -> dict:
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ[variable] = log_dir.as_uri() if kind == "mlflow" else str(log_dir)
     return {"report_to": [kind]}
+
+
+def tracking_for_jobs(kind: str, results: str | Path) -> None:
+    """Tell every job this process starts to track to `kind` under the results folder
+    `results` (a study's branches, in folders below it, track there too)."""
+    if kind not in KINDS:
+        raise TrackingError(f"unknown tracking {kind!r}; expected one of {', '.join(KINDS)}")
+    os.environ[KIND_VARIABLE] = kind
+    os.environ[RESULTS_VARIABLE] = str(Path(results).resolve())
+
+
+def job_tracking(out_dir: str | Path) -> dict:
+    """TrainingArguments keyword arguments for the training that writes `out_dir`, as the
+    workflow's environment says (`tracking_for_jobs`; none outside the workflow). The run
+    is named by where its model goes under the results folder, less a final `model`
+    (`continual/sequential/seed0/A`, `study/<branch>/java/stage1`); TensorBoard event
+    files go to `<results>/tensorboard/<run>/`, MLflow runs to the store `<results>/mlflow`."""
+    kind = os.environ.get(KIND_VARIABLE, "none")
+    if kind == "none":
+        return tracking_arguments(kind, ".")
+    results = Path(os.environ.get(RESULTS_VARIABLE, ".")).resolve()
+    out = Path(out_dir).resolve()
+    run = out.relative_to(results) if out.is_relative_to(results) else Path(out.name)
+    if run.name == "model":
+        run = run.parent
+    log_dir = results / "tensorboard" / run if kind == "tensorboard" else results / "mlflow"
+    return {**tracking_arguments(kind, log_dir), "run_name": run.as_posix()}

@@ -1,0 +1,140 @@
+"""Studies in the workflow (lmtune.study wired in): sweeps planned and run as branches of
+one DAG, the study table, the run record, TensorBoard event files, weight interpolation
+and the forgetting-learning frontier, on the tiny setting."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import planned_jobs, run_snakemake, tiny_config, write_config
+
+SETTING = "continual.phases.B.learning_rate"
+BRANCH_IDS = ["B.learning_rate=1e-5", "B.learning_rate=3e-4"]
+
+
+def small_continual_config() -> dict:
+    """The tiny setting cut to the least that runs a continual study: one strategy, one
+    seed, no interpolation, no other experiment."""
+    config = tiny_config()
+    del config["arithmetic"], config["java"]
+    continual = config["continual"]
+    continual["strategies"] = {"sequential": {"method": "sequential"}}
+    continual["seeds"] = [0]
+    continual["interpolation"] = {"alphas": []}
+    return config
+
+
+def with_sweep(config: dict, values: list) -> dict:
+    return {**config, "sweeps": {"settings": {SETTING: values}}}
+
+
+def file_times(results: Path) -> dict[str, int]:
+    """Every file of a results folder but the study's branches, and its modification time."""
+    return {
+        str(path.relative_to(results)): path.stat().st_mtime_ns
+        for path in results.rglob("*")
+        if path.is_file() and path.relative_to(results).parts[0] not in ("study", "study_plots", "tensorboard")
+        and not path.name.startswith("study.")
+    }
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
+    workdir = tmp_path / "study"
+    workdir.mkdir()
+    base = {**small_continual_config(), "tracking": "tensorboard"}
+    write_config(workdir, base)
+    run_snakemake(workdir)
+    results = workdir / "results"
+    before = file_times(results)
+    assert "run.json" in before and "continual/summary.json" in before
+
+    write_config(workdir, with_sweep(base, [1.0e-5, 3.0e-4]))
+    run_snakemake(workdir)
+
+    after = file_times(results)
+    assert {path: after.get(path) for path in before} == before, "the base branch is the results folder itself, never recomputed"
+    for branch in BRANCH_IDS:
+        folder = results / "study" / branch
+        assert json.loads((folder / "continual/summary.json").read_text())["strategies"]["sequential"]
+        assert json.loads((folder / "run.json").read_text())["config"]["continual"]["phases"]["B"]["learning_rate"] == float(branch.split("=")[1])
+    with open(results / "study.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["branch"] for row in rows] == ["base", *BRANCH_IDS]
+    assert [float(row[SETTING]) for row in rows] == [1.0e-4, 1.0e-5, 3.0e-4]
+    learning = "continual/sequential/learning_B"
+    assert float(rows[0]["Δ " + learning]) == 0.0
+    for row in rows[1:]:
+        assert float(row["Δ " + learning]) == pytest.approx(float(row[learning]) - float(rows[0][learning]))
+    assert float(rows[2][learning]) != float(rows[0][learning]), "the branch trained phase B anew"
+    assert (results / f"study_plots/{SETTING}.png").stat().st_size > 0
+    assert "| base |" in (results / "study.md").read_text()
+
+    # Every training wrote TensorBoard event files under the top results folder.
+    for run in ["continual/sequential/seed0/A", "continual/sequential/seed0/B", f"study/{BRANCH_IDS[1]}/continual/sequential/seed0/B"]:
+        assert list((results / "tensorboard" / run).glob("events.out.tfevents.*")), run
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(results / "tensorboard/continual/sequential/seed0/B"))
+    events.Reload()
+    assert {"train/loss", "train/learning_rate", "train/grad_norm"} <= set(events.Tags()["scalars"])
+    # The tracker is no setting of a run: changing it plans nothing.
+    nothing = run_snakemake(workdir, "-n", "--config", "tracking=none")
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr
+
+    # A third value plans that branch's jobs and the study table, nothing of the others.
+    write_config(workdir, with_sweep(base, [1.0e-5, 3.0e-4, 1.0e-3]))
+    planned = run_snakemake(workdir, "-n")
+    jobs = planned_jobs(planned.stdout)
+    branch_rules = {rule for rule in jobs if rule.startswith("branch_")}
+    assert len({rule.split("_")[1] for rule in branch_rules}) == 1, jobs
+    assert set(jobs) - branch_rules == {"study_table", "all"}, jobs
+    assert sum(count for rule, count in jobs.items() if rule.endswith("_train_phase")) == 2
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"continual.phases.B.learning_rat": [1.0e-3]}, "did you mean continual.phases.B.learning_rate?"),
+        ({"continual.phases.B.learning_rate": ["fast"]}, "continual.phases.B.learning_rate"),
+        ({"results": ["elsewhere"]}, "results is not a setting of a run"),
+    ],
+)
+def test_a_bad_sweep_fails_the_dry_run_naming_the_setting(tmp_path, settings, message):
+    write_config(tmp_path, {**small_continual_config(), "sweeps": {"settings": settings}})
+    result = run_snakemake(tmp_path, "-n", check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_the_tiny_run_records_itself_and_draws_the_frontier(tiny_run):
+    results = tiny_run / "results"
+    record = json.loads((results / "run.json").read_text())
+    assert record["config"]["continual"]["interpolation"]["alphas"] == [0.25, 0.75]
+    assert "sweeps" not in record["config"] and "tracking" not in record["config"]
+    assert {"commit", "dirty"} <= record["code"].keys() and record["packages"]["torch"]
+    assert record["jobs"]["train_phase"]["sequential/seed0/A"]["s"] > 0
+    with open(results / "rule_times.csv", newline="") as handle:
+        assert "train_phase" in {row["rule"] for row in csv.DictReader(handle)}
+
+    frontier = json.loads((results / "continual/frontier.json").read_text())
+    assert set(frontier["strategies"]) == {"sequential", "ewc", "lora"}
+    for points in frontier["curves"].values():
+        assert [point["alpha"] for point in points] == [0.0, 0.25, 0.75, 1.0]
+    # α = 1 is the model after B itself: on the curve from A, learning and forgetting are
+    # the run's own.
+    run = json.loads((results / "continual/sequential/seed0/metrics.json").read_text())
+    end = frontier["curves"]["θ(α), A → B"][-1]
+    assert end["learning"] == pytest.approx(run["learning_B"])
+    assert end["forgetting"] == pytest.approx(run["forgetting_A"])
+    assert (results / "continual/frontier.png").stat().st_size > 0
+    interpolated = results / "continual/interpolation/sequential/seed0"
+    for curve in ["A_to_B", "base_to_B"]:
+        for alpha in ["0.25", "0.75"]:
+            assert json.loads((interpolated / curve / f"alpha{alpha}/eval/A.json").read_text())["eval_loss"] > 0
+            assert not (interpolated / curve / f"alpha{alpha}/model").exists(), "interpolated models are temporary"
