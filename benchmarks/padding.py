@@ -37,7 +37,7 @@ def instruction_pairs(config: dict, data: str, count: int) -> tuple[list[tuple[s
     """(prompt, answer) training pairs and their separator, as the workflow encodes them."""
     if data == "arithmetic":
         settings = {**config["arithmetic"]["data"], "train_examples": count}
-        return [(e.prompt, e.answer) for e in generate_datasets(settings)["train"]], " "
+        return [(e.prompt, e.completion) for e in generate_datasets(settings)["train"]], " "
     settings = {**config["java"]["instructions"], "train_pairs": count}
     return [(t.instruction, t.code) for t in generate_tasks(settings)["train"]], "\n"
 

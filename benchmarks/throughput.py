@@ -103,7 +103,7 @@ def build_dataset(stage: Stage, config: dict, tokenizer):
         return tokenize_to_dataset(train, tokenizer, section["phases"][domain]["block_size"], source=corpus)
     if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
-        return encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
+        return encode_examples(tokenizer, [(e.prompt, e.completion) for e in examples], " ")
     if stage.key == "java.autoregressive":  # prepare_java_corpus, then tokenize_java_corpus
         settings = config["java"]["corpus"]
         raw = [snippet for source in settings["sources"] for snippet in read_source(source)]

@@ -283,7 +283,7 @@ def test_exported_model_loads_with_plain_transformers_and_matches_the_adapter(tm
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from lmtune.sft.export import export_merged_model
+    from lmtune.sft.export import export_model
 
     base_dir = tiny_models()["tiny-llama"]
     torch.manual_seed(0)
@@ -304,7 +304,7 @@ def test_exported_model_loads_with_plain_transformers_and_matches_the_adapter(tm
             plain = model(ids).logits
     assert (adapted - plain).abs().max() > 1e-2  # the adapter matters
 
-    out = export_merged_model(base_dir, tmp_path / "adapter", tmp_path / "export")
+    out = export_model(base_dir, tmp_path / "export", adapter_dir=tmp_path / "adapter")
     assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.json"}
     assert not list(out.glob("adapter*")) and not list(tmp_path.glob(".export.*"))
     exported = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
@@ -315,7 +315,7 @@ def test_exported_model_loads_with_plain_transformers_and_matches_the_adapter(tm
     assert AutoTokenizer.from_pretrained(out).chat_template == llama_tokenizer.chat_template
 
     with pytest.raises(ModelError, match="has no adapter_config.json"):
-        export_merged_model(base_dir, tmp_path, tmp_path / "export2")
+        export_model(base_dir, tmp_path / "export2", adapter_dir=tmp_path)
 
 
 # Packing -------------------------------------------------------------------------------
