@@ -204,7 +204,7 @@ def nan_model_run(tmp_path_factory, tiny_model_dir) -> tuple[Path, subprocess.Co
     weights["model.norm.weight"][:] = float("nan")
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
     config = tiny_config()
-    del config["arithmetic"], config["java"]
+    del config["arithmetic"], config["java"], config["instruct"]
     config["base_model"] = {"source": str(broken)}
     write_config(workdir, config)
     return workdir, run_snakemake(workdir, "results/continual/sequential/seed0/A/model", check=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lmtune.continual.corpus import read_corpus, split_paragraphs
+from lmtune.continual.corpus import read_paragraphs
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
@@ -131,7 +131,7 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
     for domain, spec in domains.items():
         corpus = workdir / spec["corpus"]
         try:
-            paragraphs = split_paragraphs(read_corpus(corpus))
+            paragraphs = read_paragraphs(corpus)
         except CorpusError as exc:
             raise ConfigError(f"continual.domains.{domain}.corpus: {exc}") from None
         if len(paragraphs) < 2:
