@@ -56,8 +56,13 @@ if "java" in EXPERIMENTS:
     include: "workflow/rules/java.smk"
 
 
+if "instruct" in EXPERIMENTS:
+
+    include: "workflow/rules/instruct.smk"
+
+
 # With two experiments or more, every final model is evaluated on every held-out set.
-if len(EXPERIMENTS) > 1:
+if len(CROSS_EXPERIMENTS) > 1:
 
     include: "workflow/rules/cross.smk"
 

@@ -76,7 +76,7 @@ def main() -> None:
     cut_full = [cut(o).strip("\n") for o in full]
     print(f"stopped == unstopped cut after its first method: {sum(a == b for a, b in zip(stopped, cut_full))}/{len(tasks)}")
     print(f"outputs the cut shortened: {sum(c != f for c, f in zip(cut_full, full))}/{len(tasks)}")
-    exact = [[normalise(o) == normalise(t["answer"]) for o, t in zip(outs, tasks)] for outs in (full, stopped)]
+    exact = [[normalise(o) == normalise(t["completion"]) for o, t in zip(outs, tasks)] for outs in (full, stopped)]
     print(f"exact match unstopped {sum(exact[0])}, stopped {sum(exact[1])}, differing verdicts "
           f"{sum(a != b for a, b in zip(*exact))}")
     java = find_jdk()

@@ -1,7 +1,10 @@
 """Non-pad tokens per second of LoRA instruction training under each way of batching,
 on the arithmetic and the Java instruction data, measured side by side in one run.
 
-    .venv/bin/python benchmarks/padding.py [--examples 200] [--batch-size 8] [--data arithmetic java]
+    .venv/bin/python benchmarks/padding.py [--examples N] [--batch-size 8] [--data arithmetic java]
+
+(without --examples, each set at the config's own size: arithmetic.data.train_examples,
+java.instructions.train_pairs)
 
 Ways of batching, each over the same examples (one epoch) with the same model:
 
@@ -28,18 +31,23 @@ import torch
 import yaml
 
 from lmtune.arithmetic.tasks import generate_datasets
-from lmtune.core.completions import encode_examples, packing_collator, padding_collator
+from lmtune.core.completions import packing_collator, padding_collator
 from lmtune.core.models import load_model, load_tokenizer, parse_source
 from lmtune.java.tasks import generate_tasks
+from lmtune.sft.data import PromptCompletion
+from lmtune.sft.encoding import encode_for_training
 
 
-def instruction_pairs(config: dict, data: str, count: int) -> tuple[list[tuple[str, str]], str]:
-    """(prompt, answer) training pairs and their separator, as the workflow encodes them."""
+def instruction_pairs(config: dict, data: str, count: int | None) -> tuple[list[PromptCompletion], str]:
+    """Training examples (`count`, or the config's number) and their separator, as the
+    workflow encodes them."""
     if data == "arithmetic":
-        settings = {**config["arithmetic"]["data"], "train_examples": count}
-        return [(e.prompt, e.answer) for e in generate_datasets(settings)["train"]], " "
-    settings = {**config["java"]["instructions"], "train_pairs": count}
-    return [(t.instruction, t.code) for t in generate_tasks(settings)["train"]], "\n"
+        settings = config["arithmetic"]["data"]
+        settings = {**settings, "train_examples": count or settings["train_examples"]}
+        return [PromptCompletion(e.prompt, e.completion) for e in generate_datasets(settings)["train"]], " "
+    settings = config["java"]["instructions"]
+    settings = {**settings, "train_pairs": count or settings["train_pairs"]}
+    return [PromptCompletion(t.instruction, t.code) for t in generate_tasks(settings)["train"]], "\n"
 
 
 def batch_orders(lengths: list[int], batch_size: int, seed: int) -> dict[str, list[list[int]]]:
@@ -54,7 +62,7 @@ def batch_orders(lengths: list[int], batch_size: int, seed: int) -> dict[str, li
 
 
 def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: torch.device) -> None:
-    dataset = encode_examples(tokenizer, pairs, separator)
+    dataset, _ = encode_for_training(tokenizer, pairs, separator=separator)
     rows, lengths = dataset.to_list(), dataset["length"]
     orders = batch_orders(lengths, batch_size, seed=0)
     ways = {
@@ -104,7 +112,7 @@ def main() -> None:
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--model", help="a model folder (default: the config's base model, materialised)")
     parser.add_argument("--data", nargs="+", choices=["arithmetic", "java"], default=["arithmetic", "java"])
-    parser.add_argument("--examples", type=int, default=200)
+    parser.add_argument("--examples", type=int, help="examples per set (default: the config's own number)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())

@@ -42,7 +42,8 @@ from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
 from lmtune.core.errors import ModelError
-from lmtune.core.completions import encode_examples
+from lmtune.sft.data import PromptCompletion
+from lmtune.sft.encoding import encode_for_training
 from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
 from lmtune import recipe
@@ -103,7 +104,7 @@ def build_dataset(stage: Stage, config: dict, tokenizer):
         return tokenize_to_dataset(train, tokenizer, section["phases"][domain]["block_size"], source=corpus)
     if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
-        return encode_examples(tokenizer, [(e.prompt, e.answer) for e in examples], " ")
+        return encode_for_training(tokenizer, [PromptCompletion(e.prompt, e.completion) for e in examples], separator=" ")[0]
     if stage.key == "java.autoregressive":  # prepare_java_corpus, then tokenize_java_corpus
         settings = config["java"]["corpus"]
         raw = [snippet for source in settings["sources"] for snippet in read_source(source)]
@@ -112,7 +113,7 @@ def build_dataset(stage: Stage, config: dict, tokenizer):
         return tokenize_to_dataset(train, tokenizer, config["java"]["autoregressive"]["block_size"], source="java.corpus")
     # generate_java_tasks, then tokenize_java_tasks
     tasks = generate_tasks(config["java"]["instructions"])["train"]
-    return encode_examples(tokenizer, [(t.instruction, t.code) for t in tasks], "\n")
+    return encode_for_training(tokenizer, [PromptCompletion(t.instruction, t.code) for t in tasks], separator="\n")[0]
 
 
 def model_folder(spec: dict, cache: Path) -> str:

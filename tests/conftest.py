@@ -106,17 +106,19 @@ def _tiny_config() -> dict:
     # .test/config.yaml names its files relative to the repository root; a test's run
     # works in a folder of its own, so they become absolute here.
     models = {f".test/models/{name}": str(folder) for name, folder in tiny_models().items()}
-    for section in [config, *(config[name] for name in ("continual", "arithmetic", "java"))]:
+    for section in [config, *(config[name] for name in ("continual", "arithmetic", "java", "instruct"))]:
         if "base_model" in section:
             section["base_model"]["source"] = models[section["base_model"]["source"]]
     for domain in config["continual"]["domains"].values():
         domain["corpus"] = _absolute(domain["corpus"])
     config["java"]["corpus"]["sources"] = [_absolute(s) for s in config["java"]["corpus"]["sources"]]
+    data = config["instruct"]["data"]
+    data.update({part: _absolute(data[part]) for part in ("train", "validation") if part in data})
     return config
 
 
 def tiny_config() -> dict:
-    """`.test/config.yaml` with absolute paths: all three experiments at toy scale on the
+    """`.test/config.yaml` with absolute paths: every experiment at toy scale on the
     tiny models. A fresh copy each call, for the caller to change."""
     return copy.deepcopy(_tiny_config())
 
@@ -202,7 +204,7 @@ def nan_model_run(tmp_path_factory, tiny_model_dir) -> tuple[Path, subprocess.Co
     weights["model.norm.weight"][:] = float("nan")
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
     config = tiny_config()
-    del config["arithmetic"], config["java"]
+    del config["arithmetic"], config["java"], config["instruct"]
     config["base_model"] = {"source": str(broken)}
     write_config(workdir, config)
     return workdir, run_snakemake(workdir, "results/continual/sequential/seed0/A/model", check=False)

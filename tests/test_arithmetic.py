@@ -29,7 +29,7 @@ def test_greedy_series_take_the_largest_addend_first():
     assert greedy_addends(40, 1, 10) == [10, 10, 10, 10]
     assert greedy_addends(11, 5, 9) == [6, 5]  # 9 would leave 2, below the smallest addend
     greedy = generate_datasets({**SETTINGS, "addends": "greedy", "addend_range": [1, 10]})["train"]
-    assert len({e.answer for e in greedy if e.target == greedy[0].target}) == 1
+    assert len({e.completion for e in greedy if e.target == greedy[0].target}) == 1
 
 
 def test_training_answers_are_written_in_words_and_sum_to_the_target():
@@ -38,9 +38,9 @@ def test_training_answers_are_written_in_words_and_sum_to_the_target():
     first = sets["train"][0]
     assert first.prompt == f"[INST] {first.target} es igual a [/INST]"
     for example in sets["train"]:
-        parsed = parse_answer(example.answer, SETTINGS["addend_range"])
+        parsed = parse_answer(example.completion, SETTINGS["addend_range"])
         assert parsed.well_formed and parsed.total == example.target
-        assert not any(ch.isdigit() for ch in example.answer)
+        assert not any(ch.isdigit() for ch in example.completion)
 
 
 def test_held_out_prompts_never_appear_in_training():

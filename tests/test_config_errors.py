@@ -124,3 +124,36 @@ def test_a_partition_the_cluster_lacks_is_named_before_any_job(tmp_path, good_co
     monkeypatch.setenv("LMTUNE_SLURM_PARTITION", "a100")
     output = dry_run_error(tmp_path, good_config)
     assert f"LMTUNE_SLURM_PARTITION is 'a100', but the cluster has no such partition; its partitions: {slurm_cluster.partition}" in output
+
+
+# The instruct experiment's data is read whole when the workflow loads: a bad record stops
+# it there, named by file, line and field, before any job.
+@pytest.mark.parametrize(
+    "records, message",
+    [
+        ('{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n',
+         "instruct.data.train: data.jsonl line 2: field 'completion' is missing"),
+        ('{"prompt": "a", "completion": "b"}\n\n{"prompt": "c", "completion": "  "}\n',
+         "instruct.data.train: data.jsonl line 3: field 'completion' is empty: nothing to learn"),
+    ],
+    ids=["missing field", "empty completion"],
+)
+def test_bad_instruct_data_is_named_by_file_line_and_field(tmp_path, good_config, records, message):
+    data = tmp_path / "data.jsonl"
+    data.write_text(records, encoding="utf-8")
+    config = copy.deepcopy(good_config)
+    config["instruct"]["data"]["train"] = str(data)
+    assert message in dry_run_error(tmp_path, config)
+
+
+def test_chat_data_on_a_model_without_a_chat_template_and_packing_on_a_cpu_stop_at_load(tmp_path, good_config):
+    from conftest import tiny_models
+
+    for name in ("chat", "packing"):
+        (tmp_path / name).mkdir()
+    config = copy.deepcopy(good_config)
+    config["instruct"]["base_model"] = {"source": str(tiny_models()["tiny-gpt2"])}
+    assert "instruct.data.train is chat data (messages), but the tokenizer of" in dry_run_error(tmp_path / "chat", config)
+    config = copy.deepcopy(good_config)
+    config["instruct"]["packing"] = True
+    assert "instruct.packing needs compute.device cuda (it is cpu)" in dry_run_error(tmp_path / "packing", config)

@@ -28,6 +28,7 @@ def test_snakemake_lint_finds_nothing(tmp_path):
 LIGHT_SCRIPTS = [
     "split_corpus", "collect_metrics", "summarise_strategies", "plot_continual", "generate_arithmetic_data",
     "score_arithmetic", "prepare_java_corpus", "generate_java_tasks", "score_java", "cross_matrix",
+    "prepare_instruct_data", "score_instruct",
 ]
 
 

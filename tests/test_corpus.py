@@ -1,6 +1,6 @@
 import pytest
 
-from lmtune.continual.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
+from lmtune.continual.corpus import join_paragraphs, read_corpus, read_paragraphs, split_paragraphs, split_train_test
 from lmtune.core.errors import CorpusError
 
 from conftest import CORPORA
@@ -46,3 +46,50 @@ def test_bad_corpus_files_are_named(tmp_path):
     latin1.write_bytes("reglamento de la comisión".encode("latin-1"))
     with pytest.raises(CorpusError, match="latin1.txt is not valid UTF-8"):
         read_corpus(latin1)
+
+
+PARAGRAPHS = ["Artículo 1.\n\nUno, con una línea en blanco dentro.", "Segundo párrafo.", "Tercero."]
+
+
+def test_json_lines_and_parquet_corpora_give_one_paragraph_per_record(tmp_path):
+    import json
+
+    import pandas as pd
+
+    text = tmp_path / "corpus.txt"
+    text.write_text("Primero.\n\nSegundo.\n", encoding="utf-8")
+    assert read_paragraphs(text) == ["Primero.", "Segundo."]
+    lines = tmp_path / "corpus.jsonl"
+    lines.write_text("".join(json.dumps({"text": p, "source": "x"}, ensure_ascii=False) + "\n" for p in PARAGRAPHS) + "\n")
+    assert read_paragraphs(lines) == PARAGRAPHS  # a blank line inside a record splits nothing
+    table = tmp_path / "corpus.parquet"
+    pd.DataFrame({"text": PARAGRAPHS, "id": [1, 2, 3]}).to_parquet(table)
+    assert read_paragraphs(table) == PARAGRAPHS
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("c.jsonl", b'{"text": "uno"}\n{"body": "dos"}\n', r"c\.jsonl line 2: no 'text' field"),
+        ("c.jsonl", b'{"text": "uno"}\n{"text": 2}\n', r"c\.jsonl line 2: field 'text' is int, not a string"),
+        ("c.jsonl", b'{"text": "uno"\n', r"c\.jsonl line 1: not valid JSON"),
+        ("c.jsonl", b'["uno"]\n', r"c\.jsonl line 1: a record must be an object"),
+        ("c.jsonl", '{"text": "comisión"}\n'.encode("latin-1"), r"c\.jsonl is not valid UTF-8"),
+        ("c.jsonl", b'{"text": "  "}\n', r"c\.jsonl is empty"),
+        ("c.parquet", b"not parquet", r"c\.parquet: cannot read it as Parquet"),
+    ],
+)
+def test_bad_record_corpora_are_named_with_the_line(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(CorpusError, match=message):
+        read_paragraphs(tmp_path / name)
+
+
+def test_a_parquet_corpus_without_a_text_column_is_named(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({"body": ["uno"]}).to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(CorpusError, match=r"c\.parquet has no 'text' column \(it has body\)"):
+        read_paragraphs(tmp_path / "c.parquet")
+    with pytest.raises(CorpusError, match="not found"):
+        read_paragraphs(tmp_path / "missing.parquet")

@@ -81,7 +81,7 @@ def test_a_strategy_override_gets_the_first_phase_trained_with_it(tmp_path, conf
 )
 def test_a_target_the_config_does_not_define_is_an_error(tmp_path, config, target, message):
     continual_only = copy.deepcopy(config)
-    del continual_only["java"], continual_only["arithmetic"]
+    del continual_only["java"], continual_only["arithmetic"], continual_only["instruct"]
     output = error_of(dry_run(tmp_path, continual_only, target))
     assert message in output, output
     assert not (tmp_path / "results").exists()

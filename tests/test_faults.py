@@ -32,7 +32,7 @@ SEQUENTIAL_A = "results/continual/sequential/seed0/A"
 def good_config(tmp_path_factory):
     """The tiny config's continual experiment alone (the other sections are not needed)."""
     config = tiny_config()
-    del config["arithmetic"], config["java"]
+    del config["arithmetic"], config["java"], config["instruct"]
     return config
 
 

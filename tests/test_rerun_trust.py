@@ -198,7 +198,7 @@ def small_continual_config(workdir, model_dir, learning_rate):
     """The tiny config's continual experiment on the tiny model, one strategy, and a phase A
     long enough (checkpointed every step) for the test to kill it part-way."""
     config = tiny_config()
-    del config["arithmetic"], config["java"]
+    del config["arithmetic"], config["java"], config["instruct"]
     config["base_model"] = {"source": str(model_dir)}
     config["continual"]["strategies"] = {"sequential": {"method": "sequential"}}
     config["continual"]["phases"]["A"].update(max_steps=12, save_steps=1, learning_rate=learning_rate)

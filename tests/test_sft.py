@@ -78,6 +78,16 @@ def test_every_format_reads_both_shapes_to_the_same_examples(tmp_path, fmt):
     assert all(isinstance(c, Conversation) for c in chats)
 
 
+def test_records_written_back_read_the_same_and_split_into_query_and_reference(tmp_path):
+    examples = [PromptCompletion(r["prompt"], r["completion"]) for r in PAIRS]
+    examples += [Conversation(tuple((t["role"], t["content"]) for t in r["messages"])) for r in CHATS]
+    for shape in (examples[:2], examples[2:]):
+        assert read_examples(write_data(tmp_path, [e.to_record() for e in shape], "jsonl")) == shape
+    assert (examples[0].query, examples[0].reference) == (PAIRS[0]["prompt"], "hello")
+    # A conversation is answered up to its last assistant turn, earlier answers included.
+    assert examples[3].query == CHATS[1]["messages"][:4] and examples[3].reference == "6"
+
+
 def test_a_csv_record_after_a_multiline_cell_is_named_by_its_own_line(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text('prompt,completion\n"a\nb\nc",x\nd,\n', encoding="utf-8")
@@ -283,7 +293,7 @@ def test_exported_model_loads_with_plain_transformers_and_matches_the_adapter(tm
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from lmtune.sft.export import export_merged_model
+    from lmtune.sft.export import export_model
 
     base_dir = tiny_models()["tiny-llama"]
     torch.manual_seed(0)
@@ -304,7 +314,7 @@ def test_exported_model_loads_with_plain_transformers_and_matches_the_adapter(tm
             plain = model(ids).logits
     assert (adapted - plain).abs().max() > 1e-2  # the adapter matters
 
-    out = export_merged_model(base_dir, tmp_path / "adapter", tmp_path / "export")
+    out = export_model(base_dir, tmp_path / "export", adapter_dir=tmp_path / "adapter")
     assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.json"}
     assert not list(out.glob("adapter*")) and not list(tmp_path.glob(".export.*"))
     exported = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
@@ -315,7 +325,22 @@ def test_exported_model_loads_with_plain_transformers_and_matches_the_adapter(tm
     assert AutoTokenizer.from_pretrained(out).chat_template == llama_tokenizer.chat_template
 
     with pytest.raises(ModelError, match="has no adapter_config.json"):
-        export_merged_model(base_dir, tmp_path, tmp_path / "export2")
+        export_model(base_dir, tmp_path / "export2", adapter_dir=tmp_path)
+
+
+def test_a_fully_fine_tuned_model_exports_in_the_asked_precision(tmp_path, llama_tokenizer):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from lmtune.sft.export import export_model
+
+    base_dir = tiny_models()["tiny-llama"]
+    out = export_model(base_dir, tmp_path / "export", precision="bf16")
+    exported = AutoModelForCausalLM.from_pretrained(out)
+    original = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    assert {p.dtype for p in exported.parameters()} == {torch.bfloat16}
+    for (name, a), (_, b) in zip(exported.named_parameters(), original.named_parameters()):
+        assert torch.equal(a, b.to(torch.bfloat16)), name
 
 
 # Packing -------------------------------------------------------------------------------

@@ -23,6 +23,14 @@ def test_the_tiny_setting_sets_every_setting_of_the_default_config():
     assert setting_paths(default) - setting_paths(tiny) == set()
 
 
+def test_the_tiny_setting_sets_every_setting_of_the_instruct_example():
+    # The default run has no instruct experiment; its example config is the one a user
+    # reads over config.yaml, and the tiny setting covers every setting it shows.
+    example = yaml.safe_load((REPO / "config/instruct-example.yaml").read_text())
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    assert setting_paths(example["instruct"]) - setting_paths(tiny["instruct"]) == set()
+
+
 def test_the_tiny_setting_over_the_default_config_plans_what_the_tests_run(tmp_path):
     """As the README shows it: the repository's config.yaml, the tiny file on top, the
     tiny models under .test/models."""
@@ -30,6 +38,7 @@ def test_the_tiny_setting_over_the_default_config_plans_what_the_tests_run(tmp_p
     (user / ".test").mkdir(parents=True)
     (user / "resources").symlink_to(REPO / "resources")
     (user / ".test/models").symlink_to(tiny_models()["tiny-llama"].parent)
+    (user / ".test/data").symlink_to(REPO / ".test/data")
     (user / "config.yaml").write_text((REPO / "config.yaml").read_text())
     as_user = run_snakemake(user, "-n", f"--configfile={TINY_CONFIG}")
 
@@ -40,3 +49,4 @@ def test_the_tiny_setting_over_the_default_config_plans_what_the_tests_run(tmp_p
     jobs = planned_jobs(as_user.stdout)
     assert jobs == planned_jobs(as_tests.stdout)
     assert jobs["train_phase"] == 10 and jobs["train_lora"] == 1 and jobs["train_java_instruct"] == 2
+    assert jobs["train_instruct"] == 1 and jobs["export_instruct"] == 1

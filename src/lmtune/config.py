@@ -8,7 +8,7 @@ import functools
 import os
 from pathlib import Path
 
-from lmtune.continual.corpus import read_corpus, split_paragraphs
+from lmtune.continual.corpus import read_paragraphs
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
@@ -21,7 +21,7 @@ class ConfigError(LmtuneError):
     pass
 
 
-EXPERIMENTS = ("continual", "arithmetic", "java")
+EXPERIMENTS = ("continual", "arithmetic", "java", "instruct")
 
 
 def experiments(config: dict) -> list[str]:
@@ -147,7 +147,7 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
     for domain, spec in domains.items():
         corpus = workdir / spec["corpus"]
         try:
-            paragraphs = split_paragraphs(read_corpus(corpus))
+            paragraphs = read_paragraphs(corpus)
         except CorpusError as exc:
             raise ConfigError(f"continual.domains.{domain}.corpus: {exc}") from None
         if len(paragraphs) < 2:
@@ -208,6 +208,8 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
         check_arithmetic(config["arithmetic"]["data"])
     if "java" in planned:
         check_java(config["java"], workdir)
+    if "instruct" in planned:
+        check_instruct(config, workdir)
 
 
 def check_arithmetic(data: dict) -> None:
@@ -255,3 +257,67 @@ def check_java(section: dict, workdir: Path = Path(".")) -> None:
     for family in section["instructions"].get("families") or []:
         if family not in FAMILIES:
             raise ConfigError(f"java.instructions.families: unknown family {family!r}; known: {', '.join(FAMILIES)}")
+
+
+def check_instruct(config: dict, workdir: Path = Path(".")) -> None:
+    """The data files read (every record checked: a bad one is named by file, line and
+    field before any job runs), the split leaves examples on both sides, both files have
+    one shape, chat data has a chat template where the model folder is there to ask,
+    and packing has a CUDA device."""
+    from lmtune.sft.data import Conversation, read_examples, split_examples
+
+    section = config["instruct"]
+    data = section["data"]
+    examples = {}
+    for part in ("train", "validation"):
+        if part in data:
+            try:
+                examples[part] = read_examples(workdir / data[part])
+            except LmtuneError as exc:
+                raise ConfigError(f"instruct.data.{part}: {exc}") from None
+    if "validation" not in examples:
+        try:
+            split_examples(examples["train"], data["validation_fraction"], data["seed"])
+        except LmtuneError as exc:
+            raise ConfigError(f"instruct.data.validation_fraction: {exc}") from None
+    chat = {part: isinstance(found[0], Conversation) for part, found in examples.items()}
+    if len(set(chat.values())) > 1:
+        raise ConfigError(
+            "instruct.data: train and validation differ in shape ("
+            + ", ".join(f"{part}: {'chat' if is_chat else 'prompt/completion'}" for part, is_chat in chat.items())
+            + ")"
+        )
+    model = section.get("base_model", config["base_model"])  # an experiment's own model, if it names one
+    source = parse_source(model["source"])
+    folder = workdir / source.location
+    if chat["train"] and source.kind == "folder" and folder.is_dir() and not has_chat_template(folder):
+        raise ConfigError(
+            f"instruct.data.train is chat data (messages), but the tokenizer of {source.location} has no chat "
+            "template; use prompt/completion data, or a model whose tokenizer has one"
+        )
+    if section["packing"]:
+        device = config["compute"]["device"]
+        if device == "auto" and config["compute"]["jobs_run_here"]:
+            from lmtune.core.models import resolve_device
+
+            device = resolve_device(device).type
+        if device != "cuda":
+            raise ConfigError(
+                f"instruct.packing needs compute.device cuda (it is {config['compute']['device']}"
+                + (f", here {device}" if config["compute"]["device"] == "auto" else "")
+                + "); on a CPU batches are grouped by length: set packing to false"
+            )
+
+
+def has_chat_template(folder: Path) -> bool:
+    """Whether a transformers model folder's tokenizer has a chat template, from its files
+    (transformers 5 writes chat_template.jinja; older folders keep it in tokenizer_config.json)."""
+    import json
+
+    if (folder / "chat_template.jinja").is_file():
+        return True
+    config_file = folder / "tokenizer_config.json"
+    try:
+        return bool(json.loads(config_file.read_text(encoding="utf-8")).get("chat_template"))
+    except (OSError, ValueError):
+        return False

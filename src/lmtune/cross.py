@@ -27,11 +27,13 @@ def load_evaluation_set(spec: dict, tokenizer):
 
     spec: {"kind": "text", "path", "block_size"} (paragraphs), {"kind": "snippets",
     "path", "block_size"} (JSONL of {"code"}), or {"kind": "instructions", "path",
-    "separator"} (JSONL of {"prompt", "answer"}).
+    "separator"} (instruction data, lmtune.sft.data: every example whole).
     """
     # datasets: only the evaluation jobs tokenize; gathering the matrix needs none of it.
     from lmtune.core.blocks import tokenize_to_dataset
-    from lmtune.core.completions import encode_examples, padding_collator
+    from lmtune.core.completions import padding_collator
+    from lmtune.sft.data import read_examples
+    from lmtune.sft.encoding import encode_for_training
 
     kind, path = spec["kind"], spec["path"]
     if kind == "text":
@@ -39,11 +41,8 @@ def load_evaluation_set(spec: dict, tokenizer):
     elif kind == "snippets":
         texts = [record["code"] for record in read_jsonl(path)]
     elif kind == "instructions":
-        pairs = [(r["prompt"], r["answer"]) for r in read_jsonl(path)]
-        if not all(answer for _, answer in pairs):
-            raise ValueError(f"{path} has prompts without a reference answer: regenerate it (rule generate_arithmetic_data)")
-        dataset = encode_examples(tokenizer, pairs, spec["separator"]).remove_columns("length")
-        return dataset, padding_collator(tokenizer)
+        dataset, _ = encode_for_training(tokenizer, read_examples(path), separator=spec["separator"])
+        return dataset.remove_columns("length"), padding_collator(tokenizer)
     else:
         raise ValueError(f"unknown evaluation set kind {kind!r}")
     return tokenize_to_dataset(texts, tokenizer, spec["block_size"], source=path).with_format("torch"), None

@@ -46,6 +46,7 @@ class TrainingSpec:
     fsdp: bool = False  # the model sharded over them (CUDA)
     adapter: Adapter | None = None
     strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
+    packing: bool = False  # completions packed into one row per batch (CUDA), not padded and grouped by length
 
     @property
     def quantized(self) -> bool:
@@ -142,22 +143,34 @@ def earlier_domains(config: dict, name: str, phase: str) -> list[str]:
     return {"none": [], "last": earlier[-1:], "all": earlier}[plugin.earlier_data]
 
 
-# The arithmetic LoRA and the two Java stages.
+# The arithmetic LoRA, the two Java stages, and instruction tuning on the user's data.
+
+
+def lora_adapter(lora: dict) -> Adapter:
+    """An experiment's `lora` section (the schema's definitions/lora)."""
+    return Adapter(
+        r=lora["r"], alpha=lora["alpha"], dropout=lora["dropout"], target_modules=tuple(lora["target_modules"]),
+        quantize_4bit=lora["quantize_4bit"],
+    )
 
 
 def arithmetic_lora(config: dict) -> TrainingSpec:
     section = config["arithmetic"]
-    lora = section["lora"]
+    return _spec(config, "the arithmetic LoRA", "completions", section["training"], config["seed"], adapter=lora_adapter(section["lora"]))
+
+
+def instruct(config: dict) -> TrainingSpec:
+    """The instruct experiment: a LoRA adapter where the section has `lora`, else full
+    fine-tuning; completions packed where `packing` says so."""
+    section = config["instruct"]
     return _spec(
         config,
-        "the arithmetic LoRA",
+        "the instruct fine-tune",
         "completions",
         section["training"],
         config["seed"],
-        adapter=Adapter(
-            r=lora["r"], alpha=lora["alpha"], dropout=lora["dropout"], target_modules=tuple(lora["target_modules"]),
-            quantize_4bit=lora["quantize_4bit"],
-        ),
+        adapter=lora_adapter(section["lora"]) if "lora" in section else None,
+        packing=section["packing"],
     )
 
 
@@ -183,6 +196,8 @@ def planned_specs(config: dict, experiments: list[str]) -> dict[str, TrainingSpe
         specs["java.autoregressive"] = java_autoregressive(config)
         for run in config["java"]["instruct_runs"]:
             specs[f"java.instruct_runs.{run}"] = java_instruct(config, run)
+    if "instruct" in experiments:
+        specs["instruct.training"] = instruct(config)
     return specs
 
 
@@ -206,12 +221,15 @@ def add_adapter(spec: TrainingSpec, network):
     return network
 
 
-def collator(spec: TrainingSpec, tokenizer):
-    """Completions vary in length: padded per batch (and batched by length). Blocks are
-    all one length already: None, the Trainer's default collator."""
-    from lmtune.core.completions import padding_collator
+def collator(spec: TrainingSpec, tokenizer, network):
+    """Completions vary in length: packed into one row per batch where the spec says so
+    (CUDA), else padded per batch (and batched by length). Blocks are all one length
+    already: None, the Trainer's default collator."""
+    from lmtune.core.completions import packing_collator, padding_collator
 
-    return padding_collator(tokenizer) if spec.objective == "completions" else None
+    if spec.objective != "completions":
+        return None
+    return packing_collator(network) if spec.packing else padding_collator(tokenizer)
 
 
 def train(
@@ -245,8 +263,9 @@ def train(
         plugin = strategy(spec.strategy["method"])
         train_data = plugin.mix(train_data, earlier, spec.strategy, spec.seed)
         penalty = plugin.penalty(network, earlier, spec.strategy, spec.seed)
+    network = add_adapter(spec, network)
     return train_causal_lm(
-        model=add_adapter(spec, network),
+        model=network,
         tokenizer=tokenizer,
         train_data=train_data,
         out_dir=out_dir,
@@ -257,8 +276,8 @@ def train(
         device=spec.device,
         precision=spec.precision,
         progress=progress,
-        data_collator=collator(spec, tokenizer),
-        group_by_length=spec.objective == "completions",
+        data_collator=collator(spec, tokenizer, network),
+        group_by_length=spec.objective == "completions" and not spec.packing,
         penalty=penalty,
         merge_adapter=bool(spec.adapter and spec.adapter.merge),
         name=spec.name,

@@ -303,9 +303,46 @@ def java_model(variant):
     return f"{JAVA}/stage2/{variant.removeprefix('stage2_')}/model"
 
 
+# Instruction tuning on the user's own data: a LoRA adapter where the section has
+# `lora` (exported merged into the base), else the fine-tuned model itself.
+INSTRUCT = f"{RESULTS}/instruct"
+INSTRUCT_SPLITS = ["train", "validation"]
+
+
+def instruct_lora():
+    return config["instruct"].get("lora")  # absent: full fine-tuning
+
+
+def instruct_trained():
+    """What the instruct training writes: the adapter, or the whole model."""
+    return f"{INSTRUCT}/adapter" if instruct_lora() else f"{INSTRUCT}/model"
+
+
+def instruct_model_inputs(wildcards):
+    """The fine-tuned model as evaluation, generation and export load it."""
+    if instruct_lora():
+        return {"model": BASE_MODELS["instruct"], "adapter": instruct_trained()}
+    return {"model": instruct_trained()}
+
+
+def instruct_data_files():
+    """The user's data files (a validation file where the config names one)."""
+    data = config["instruct"]["data"]
+    return {part: data[part] for part in INSTRUCT_SPLITS if part in data}
+
+
+def instruct_split_settings():
+    """How the validation split is drawn from the training file; None where a
+    validation file is given (the settings then decide nothing, and rerun nothing)."""
+    data = config["instruct"]["data"]
+    return None if "validation" in data else {"validation_fraction": data["validation_fraction"], "seed": data["seed"]}
+
+
 # The cross-experiment matrix: every experiment's final models (for continual, the first
-# strategy's first seed) on every experiment's held-out set.
+# strategy's first seed) on every experiment's held-out set. The instruct experiment's
+# data is the user's, not a benchmark of the project: it stays out of the matrix.
 CROSS = f"{RESULTS}/cross"
+CROSS_EXPERIMENTS = [name for name in EXPERIMENTS if name != "instruct"]
 
 
 def cross_models():
@@ -314,7 +351,7 @@ def cross_models():
     already evaluates that model on (evaluate_continual_model, evaluate_java_lm: the same blocks and
     batch size), so that the matrix reads them rather than computing them again."""
     base_ids = {}
-    for experiment in EXPERIMENTS:
+    for experiment in CROSS_EXPERIMENTS:
         base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
     models = {
         base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}}
@@ -412,10 +449,11 @@ def all_targets():
         ],
         "arithmetic": [f"{ARITHMETIC}/metrics.json", f"{ARITHMETIC}/error_by_target.png"],
         "java": [f"{JAVA}/metrics.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"],
+        "instruct": [f"{INSTRUCT}/metrics.json", f"{INSTRUCT}/export"],
     }
     if interpolation_alphas():
         targets["continual"] += [f"{CONTINUAL}/frontier.json", f"{CONTINUAL}/frontier.png"]
-    cross = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"] if len(EXPERIMENTS) > 1 else []
+    cross = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"] if len(CROSS_EXPERIMENTS) > 1 else []
     return [path for name in EXPERIMENTS for path in targets[name]] + cross
 
 
@@ -423,14 +461,14 @@ def all_targets():
 UNPLANNED = [
     name
     for name in (*ALL_EXPERIMENTS, "cross")
-    if name not in EXPERIMENTS and (name != "cross" or len(EXPERIMENTS) < 2)
+    if name not in EXPERIMENTS and (name != "cross" or len(CROSS_EXPERIMENTS) < 2)
 ]
 
 
 def unplanned_experiment(wildcards):
     name = wildcards.experiment
     reason = (
-        "the cross-experiment matrix needs two experiments or more"
+        "the cross-experiment matrix needs two experiments or more besides instruct"
         if name == "cross"
         else f"the config has no {name} section" if name not in config else f"experiments is {EXPERIMENTS}"
     )

@@ -21,7 +21,7 @@ for split, path in zip(snakemake.params.splits, snakemake.input.tasks):
     )
     for task, output in zip(tasks, outputs):
         records.append({
-            "split": split, "family": task["family"], "instruction": task["prompt"], "reference": task["answer"],
+            "split": split, "family": task["family"], "instruction": task["prompt"], "reference": task["completion"],
             "generated": output.strip("\n"),
         })
     log.info("%s: %d instructions", split, len(tasks))

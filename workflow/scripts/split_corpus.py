@@ -1,11 +1,11 @@
 """Split one domain's corpus into train and test by paragraph."""
 
 from lmtune.core import atomic
-from lmtune.continual.corpus import join_paragraphs, read_corpus, split_paragraphs, split_train_test
+from lmtune.continual.corpus import join_paragraphs, read_paragraphs, split_train_test
 from lmtune.core.jobs import start_job
 
 log = start_job(snakemake)
-paragraphs = split_paragraphs(read_corpus(snakemake.input.corpus))
+paragraphs = read_paragraphs(snakemake.input.corpus)
 train, test = split_train_test(
     paragraphs, snakemake.params.test_fraction, snakemake.params.seed, source=snakemake.input.corpus
 )

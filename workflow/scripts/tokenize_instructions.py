@@ -1,15 +1,17 @@
-"""Tokenize prompt/answer pairs for completion-only training (prompt masked)."""
+"""Tokenize instruction data (prompt/completion or chat records, lmtune.sft.data) for
+completion-only training: the loss on the answers only. The rule's params are
+encode_for_training's settings (max_length, overlong, separator); what the length limit
+did is counted in the log."""
 
 from lmtune.core import atomic
-from lmtune.core.completions import encode_examples
 from lmtune.core.jobs import start_job
-from lmtune.core.jsonl import read_jsonl
 from lmtune.core.models import load_tokenizer
+from lmtune.sft.data import read_examples
+from lmtune.sft.encoding import encode_for_training
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)
-records = read_jsonl(snakemake.input.examples)
-dataset = encode_examples(tokenizer, [(r["prompt"], r["answer"]) for r in records], snakemake.params.separator)
+dataset, counts = encode_for_training(tokenizer, read_examples(snakemake.input.examples), **dict(snakemake.params.items()))
 log.info("%d examples, %d tokens, longest %d", len(dataset), sum(dataset["length"]), max(dataset["length"]))
 with atomic.directory(snakemake.output[0]) as tmp:
     dataset.save_to_disk(str(tmp))

@@ -19,7 +19,7 @@ SEPARATOR = " más "
 class Example:
     prompt: str  # the instruction, without special tokens
     target: int
-    answer: str = ""  # the reference answer (training and held-out examples)
+    completion: str = ""  # the reference answer (training and held-out examples)
     kind: str = "in_range"  # in_range | out_of_range | compound
 
     def to_dict(self) -> dict:

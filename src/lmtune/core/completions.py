@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 
-import datasets
-
 from lmtune.core.blocks import IGNORE_INDEX
 from lmtune.core.errors import ModelError, TrainingError
 
@@ -102,11 +100,6 @@ def encode_chat(tokenizer, messages: list[dict]) -> dict[str, list[int]]:
             )
         learned.append((len(before), len(through)))
     return encode_text(tokenizer, text, learned, learn_entering=True)
-
-
-def encode_examples(tokenizer, pairs: list[tuple[str, str]], separator: str = " ") -> datasets.Dataset:
-    rows = [encode_example(tokenizer, prompt, answer, separator) for prompt, answer in pairs]
-    return datasets.Dataset.from_list(rows)
 
 
 def padding_collator(tokenizer, pad_to: int | None = None):

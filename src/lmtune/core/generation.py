@@ -57,9 +57,17 @@ def generate_greedy(
     return outputs
 
 
-def answer_instructions(model, tokenizer, instructions: list[str], max_new_tokens: int, batch_size: int, **kwargs) -> list[str]:
-    """Greedy answers to instructions formatted as in training (`<bos>{instruction}`)."""
+def answer_instructions(
+    model, tokenizer, instructions: list, max_new_tokens: int, batch_size: int, chat: bool = False, **kwargs
+) -> list[str]:
+    """Greedy answers to instructions formatted as in training: `<bos>{instruction}`, or
+    with `chat` each instruction a conversation (a list of `{role, content}` turns)
+    rendered by the tokenizer's chat template with the generation prompt, the start of
+    the assistant turn the model is to write."""
     from lmtune.core.completions import prompt_text
 
-    prompts = [prompt_text(tokenizer, instruction) for instruction in instructions]
+    if chat:
+        prompts = [tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True) for turns in instructions]
+    else:
+        prompts = [prompt_text(tokenizer, instruction) for instruction in instructions]
     return generate_greedy(model, tokenizer, prompts, max_new_tokens, batch_size, **kwargs)

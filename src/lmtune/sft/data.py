@@ -37,6 +37,20 @@ class PromptCompletion:
     # Where the record was read ("train.jsonl line 3"); not part of its identity.
     where: str = field(default="", compare=False)
 
+    def to_record(self) -> dict:
+        """The record as a JSON Lines file holds it (read_examples reads it back)."""
+        return {"prompt": self.prompt, "completion": self.completion}
+
+    @property
+    def query(self) -> str:
+        """What a model is given to answer at generation time."""
+        return self.prompt
+
+    @property
+    def reference(self) -> str:
+        """The answer a generation is scored against."""
+        return self.completion
+
 
 @dataclass(frozen=True)
 class Conversation:
@@ -45,6 +59,21 @@ class Conversation:
 
     def as_dicts(self) -> list[dict]:
         return [{"role": role, "content": content} for role, content in self.messages]
+
+    def to_record(self) -> dict:
+        return {"messages": self.as_dicts()}
+
+    def _last_answer(self) -> int:
+        return max(i for i, (role, _) in enumerate(self.messages) if role == "assistant")
+
+    @property
+    def query(self) -> list[dict]:
+        """The turns before the last assistant turn: the model writes that turn."""
+        return self.as_dicts()[: self._last_answer()]
+
+    @property
+    def reference(self) -> str:
+        return self.messages[self._last_answer()][1]
 
 
 Example = PromptCompletion | Conversation

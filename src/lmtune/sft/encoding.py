@@ -43,11 +43,12 @@ def encode_one(tokenizer, example: Example, separator: str = "") -> dict[str, li
 
 
 def encode_for_training(
-    tokenizer, examples: list[Example], max_length: int, overlong: str = "drop", separator: str = ""
+    tokenizer, examples: list[Example], max_length: int | None = None, overlong: str = "drop", separator: str = ""
 ):
     """(datasets.Dataset of input_ids, attention_mask, labels, length; LengthCounts).
 
-    An example longer than `max_length` tokens is dropped, or with overlong="truncate"
+    With `max_length` None every example is kept whole. An example longer than
+    `max_length` tokens is dropped, or with overlong="truncate"
     cut to its first `max_length` tokens; one cut so that none of its answer tokens is
     left teaches nothing and is dropped too. The counts are logged.
     `separator` goes between prompt and completion (none by default: the data's own
@@ -60,7 +61,7 @@ def encode_for_training(
     rows, dropped, truncated, no_answer_left = [], 0, 0, 0
     for example in examples:
         row = encode_one(tokenizer, example, separator)
-        if row["length"] > max_length:
+        if max_length is not None and row["length"] > max_length:
             if overlong == "drop":
                 dropped += 1
                 continue
@@ -72,7 +73,7 @@ def encode_for_training(
         rows.append(row)
     counts = LengthCounts(len(examples), len(rows), dropped, truncated, no_answer_left)
     log.info(
-        "kept %d of %d examples (max_length %d): %d longer dropped, %d truncated, %d dropped with no answer token left",
+        "kept %d of %d examples (max_length %s): %d longer dropped, %d truncated, %d dropped with no answer token left",
         counts.kept, counts.examples, max_length, dropped, truncated, no_answer_left,
     )
     if not rows:

@@ -1,0 +1,19 @@
+"""The instruct experiment's training and validation examples, checked and written as
+normalised JSON Lines: the validation file where the config names one, else a seeded
+split of the training file. Examples in both are counted and warned about."""
+
+from lmtune.core.jobs import start_job
+from lmtune.core.jsonl import write_jsonl
+from lmtune.sft.data import read_examples, split_examples, warn_overlap
+
+log = start_job(snakemake)
+train = read_examples(snakemake.input.train)
+split = snakemake.params.split
+if split is None:
+    validation = read_examples(snakemake.input.validation)
+else:
+    train, validation = split_examples(train, split["validation_fraction"], split["seed"])
+overlap = warn_overlap(train, validation)
+log.info("%d training and %d validation examples; %d of the validation examples also in training", len(train), len(validation), overlap)
+for examples, path in ((train, snakemake.output.train), (validation, snakemake.output.validation)):
+    write_jsonl(path, (example.to_record() for example in examples))
