@@ -115,7 +115,7 @@ def test_a_bad_sweep_fails_the_dry_run_naming_the_setting(tmp_path, settings, me
 def test_the_tiny_run_records_itself_and_draws_the_frontier(tiny_run):
     results = tiny_run / "results"
     record = json.loads((results / "run.json").read_text())
-    assert record["config"]["continual"]["interpolation"]["alphas"] == [0.25, 0.75]
+    assert record["config"]["continual"]["interpolation"]["alphas"] == [0.5]
     assert "sweeps" not in record["config"] and "tracking" not in record["config"]
     assert {"commit", "dirty"} <= record["code"].keys() and record["packages"]["torch"]
     assert record["jobs"]["train_phase"]["sequential/seed0/A"]["s"] > 0
@@ -125,7 +125,7 @@ def test_the_tiny_run_records_itself_and_draws_the_frontier(tiny_run):
     frontier = json.loads((results / "continual/frontier.json").read_text())
     assert set(frontier["strategies"]) == {"sequential", "ewc", "lora"}
     for points in frontier["curves"].values():
-        assert [point["alpha"] for point in points] == [0.0, 0.25, 0.75, 1.0]
+        assert [point["alpha"] for point in points] == [0.0, 0.5, 1.0]
     # α = 1 is the model after B itself: on the curve from A, learning and forgetting are
     # the run's own.
     run = json.loads((results / "continual/sequential/seed0/metrics.json").read_text())
