@@ -32,10 +32,12 @@ EXPECTED = {
         "results/continual/forgetting_vs_learning.png",
         "results/continual/perplexity.png",
         "results/continual/train_loss.png",
+        "results/continual/frontier.png",
     },
     "Arithmetic (LoRA)": {"results/arithmetic/error_by_target.png"},
     "Java code generation": {"results/java/accuracy.png"},
     "Across experiments": {"results/cross/matrix.png"},
+    "Run record": {"results/rule_times.csv"},
 }
 
 BROWSER_TIMEOUT_S = 120

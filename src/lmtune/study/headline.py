@@ -8,6 +8,7 @@ Each is read from the experiment's metrics file under a results folder and named
 | continual | `continual/summary.json` | strategy (mean over seeds) | `forgetting_<d>` of each earlier domain, `learning_<last>`, `final_average_loss` (losses: lower is better, except learning) |
 | arithmetic | `arithmetic/metrics.json` | model, evaluation set | `exact_sum_rate`, `well_formed_rate`, `mean_absolute_error` |
 | java | `java/metrics.json` | model, test split | `exact_match`, `syntax_rate`, `signature_rate`, `functional_accuracy` |
+| instruct | `instruct/metrics.json` | (the one model) | `eval_loss` on the validation split, generation `exact_match` and `chrf` |
 
 A measure that could not be computed is None (a Java level without a JDK), never 0.
 """
@@ -53,11 +54,21 @@ def java_headline(metrics: dict) -> dict[str, float | None]:
     }
 
 
+def instruct_headline(metrics: dict) -> dict[str, float | None]:
+    """From score_instruct's metrics: validation loss, and the generation scores."""
+    return {
+        "instruct/eval_loss": metrics["validation"]["eval_loss"],
+        "instruct/exact_match": metrics["generation"]["exact_match"],
+        "instruct/chrf": metrics["generation"]["chrf"],
+    }
+
+
 # experiment -> (its metrics file under the results folder, its headline)
 HEADLINES = {
     "continual": ("continual/summary.json", continual_headline),
     "arithmetic": ("arithmetic/metrics.json", arithmetic_headline),
     "java": ("java/metrics.json", java_headline),
+    "instruct": ("instruct/metrics.json", instruct_headline),
 }
 
 
