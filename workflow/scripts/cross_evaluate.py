@@ -2,16 +2,9 @@
 
 from lmtune.core import atomic
 from lmtune.cross import evaluate_everywhere
-from lmtune.core.jobs import start_job
-from lmtune.core.adapters import load_for_inference
-from lmtune.core.models import load_tokenizer
+from lmtune.core.jobs import job_model, start_job
 
 log = start_job(snakemake)
-compute = snakemake.params.compute
-tokenizer = load_tokenizer(snakemake.input.model)
-model = load_for_inference(
-    snakemake.input.model, compute["device"], compute["precision"],
-    adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.quantize_4bit,
-)
+model, tokenizer = job_model(snakemake)
 results = evaluate_everywhere(model, tokenizer, snakemake.params.sets, snakemake.params.batch_size)
 atomic.write_json(snakemake.output[0], results)

@@ -4,19 +4,12 @@ answers' tokens only (the prompt is masked), each batch padded to its longest.""
 import datasets
 
 from lmtune.core import atomic
-from lmtune.core.adapters import load_for_inference
 from lmtune.core.completions import padding_collator
 from lmtune.core.evaluation import evaluate_lm
-from lmtune.core.jobs import start_job
-from lmtune.core.models import load_tokenizer
+from lmtune.core.jobs import job_model, start_job
 
 log = start_job(snakemake)
-compute = snakemake.params.compute
-tokenizer = load_tokenizer(snakemake.input.model)
-model = load_for_inference(
-    snakemake.input.model, compute["device"], compute["precision"],
-    adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.quantize_4bit,
-)
+model, tokenizer = job_model(snakemake)
 dataset = datasets.load_from_disk(snakemake.input.tokens).remove_columns("length")
 result = evaluate_lm(model, dataset, snakemake.params.batch_size, collate=padding_collator(tokenizer))
 log.info("validation: %s", result)

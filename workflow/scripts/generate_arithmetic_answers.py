@@ -2,19 +2,12 @@
 score rule judges them."""
 
 from lmtune.core.generation import answer_instructions
-from lmtune.core.jobs import start_job
+from lmtune.core.jobs import job_model, start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
-from lmtune.core.adapters import load_for_inference
-from lmtune.core.models import load_tokenizer
 from lmtune.core.stopping import first_line_end
 
 log = start_job(snakemake)
-compute = snakemake.params.compute
-tokenizer = load_tokenizer(snakemake.input.model)
-model = load_for_inference(
-    snakemake.input.model, compute["device"], compute["precision"],
-    adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.quantize_4bit,
-)
+model, tokenizer = job_model(snakemake)
 
 records = []
 for eval_set, path in zip(snakemake.params.eval_sets, snakemake.input.prompts):

@@ -2,20 +2,13 @@
 a conversation the turns before its last assistant turn; that turn, or the completion,
 is the reference the score rule compares with."""
 
-from lmtune.core.adapters import load_for_inference
 from lmtune.core.generation import answer_instructions
-from lmtune.core.jobs import start_job
+from lmtune.core.jobs import job_model, start_job
 from lmtune.core.jsonl import write_jsonl
-from lmtune.core.models import load_tokenizer
 from lmtune.sft.data import Conversation, read_examples
 
 log = start_job(snakemake)
-compute = snakemake.params.compute
-tokenizer = load_tokenizer(snakemake.input.model)
-model = load_for_inference(
-    snakemake.input.model, compute["device"], compute["precision"],
-    adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.quantize_4bit,
-)
+model, tokenizer = job_model(snakemake)
 examples = read_examples(snakemake.input.examples)
 outputs = answer_instructions(
     model, tokenizer, [e.query for e in examples], snakemake.params.max_new_tokens, snakemake.params.batch_size,

@@ -1,16 +1,12 @@
 """Greedy code for every test instruction from one model; the score rule judges it."""
 
 from lmtune.core.generation import answer_instructions
-from lmtune.core.jobs import start_job
+from lmtune.core.jobs import job_model, start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
-from lmtune.core.adapters import load_for_inference
-from lmtune.core.models import load_tokenizer
 from lmtune.core.stopping import first_block_end
 
 log = start_job(snakemake)
-compute = snakemake.params.compute
-tokenizer = load_tokenizer(snakemake.input.model)
-model = load_for_inference(snakemake.input.model, compute["device"], compute["precision"])
+model, tokenizer = job_model(snakemake)
 
 records = []
 for split, path in zip(snakemake.params.splits, snakemake.input.tasks):

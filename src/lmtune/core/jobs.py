@@ -79,6 +79,21 @@ def library_first_for_jobs(src: Path) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
+def job_model(snakemake):
+    """The model a job evaluates or generates with, and its tokenizer: the `model` input,
+    with the `adapter` input on top where the rule has one, in the job's compute
+    precision (on a 4-bit base where the rule's `quantize_4bit` param says so)."""
+    from lmtune.core.adapters import load_for_inference
+    from lmtune.core.models import load_tokenizer
+
+    compute = snakemake.params.compute
+    model = load_for_inference(
+        snakemake.input.model, compute["device"], compute["precision"],
+        adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.get("quantize_4bit", False),
+    )
+    return model, load_tokenizer(snakemake.input.model)
+
+
 def job_identity(snakemake) -> dict:
     """What Snakemake gives a training job that decides its result: its rule, wildcards and
     params, and the content hash of every input (model and data folders)."""
