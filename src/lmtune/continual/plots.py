@@ -37,6 +37,17 @@ def plot_loss_matrix(summary: dict, path: str | Path) -> None:
     plt.close(fig)
 
 
+def frame_forgetting_vs_learning(ax, earlier: list[str], last: str, title: str) -> None:
+    """The axes every forgetting-against-learning figure shares: learning on the last
+    domain across, forgetting of the earlier ones up, zero forgetting marked."""
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel(f"learning on {last} (loss drop in its phase)")
+    ax.set_ylabel(f"forgetting of {', '.join(earlier)} (loss rise after the last phase)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3)
+
+
 def plot_forgetting_vs_learning(summary: dict, path: str | Path) -> None:
     """Per strategy: mean forgetting of the earlier domains against learning of the last
     one, each seed a small point, the mean with its spread."""
@@ -54,12 +65,7 @@ def plot_forgetting_vs_learning(summary: dict, path: str | Path) -> None:
             xerr=learning.std(ddof=1) if seeds > 1 else None, yerr=forgetting.std(ddof=1) if seeds > 1 else None,
             fmt="o", markersize=8, color=points.get_facecolor()[0][:3], capsize=3, label=strategy,
         )
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel(f"learning on {last} (loss drop in its phase)")
-    ax.set_ylabel(f"forgetting of {', '.join(earlier)} (loss rise after the last phase)")
-    ax.set_title("Forgetting against learning, per strategy")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(alpha=0.3)
+    frame_forgetting_vs_learning(ax, earlier, last, "Forgetting against learning, per strategy")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 

@@ -7,6 +7,7 @@ import itertools
 import math
 from pathlib import Path
 
+from lmtune.continual.plots import frame_forgetting_vs_learning
 from lmtune.core.plots import plt, save
 from lmtune.study.sweeps import BASE_ID, Branch, format_value, setting_value
 
@@ -82,10 +83,5 @@ def plot_frontier(
         for p in points:
             ax.annotate(f"α={p['alpha']:g}", (p["learning"], p["forgetting"]), fontsize=6, color=colour,
                         xytext=(3, -9), textcoords="offset points")
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel(f"learning on {last} (loss drop in its phase)")
-    ax.set_ylabel(f"forgetting of {', '.join(earlier)} (loss rise after the last phase)")
-    ax.set_title("Forgetting against learning: strategies and weight interpolation")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(alpha=0.3)
+    frame_forgetting_vs_learning(ax, earlier, last, "Forgetting against learning: strategies and weight interpolation")
     save(fig, path)
