@@ -1,5 +1,6 @@
 """The workflow's own conventions, checked on every run of the suite: `snakemake --lint`
-finds nothing, `snakefmt --check` would change nothing, and light jobs import no torch."""
+finds nothing, `snakefmt --check` would change nothing, and neither planning the workflow
+nor a light job imports torch."""
 
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_snakemake, tiny_config, write_config
+from conftest import REPO, run_snakemake, snakemake_command, snakemake_env, tiny_config, write_config
 
 BIN = Path(sys.executable).parent
 
@@ -22,6 +23,19 @@ def test_snakemake_lint_finds_nothing(tmp_path):
     result = run_snakemake(tmp_path, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_planning_the_workflow_imports_no_torch(tmp_path):
+    """Every Snakemake call (a dry run, a job's start on a cluster) loads the workflow:
+    torch would add a second to each."""
+    write_config(tmp_path, tiny_config())
+    command = snakemake_command(tmp_path, "-n")
+    result = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True, text=True,
+                            env=snakemake_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "snakemake" in imported
+    assert not {"torch", "transformers", "datasets"} & imported
 
 
 # Each light job's script, and a module a heavy job needs but a light one must not.

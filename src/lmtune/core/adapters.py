@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmtune.core.models import PRECISIONS, check_model_folder, load_model, resolve_device
+from lmtune.core import models  # PRECISIONS read through the module: torch on first use, not at workflow load
+from lmtune.core.models import check_model_folder, load_model, resolve_device
 
 # A LoRA adapter's settings, as the config gives them (a continual strategy's, the
 # arithmetic experiment's).
@@ -25,7 +26,7 @@ def quantization_config(precision: str):
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=PRECISIONS[precision],
+        bnb_4bit_compute_dtype=models.PRECISIONS[precision],
     )
 
 
@@ -38,7 +39,7 @@ def load_quantized(path: str | Path, device: str, precision: str):
     return AutoModelForCausalLM.from_pretrained(
         str(path),
         quantization_config=quantization_config(precision),
-        dtype=PRECISIONS[precision],
+        dtype=models.PRECISIONS[precision],
         device_map={"": torch_device.index or 0} if torch_device.type == "cuda" else "cpu",
         use_safetensors=True,
     )
@@ -64,7 +65,7 @@ def load_for_inference(
 
     adapted = PeftModel.from_pretrained(model, str(adapter))
     # peft keeps adapter weights in fp32 by default; the whole model computes in `precision`.
-    return adapted if quantize_4bit else adapted.to(PRECISIONS[precision])
+    return adapted if quantize_4bit else adapted.to(models.PRECISIONS[precision])
 
 
 def add_lora(model, settings: dict, quantized: bool, seed: int):
