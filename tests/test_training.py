@@ -44,6 +44,22 @@ def test_a_phase_writes_a_changed_model_and_its_loss_log(tmp_path, tiny_model_di
     assert not (tmp_path / "checkpoints").exists(), "checkpoints are removed once the model is written"
 
 
+def test_checkpoints_are_saved_on_their_cadence_but_never_at_the_last_step(tmp_path, tiny_model_dir, train_blocks):
+    """The last step's model is the phase's output: a checkpoint of it (model and optimizer
+    state) would be written only to be deleted."""
+    from transformers import TrainerCallback
+
+    saved = []
+
+    class Saves(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            saved.append(state.global_step)
+
+    run(tiny_model_dir, train_blocks, tmp_path, callbacks=[Saves()], max_steps=4, save_steps=2)
+    assert saved == [2]
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+
+
 def test_a_nan_loss_stops_training_and_writes_no_model(tmp_path, tiny_model_dir, train_blocks):
     broken = tmp_path / "broken"
     broken.mkdir()

@@ -72,7 +72,8 @@ def check_warmup(warmup_steps: float, total_steps: int) -> None:
 def _training_guard(name: str, save_minutes: float):
     """Checks every step: a non-finite loss or gradient norm stops training before the step
     is saved, and so does a non-finite weight when a checkpoint is due. Also asks for a
-    checkpoint once `save_minutes` have passed since the last one."""
+    checkpoint once `save_minutes` have passed since the last one, and never saves one at
+    the last step."""
     import torch
     from transformers import TrainerCallback
 
@@ -88,6 +89,10 @@ def _training_guard(name: str, save_minutes: float):
         def on_step_end(self, args, state, control, **kwargs):
             if save_minutes and time.monotonic() - self.last_save >= 60 * save_minutes:
                 control.should_save = True
+            # The last step's model is the job's output, written right after training: a
+            # checkpoint of it (the whole optimizer state too) would only be deleted.
+            if state.global_step >= state.max_steps:
+                control.should_save = False
 
         def on_save(self, args, state, control, **kwargs):
             self.last_save = time.monotonic()
