@@ -92,3 +92,7 @@ rule unplanned_target:
     wildcard_constraints:
         experiment="|".join(UNPLANNED) or "(?!)",
     localrule: True
+
+
+# Every rule is defined: from here on a change of the library code a job runs reruns it.
+track_library_code()

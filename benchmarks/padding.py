@@ -1,10 +1,12 @@
 """Non-pad tokens per second of LoRA instruction training under each way of batching,
 on the arithmetic and the Java instruction data, measured side by side in one run.
 
-    .venv/bin/python benchmarks/padding.py [--examples N] [--batch-size 8] [--data arithmetic java]
+    .venv/bin/python benchmarks/padding.py [--examples N] [--steps N] [--batch-size 8] [--data arithmetic java]
 
 (without --examples, each set at the config's own size: arithmetic.data.train_examples,
-java.instructions.train_pairs)
+java.instructions.train_pairs, which is what grouping sees in training: the sampler sorts
+within groups of up to 50 batches, so a smaller set groups worse. --steps times only the
+first N batches of each way's epoch, a sample of the full set's batches.)
 
 Ways of batching, each over the same examples (one epoch) with the same model:
 
@@ -61,10 +63,10 @@ def batch_orders(lengths: list[int], batch_size: int, seed: int) -> dict[str, li
     }
 
 
-def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: torch.device) -> None:
+def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: torch.device, steps: int | None) -> None:
     dataset, _ = encode_for_training(tokenizer, pairs, separator=separator)
     rows, lengths = dataset.to_list(), dataset["length"]
-    orders = batch_orders(lengths, batch_size, seed=0)
+    orders = {name: batches[:steps] for name, batches in batch_orders(lengths, batch_size, seed=0).items()}
     ways = {
         "pad to set's longest": (orders["random"], padding_collator(tokenizer, pad_to=max(lengths))),
         "pad to batch's longest": (orders["random"], padding_collator(tokenizer)),
@@ -94,14 +96,20 @@ def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: to
         for name in batches:
             seconds[name] += step(batches[name][index])
 
-    real = sum(lengths)
-    print(f"  {len(rows)} examples, {real} non-pad tokens, lengths {min(lengths)}-{max(lengths)}, batch {batch_size}")
-    baseline = real / seconds["pad to batch's longest"]
+    # Each way's own batches: with --steps, ways time different examples.
+    real = {
+        name: sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel() for b in batches[name])
+        for name in batches
+    }
+    print(f"  {len(rows)} examples, lengths {min(lengths)}-{max(lengths)}, batch {batch_size}, "
+          f"{len(orders['random'])} of {-(-len(rows) // batch_size)} steps timed per way")
+    baseline = real["pad to batch's longest"] / seconds["pad to batch's longest"]
     for name, timed in seconds.items():
         slots = sum(b["input_ids"].numel() for b in batches[name])
+        rate = real[name] / timed
         print(
-            f"  {name:24s} {timed:7.1f} s  {real / timed:8.1f} non-pad tokens/s  ratio {real / timed / baseline:5.2f}"
-            f"  padding {1 - real / slots:6.1%}"
+            f"  {name:24s} {timed:7.1f} s  {rate:8.1f} non-pad tokens/s  ratio {rate / baseline:5.2f}"
+            f"  padding {1 - real[name] / slots:6.1%}"
         )
     if device.type != "cuda":
         print("  pack                     not measured: packing needs CUDA")
@@ -113,6 +121,7 @@ def main() -> None:
     parser.add_argument("--model", help="a model folder (default: the config's base model, materialised)")
     parser.add_argument("--data", nargs="+", choices=["arithmetic", "java"], default=["arithmetic", "java"])
     parser.add_argument("--examples", type=int, help="examples per set (default: the config's own number)")
+    parser.add_argument("--steps", type=int, help="time the first N batches of each way (default: the whole epoch)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -138,7 +147,7 @@ def main() -> None:
     for data in args.data:
         pairs, separator = instruction_pairs(config, data, args.examples)
         print(f"{data}:")
-        measure(model, tokenizer, pairs, separator, args.batch_size, torch.device(args.device))
+        measure(model, tokenizer, pairs, separator, args.batch_size, torch.device(args.device), args.steps)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -76,9 +76,10 @@ def tiny_tokenizer(tiny_model_dir):
     return load_tokenizer(tiny_model_dir)
 
 
-def snakemake_command(workdir: Path, *args: str) -> list[str]:
-    """The real workflow on `workdir` (which holds its config.yaml), on 2 cores."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+def snakemake_command(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> list[str]:
+    """The real workflow (this checkout's, or `snakefile`) on `workdir` (which holds its
+    config.yaml), on 2 cores."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
             "--directory", str(workdir), "--cores", "2", *args]
 
 
@@ -88,9 +89,10 @@ def snakemake_env() -> dict:
     return {**os.environ, "PYTHONHASHSEED": "0"}
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
     """Run the real workflow on `workdir` (which holds its config.yaml)."""
-    result = subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, env=snakemake_env())
+    command = snakemake_command(workdir, *args, snakefile=snakefile)
+    result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env())
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -94,6 +94,17 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
     assert set(jobs) - branch_rules == {"study_table", "all"}, jobs
     assert sum(count for rule, count in jobs.items() if rule.endswith("_train_phase")) == 4
 
+
+def test_a_branch_that_sets_a_whole_section_gets_the_schema_defaults_the_base_has(tmp_path):
+    config = tiny_config()
+    del config["continual"], config["java"], config["instruct"]
+    lora = {key: value for key, value in config["arithmetic"]["lora"].items() if key != "quantize_4bit"}
+    write_config(tmp_path, {**config, "sweeps": {"settings": {"arithmetic.lora": [{**lora, "r": 2}]}}})
+    jobs = planned_jobs(run_snakemake(tmp_path, "-n").stdout)
+    # The base's training and the branch's (QLoRA's setting left out: the default, LoRA).
+    assert sum(count for rule, count in jobs.items() if rule.removeprefix("branch_").endswith("train_lora")) == 2
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

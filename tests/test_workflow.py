@@ -3,6 +3,7 @@ experiments on tiny random models with real tokenizers."""
 
 import json
 import math
+import shutil
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from lmtune.core.blocks import load_blocks, predicted_tokens
 from lmtune.continual.corpus import read_corpus, split_paragraphs
 from lmtune.core.jsonl import read_jsonl
 
-from conftest import clone_run, planned_jobs, run_snakemake, write_config
+from conftest import REPO, clone_run, planned_jobs, run_snakemake, write_config
 
 SEED_KEYS = ["base_A", "base_B", "after_A_A", "after_A_B", "after_B_A", "after_B_B"]
 
@@ -258,6 +259,24 @@ def test_new_strategies_run_only_their_own_jobs_and_share_the_first_phase(tiny_r
     summary = json.loads((workdir / "results/continual/summary.json").read_text())
     assert sorted(summary["strategies"]) == sorted([*STRATEGIES, "replay", "l2sp"])
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+
+
+def test_a_change_of_library_code_reruns_exactly_the_jobs_that_run_it(tiny_run, tmp_path):
+    workdir = clone_run(tiny_run, tmp_path / "run")
+    code = tmp_path / "code"  # this checkout's workflow, to change
+    code.mkdir()
+    shutil.copy2(REPO / "Snakefile", code / "Snakefile")
+    for folder in ("workflow", "src", "profiles"):
+        shutil.copytree(REPO / folder, code / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    plots = code / "src/lmtune/java/plots.py"  # run by the Java scoring alone
+
+    # The run record names the checkout it was made with: it alone follows a move.
+    moved = {"record_run": 1, "all": 1}
+    plots.write_text(plots.read_text() + "\n# A comment changes no result.\n")
+    assert planned_jobs(run_snakemake(workdir, "-n", snakefile=code / "Snakefile").stdout) == moved
+    plots.write_text(plots.read_text() + "\nFIGURE_DPI = 100\n")
+    planned = run_snakemake(workdir, "-n", snakefile=code / "Snakefile").stdout
+    assert planned_jobs(planned) == {"score_java": 1, **moved}
 
 
 def test_a_finished_run_has_nothing_to_do(workdir):

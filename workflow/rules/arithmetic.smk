@@ -30,7 +30,7 @@ rule tokenize_arithmetic:
     conda:
         ENV
     params:
-        separator=ARITHMETIC_SEPARATOR,
+        encoding={"separator": ARITHMETIC_SEPARATOR},
     script:
         "../scripts/tokenize_instructions.py"
 

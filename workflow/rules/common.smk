@@ -12,6 +12,7 @@ from lmtune.config import (
     experiments,
     load_schema,
 )
+from lmtune.core.fingerprint import library_code
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
@@ -41,8 +42,8 @@ for configfile_path in map(Path, workflow.overwrite_configfiles):
         )
 coerce_to_schema(config, CONFIG_SCHEMA)  # --config values arrive as strings
 check_schema(config, CONFIG_SCHEMA)
-# Fills in the schema's defaults. A study's branch (a module, study.smk) skips it: its
-# config is the base's, defaults filled, with its settings set and checked.
+# Fills in the schema's defaults. A study's branch (a module, study.smk) skips it here:
+# load_branch fills its config's before the module loads.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
 
@@ -524,6 +525,9 @@ def load_branch(branch):
         CONFIG_SCHEMA,
     )
     branch_config["results"] = branch_results(branch.id)
+    # A branch that sets a whole section gets the defaults the base has (the module skips
+    # validation: it would read the schema relative to the module).
+    validate(branch_config, "../schemas/config.schema.yaml")
     name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
     workflow.module(
         name,
@@ -560,3 +564,15 @@ def study_inputs(wildcards):
             for name in names
         ],
     }
+
+
+def track_library_code():
+    """A `library` param for each script's rules, the hash of the lmtune code the script
+    runs (lmtune.core.fingerprint.library_code). Snakemake reruns a job when its script
+    changes, not when the library does; through this param a change of what that code
+    does reruns exactly the jobs that run it. Called once all rules are defined."""
+    package = Path(workflow.basedir) / "src" / "lmtune"
+    for defined in workflow.rules:
+        if defined.is_script and "library" not in defined.params.keys():
+            script = Path(defined.basedir.get_path_or_uri(secret_free=True)) / defined.script
+            defined.set_params(library=library_code(script, package))

@@ -37,8 +37,7 @@ rule tokenize_instruct:
     conda:
         ENV
     params:
-        max_length=config["instruct"]["max_length"],
-        overlong=config["instruct"]["overlong"],
+        encoding={"max_length": config["instruct"]["max_length"], "overlong": config["instruct"]["overlong"]},
     script:
         "../scripts/tokenize_instructions.py"
 

@@ -112,7 +112,7 @@ rule tokenize_java_tasks:
     conda:
         ENV
     params:
-        separator="\n",
+        encoding={"separator": "\n"},
     script:
         "../scripts/tokenize_instructions.py"
 

@@ -1,7 +1,7 @@
 """Tokenize instruction data (prompt/completion or chat records, lmtune.sft.data) for
-completion-only training: the loss on the answers only. The rule's params are
-encode_for_training's settings (max_length, overlong, separator); what the length limit
-did is counted in the log."""
+completion-only training: the loss on the answers only. The rule's `encoding` param holds
+encode_for_training's settings (max_length, overlong, separator); what the length limit did
+is counted in the log."""
 
 from lmtune.core import atomic
 from lmtune.core.jobs import start_job
@@ -11,7 +11,7 @@ from lmtune.sft.encoding import encode_for_training
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)
-dataset, counts = encode_for_training(tokenizer, read_examples(snakemake.input.examples), **dict(snakemake.params.items()))
+dataset, counts = encode_for_training(tokenizer, read_examples(snakemake.input.examples), **snakemake.params.encoding)
 log.info("%d examples, %d tokens, longest %d", len(dataset), sum(dataset["length"]), max(dataset["length"]))
 with atomic.directory(snakemake.output[0]) as tmp:
     dataset.save_to_disk(str(tmp))

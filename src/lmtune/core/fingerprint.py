@@ -8,6 +8,7 @@ checkpoint reused after the config changed); keying resumable state by content a
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from functools import lru_cache
@@ -73,3 +74,88 @@ def changes(old: dict | None, new: dict) -> list[str]:
 
     walk(old, new, "")
     return found
+
+
+# Calls by which a module imports modules it names at run time (a plug-in registry): such
+# a module runs every module beside it.
+_RUNTIME_IMPORTS = {"import_module", "iter_modules"}
+
+
+@lru_cache(maxsize=None)
+def _module_file(name: str, package_root: Path) -> Path | None:
+    path = package_root.parent / name.replace(".", "/")
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Dotted names of everything `tree` imports, at any depth (heavy parts are imported
+    inside functions), relative imports resolved against `module`."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = module.split(".")
+                anchor = parts if is_package else parts[:-1]
+                base = ".".join(anchor[: len(anchor) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # a submodule, or not there
+    return names
+
+
+def _read_module(file: Path, module: str) -> tuple[frozenset[str], bool, bytes]:
+    """What a source file imports, whether it imports by name at run time, and the hash of
+    its parsed code (comments and layout left out)."""
+    return _parse_module(file.read_text(encoding="utf-8"), module, file.name == "__init__.py")
+
+
+@lru_cache(maxsize=None)  # by content: a study's branches read every module again
+def _parse_module(source: str, module: str, is_package: bool) -> tuple[frozenset[str], bool, bytes]:
+    tree = ast.parse(source)
+    runtime = any(isinstance(node, ast.Attribute) and node.attr in _RUNTIME_IMPORTS for node in ast.walk(tree))
+    names = _imported_names(tree, module, is_package)
+    return frozenset(names), runtime, hashlib.sha256(ast.dump(tree).encode()).digest()
+
+
+def library_modules(script: str | Path, package_root: str | Path) -> list[Path]:
+    """The modules of the package at `package_root` that `script` can run: those it imports,
+    theirs in turn, each package's `__init__` on the way, and every module beside one that
+    imports by name at run time. Read from the source, nothing imported."""
+    package_root = Path(package_root).resolve()
+    package = package_root.name
+    seen: dict[str, Path] = {}
+    pending = [("", Path(script).resolve())]
+    while pending:
+        module, file = pending.pop()
+        names, runtime, _ = _read_module(file, module)
+        if module and runtime:
+            prefix = module if file.name == "__init__.py" else module.rsplit(".", 1)[0]
+            names = names | {f"{prefix}.{beside.stem}" for beside in file.parent.glob("*.py") if beside.stem != "__init__"}
+        for name in names:
+            parts = name.split(".")
+            if parts[0] != package:
+                continue
+            for depth in range(1, len(parts) + 1):  # a module's packages run first
+                dotted = ".".join(parts[:depth])
+                if dotted not in seen and (found := _module_file(dotted, package_root)):
+                    seen[dotted] = found
+                    pending.append((dotted, found))
+    return sorted(seen.values())
+
+
+def library_code(script: str | Path, package_root: str | Path) -> str:
+    """A hash of the library code `script` runs (`library_modules`), as parsed: a comment or
+    a change of layout leaves it as it was, a change of what the code does changes it."""
+    package_root = Path(package_root).resolve()
+    digest = hashlib.sha256()
+    for file in library_modules(script, package_root):
+        relative = file.relative_to(package_root)
+        module = ".".join((package_root.name, *relative.with_suffix("").parts)).removesuffix(".__init__")
+        digest.update(relative.as_posix().encode() + b"\0" + _read_module(file, module)[2])
+    return digest.hexdigest()

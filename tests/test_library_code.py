@@ -1,0 +1,70 @@
+"""A job reruns when the library code its script runs changes (lmtune.core.fingerprint.
+library_code): what a script runs is read from the source, and only a change of what the
+code does counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmtune.core.fingerprint import library_code, library_modules
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "workflow" / "scripts"
+PACKAGE = REPO / "src" / "lmtune"
+
+
+def modules_of(script: str) -> set[str]:
+    return {path.relative_to(PACKAGE).as_posix() for path in library_modules(SCRIPTS / script, PACKAGE)}
+
+
+def test_a_script_runs_what_it_imports_and_not_the_rest_of_the_library():
+    scoring = modules_of("score_java.py")
+    # Imported at the top of the script, inside a function of a module, and the packages on the way.
+    assert {"java/checks.py", "java/javac.py", "java/plots.py", "core/jobs.py", "java/__init__.py", "__init__.py"} <= scoring
+    assert not {"core/training.py", "recipe.py", "core/generation.py", "continual/corpus.py"} & scoring
+    assert "core/training.py" in modules_of("train.py")
+
+
+def test_a_plug_in_registry_runs_every_plug_in_beside_it():
+    plug_ins = {f"continual/strategies/{p.name}" for p in (PACKAGE / "continual/strategies").glob("*.py")}
+    assert len(plug_ins) > 3
+    assert plug_ins <= modules_of("train.py")
+
+
+def write_package(root: Path, modules: dict[str, str]) -> Path:
+    for name, source in modules.items():
+        path = root / "pkg" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    return root / "pkg"
+
+
+def test_relative_and_function_level_imports_are_followed(tmp_path):
+    package = write_package(tmp_path, {
+        "__init__.py": "",
+        "a.py": "def f():\n    from .sub import b\n    return b\n",
+        "sub/__init__.py": "from . import c\n",
+        "sub/b.py": "X = 1\n",
+        "sub/c.py": "from ..d import Y\n",
+        "d.py": "Y = 2\n",
+        "unused.py": "Z = 3\n",
+    })
+    script = tmp_path / "script.py"
+    script.write_text("from pkg.a import f\n")
+    found = {p.relative_to(package).as_posix() for p in library_modules(script, package)}
+    assert found == {"__init__.py", "a.py", "sub/__init__.py", "sub/b.py", "sub/c.py", "d.py"}
+
+
+def test_a_comment_or_layout_leaves_the_hash_and_a_change_of_code_changes_it(tmp_path):
+    package = write_package(tmp_path, {"__init__.py": "", "a.py": "def f(x):\n    return x + 1\n", "b.py": "V = 1\n"})
+    script = tmp_path / "script.py"
+    script.write_text("from pkg import a\n")
+    before = library_code(script, package)
+
+    (package / "a.py").write_text("# why it adds one\ndef f( x ):\n\n    return x+1  # one\n")
+    assert library_code(script, package) == before
+    (package / "b.py").write_text("V = 2\n")  # not run by the script
+    assert library_code(script, package) == before
+
+    (package / "a.py").write_text("def f(x):\n    return x + 2\n")
+    assert library_code(script, package) != before
