@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmtune.core.fingerprint import library_code, library_modules
+from lmtune.core.fingerprint import library_code, library_codes, library_modules
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -68,3 +68,14 @@ def test_a_comment_or_layout_leaves_the_hash_and_a_change_of_code_changes_it(tmp
 
     (package / "a.py").write_text("def f(x):\n    return x + 2\n")
     assert library_code(script, package) != before
+
+
+def test_the_answers_kept_for_a_study_follow_the_code(tmp_path):
+    package = write_package(tmp_path, {"__init__.py": "", "a.py": "def f(x):\n    return x + 1\n"})
+    script = tmp_path / "script.py"
+    script.write_text("from pkg import a\n")
+    first = library_codes([script], package)[script]
+    assert first == library_codes([script], package)[script] == library_code(script, package)
+
+    (package / "a.py").write_text("def f(x):\n    return x + 2\n")
+    assert library_codes([script], package)[script] == library_code(script, package) != first

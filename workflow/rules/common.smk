@@ -12,7 +12,7 @@ from lmtune.config import (
     experiments,
     load_schema,
 )
-from lmtune.core.fingerprint import library_code
+from lmtune.core.fingerprint import library_codes
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
@@ -568,11 +568,14 @@ def study_inputs(wildcards):
 
 def track_library_code():
     """A `library` param for each script's rules, the hash of the lmtune code the script
-    runs (lmtune.core.fingerprint.library_code). Snakemake reruns a job when its script
+    runs (lmtune.core.fingerprint.library_codes). Snakemake reruns a job when its script
     changes, not when the library does; through this param a change of what that code
     does reruns exactly the jobs that run it. Called once all rules are defined."""
-    package = Path(workflow.basedir) / "src" / "lmtune"
-    for defined in workflow.rules:
-        if defined.is_script and "library" not in defined.params.keys():
-            script = Path(defined.basedir.get_path_or_uri(secret_free=True)) / defined.script
-            defined.set_params(library=library_code(script, package))
+    scripts = {
+        defined: Path(defined.basedir.get_path_or_uri(secret_free=True)) / defined.script
+        for defined in workflow.rules
+        if defined.is_script and "library" not in defined.params.keys()
+    }
+    codes = library_codes(set(scripts.values()), Path(workflow.basedir) / "src" / "lmtune")
+    for defined, script in scripts.items():
+        defined.set_params(library=codes[script])

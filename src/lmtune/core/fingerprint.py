@@ -159,3 +159,21 @@ def library_code(script: str | Path, package_root: str | Path) -> str:
         module = ".".join((package_root.name, *relative.with_suffix("").parts)).removesuffix(".__init__")
         digest.update(relative.as_posix().encode() + b"\0" + _read_module(file, module)[2])
     return digest.hexdigest()
+
+
+def library_codes(scripts, package_root: str | Path) -> dict[Path, str]:
+    """`library_code` of each script. A study plans the same scripts again for each of its
+    branches: the answers are kept under the content of the package and the script."""
+    package_root = Path(package_root).resolve()
+    package = hashlib.sha256()
+    for file in sorted(package_root.rglob("*.py")):
+        package.update(file.relative_to(package_root).as_posix().encode() + b"\0" + file.read_bytes())
+    return {
+        script: _kept_library_code(Path(script).resolve(), Path(script).read_bytes(), package_root, package.digest())
+        for script in scripts
+    }
+
+
+@lru_cache(maxsize=None)
+def _kept_library_code(script: Path, script_source: bytes, package_root: Path, package_state: bytes) -> str:
+    return library_code(script, package_root)
