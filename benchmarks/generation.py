@@ -1,10 +1,11 @@
 """Java generation with and without stopping at the end of the first method, side by side.
 
-    .venv/bin/python benchmarks/generation.py [--model resources/models/...] [--prompts 80]
+    .venv/bin/python benchmarks/generation.py [--model resources/models/...] [--prompts 80] [--unstopped-batch-size 16]
 
 Runs greedy generation on the Java test instructions of a finished (or partly finished)
 run twice in one process, the order alternated over `--rounds`: unstopped (every prompt
-runs to the end token or `max_new_tokens`, as before) and stopped by `first_block_end`.
+runs to the end token or `max_new_tokens`, as before; at `--unstopped-batch-size`, default
+the config's, 16 at the start of issue 18) and stopped by `first_block_end`.
 Prints the seconds of each, their ratio, whether every stopped output is the unstopped
 one cut after its first method, and whether exact match and compile verdicts agree.
 Needs results/java/tasks/ (`snakemake results/java/tasks/test.jsonl`) and the model.
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=80, help="first N of test + test_unseen_words")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads: 1)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--unstopped-batch-size", type=int, help="batch of the unstopped run (default: the config's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -49,10 +51,13 @@ def main() -> None:
     tasks = tasks[: args.prompts]
     tokenizer, model = load_tokenizer(model_dir), load_model(model_dir)
 
+    batch_sizes = {"unstopped": args.unstopped_batch_size or generation["batch_size"], "stopped": generation["batch_size"]}
+
     def run(answer_end):
         start = time.perf_counter()
+        batch_size = batch_sizes["unstopped" if answer_end is None else "stopped"]
         outputs = answer_instructions(
-            model, tokenizer, [t["prompt"] for t in tasks], generation["max_new_tokens"], generation["batch_size"],
+            model, tokenizer, [t["prompt"] for t in tasks], generation["max_new_tokens"], batch_size,
             answer_end=answer_end, progress=False,
         )
         return [o.strip("\n") for o in outputs], time.perf_counter() - start
@@ -69,7 +74,7 @@ def main() -> None:
                 stopped = outputs
         print(f"round {round_ + 1}: " + ", ".join(f"{n} {seconds[n][-1]:.1f} s" for n in names), flush=True)
     print(f"model {model_dir}, {len(tasks)} prompts, max_new_tokens {generation['max_new_tokens']}, "
-          f"batch {generation['batch_size']}, {args.threads} thread(s)")
+          f"batch {batch_sizes['unstopped']} unstopped, {batch_sizes['stopped']} stopped, {args.threads} thread(s)")
     for name, values in seconds.items():
         print(f"{name:>10}: " + ", ".join(f"{v:.1f}" for v in values) + " s")
     print(f"speed-up (sum unstopped / sum stopped): {sum(seconds['unstopped']) / sum(seconds['stopped']):.2f}x")
