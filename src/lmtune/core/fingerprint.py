@@ -38,17 +38,22 @@ def content_hash(path: str | Path) -> str:
 def code_version() -> dict:
     """The lmtune library's own source (a hash of its .py files) and the versions of the
     packages that train."""
-    package = Path(__file__).resolve().parents[1]  # src/lmtune
-    digest = hashlib.sha256()
-    for file in sorted(package.rglob("*.py")):
-        digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
     versions = {}
     for name in TRAINING_PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"lmtune": digest.hexdigest(), **versions}
+    return {"lmtune": source_digest(Path(__file__).resolve().parents[1]), **versions}
+
+
+def source_digest(package_root: str | Path) -> str:
+    """sha256 over a package's source files (relative names and bytes)."""
+    package_root = Path(package_root)
+    digest = hashlib.sha256()
+    for file in sorted(package_root.rglob("*.py")):
+        digest.update(file.relative_to(package_root).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def normalise(value):
@@ -165,15 +170,13 @@ def library_codes(scripts, package_root: str | Path) -> dict[Path, str]:
     """`library_code` of each script. A study plans the same scripts again for each of its
     branches: the answers are kept under the content of the package and the script."""
     package_root = Path(package_root).resolve()
-    package = hashlib.sha256()
-    for file in sorted(package_root.rglob("*.py")):
-        package.update(file.relative_to(package_root).as_posix().encode() + b"\0" + file.read_bytes())
+    package = source_digest(package_root)
     return {
-        script: _kept_library_code(Path(script).resolve(), Path(script).read_bytes(), package_root, package.digest())
+        script: _kept_library_code(Path(script).resolve(), Path(script).read_bytes(), package_root, package)
         for script in scripts
     }
 
 
 @lru_cache(maxsize=None)
-def _kept_library_code(script: Path, script_source: bytes, package_root: Path, package_state: bytes) -> str:
+def _kept_library_code(script: Path, script_source: bytes, package_root: Path, package_digest: str) -> str:
     return library_code(script, package_root)
