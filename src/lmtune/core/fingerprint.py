@@ -132,7 +132,11 @@ def library_modules(script: str | Path, package_root: str | Path) -> list[Path]:
     """The modules of the package at `package_root` that `script` can run: those it imports,
     theirs in turn, each package's `__init__` on the way, and every module beside one that
     imports by name at run time. Read from the source, nothing imported."""
-    package_root = Path(package_root).resolve()
+    return sorted(_closure(script, Path(package_root).resolve()).values())
+
+
+def _closure(script: str | Path, package_root: Path) -> dict[str, Path]:
+    """Dotted name -> file of every module `script` can run (`library_modules`)."""
     package = package_root.name
     seen: dict[str, Path] = {}
     pending = [("", Path(script).resolve())]
@@ -151,7 +155,7 @@ def library_modules(script: str | Path, package_root: str | Path) -> list[Path]:
                 if dotted not in seen and (found := _module_file(dotted, package_root)):
                     seen[dotted] = found
                     pending.append((dotted, found))
-    return sorted(seen.values())
+    return seen
 
 
 def library_code(script: str | Path, package_root: str | Path) -> str:
@@ -159,10 +163,8 @@ def library_code(script: str | Path, package_root: str | Path) -> str:
     a change of layout leaves it as it was, a change of what the code does changes it."""
     package_root = Path(package_root).resolve()
     digest = hashlib.sha256()
-    for file in library_modules(script, package_root):
-        relative = file.relative_to(package_root)
-        module = ".".join((package_root.name, *relative.with_suffix("").parts)).removesuffix(".__init__")
-        digest.update(relative.as_posix().encode() + b"\0" + _read_module(file, module)[2])
+    for module, file in sorted(_closure(script, package_root).items(), key=lambda item: item[1]):
+        digest.update(file.relative_to(package_root).as_posix().encode() + b"\0" + _read_module(file, module)[2])
     return digest.hexdigest()
 
 
