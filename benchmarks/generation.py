@@ -1,11 +1,14 @@
-"""Java generation with and without stopping at the end of the first method, side by side.
+"""Java generation as it ran before (transformers' `generate`, unstopped) and as the
+workflow runs it (`lmtune.core.generation`: stopped at the end of the first method,
+finished rows leaving the batch), side by side.
 
     .venv/bin/python benchmarks/generation.py [--model resources/models/...] [--prompts 80] [--unstopped-batch-size 16]
 
 Runs greedy generation on the Java test instructions of a finished (or partly finished)
-run twice in one process, the order alternated over `--rounds`: unstopped (every prompt
-runs to the end token or `max_new_tokens`, as before; at `--unstopped-batch-size`, default
-the config's, 16 at the start of issue 18) and stopped by `first_block_end`.
+run twice in one process, the order alternated over `--rounds`: unstopped (`model.generate`:
+every prompt of a batch runs until the batch's last one reaches the end token or
+`max_new_tokens`; at `--unstopped-batch-size`, default the config's, 16 at the start of
+issue 18) and the workflow's generation stopped by `first_block_end`.
 Prints the seconds of each, their ratio, whether every stopped output is the unstopped
 one cut after its first method, and whether exact match and compile verdicts agree.
 Needs results/java/tasks/ (`snakemake results/java/tasks/test.jsonl`) and the model.
@@ -19,6 +22,7 @@ import time
 import torch
 import yaml
 
+from lmtune.core.completions import prompt_text
 from lmtune.core.generation import answer_instructions
 from lmtune.java.tasks import normalise
 from lmtune.java.javac import compile_methods, find_jdk
@@ -53,13 +57,35 @@ def main() -> None:
 
     batch_sizes = {"unstopped": args.unstopped_batch_size or generation["batch_size"], "stopped": generation["batch_size"]}
 
+    def generate_unstopped() -> list[str]:
+        """transformers' own loop, prompts batched in order of length as the workflow does."""
+        prompts = [prompt_text(tokenizer, t["prompt"]) for t in tasks]
+        order = sorted(range(len(prompts)), key=lambda i: len(tokenizer(prompts[i], add_special_tokens=False)["input_ids"]))
+        tokenizer.padding_side = "left"
+        outputs = [""] * len(prompts)
+        size = batch_sizes["unstopped"]
+        for start in range(0, len(order), size):
+            ids = order[start : start + size]
+            batch = tokenizer([prompts[i] for i in ids], add_special_tokens=False, return_tensors="pt", padding=True)
+            with torch.no_grad():
+                generated = model.generate(
+                    **batch, max_new_tokens=generation["max_new_tokens"], do_sample=False, num_beams=1,
+                    pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                )
+            texts = tokenizer.batch_decode(generated[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+            for i, text in zip(ids, texts):
+                outputs[i] = text
+        return outputs
+
     def run(answer_end):
         start = time.perf_counter()
-        batch_size = batch_sizes["unstopped" if answer_end is None else "stopped"]
-        outputs = answer_instructions(
-            model, tokenizer, [t["prompt"] for t in tasks], generation["max_new_tokens"], batch_size,
-            answer_end=answer_end, progress=False,
-        )
+        if answer_end is None:
+            outputs = generate_unstopped()
+        else:
+            outputs = answer_instructions(
+                model, tokenizer, [t["prompt"] for t in tasks], generation["max_new_tokens"], batch_sizes["stopped"],
+                answer_end=answer_end, progress=False,
+            )
         return [o.strip("\n") for o in outputs], time.perf_counter() - start
 
     seconds = {"unstopped": [], "stopped": []}

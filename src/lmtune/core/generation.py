@@ -7,8 +7,6 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
-from lmtune.core.stopping import answer_complete_criteria
-
 
 @torch.no_grad()
 def generate_greedy(
@@ -27,34 +25,75 @@ def generate_greedy(
     sequence of a batch on its own, and the continuation is cut just past that answer.
     Prompts are batched in order of length so left padding stays short.
     """
-    from transformers import StoppingCriteriaList
-
     model.eval()
     device = next(model.parameters()).device
     tokenizer.padding_side = "left"
     order = sorted(range(len(prompts)), key=lambda i: len(tokenizer(prompts[i], add_special_tokens=False)["input_ids"]))
     outputs: list[str] = [""] * len(prompts)
+
+    def decode(rows: list[list[int]]) -> list[str]:
+        return tokenizer.batch_decode(rows, skip_special_tokens=True)
+
+    def complete(rows: list[list[int]]) -> list[bool]:
+        return [answer_end(text) is not None for text in decode(rows)]
+
     starts = range(0, len(order), batch_size)
     for start in tqdm(starts, desc="generate", unit="batch", disable=not progress):
         ids = order[start : start + batch_size]
         batch = tokenizer([prompts[i] for i in ids], add_special_tokens=False, return_tensors="pt", padding=True).to(device)
-        prompt_length = batch["input_ids"].shape[1]
-        stopping = (
-            StoppingCriteriaList([answer_complete_criteria(tokenizer, prompt_length, answer_end)]) if answer_end else None
+        continuations = greedy_tokens(
+            model, batch["input_ids"], batch["attention_mask"], max_new_tokens, tokenizer.eos_token_id,
+            complete if answer_end else None,
         )
-        generated = model.generate(
-            **batch,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            num_beams=1,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            stopping_criteria=stopping,
-        )
-        for i, text in zip(ids, tokenizer.batch_decode(generated[:, prompt_length:], skip_special_tokens=True)):
+        for i, text in zip(ids, decode(continuations)):
             end = answer_end(text) if answer_end else None
             outputs[i] = text if end is None else text[:end]
     return outputs
+
+
+def greedy_tokens(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    max_new_tokens: int,
+    end_token_id: int | None,
+    complete: Callable[[list[list[int]]], list[bool]] | None = None,
+) -> list[list[int]]:
+    """The tokens each row of a left-padded batch generates greedily (the argmax at every
+    step, as `model.generate(do_sample=False)`), its end token included.
+
+    A row finishes at the end token, after `max_new_tokens`, or when `complete` (given the
+    active rows' tokens so far) says so. A finished row leaves the batch, its cache rows
+    with it: the remaining steps compute only the rows still generating, where
+    `model.generate` carries every row until the batch's last one ends.
+    """
+    # Positions count real tokens only, as generate numbers a left-padded row.
+    position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    generated: list[list[int]] = [[] for _ in range(len(input_ids))]
+    rows = torch.arange(len(input_ids))  # the original row of each row still generating
+    step_ids, cache = input_ids, None
+    for step in range(max_new_tokens):
+        output = model(
+            input_ids=step_ids, attention_mask=attention_mask, position_ids=position_ids,
+            past_key_values=cache, use_cache=True, logits_to_keep=1,
+        )
+        cache = output.past_key_values
+        next_ids = output.logits[:, -1].float().argmax(-1)
+        for row, token in zip(rows.tolist(), next_ids.tolist()):
+            generated[row].append(token)
+        finished = next_ids == end_token_id if end_token_id is not None else torch.zeros_like(next_ids, dtype=torch.bool)
+        if complete is not None:
+            finished |= torch.tensor(complete([generated[row] for row in rows.tolist()]), device=next_ids.device)
+        if step == max_new_tokens - 1 or bool(finished.all()):
+            break
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(rows), 1)], dim=-1)
+        position_ids = position_ids[:, -1:] + 1
+        step_ids = next_ids[:, None]
+        if bool(finished.any()):
+            keep = (~finished).nonzero().squeeze(-1)
+            cache.batch_select_indices(keep)
+            rows, attention_mask, position_ids, step_ids = rows[keep.cpu()], attention_mask[keep], position_ids[keep], step_ids[keep]
+    return generated
 
 
 def answer_instructions(

@@ -85,17 +85,3 @@ def _literal_end(text: str, start: int) -> int:
         i += 1
     return len(text)
 
-
-def answer_complete_criteria(tokenizer, prompt_length: int, answer_end):
-    """A transformers stopping criterion: per sequence, True once the text generated after
-    the (left-padded) prompt holds a complete answer by `answer_end`."""
-    import torch
-    from transformers import StoppingCriteria
-
-    class AnswerComplete(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            texts = tokenizer.batch_decode(input_ids[:, prompt_length:], skip_special_tokens=True)
-            done = [answer_end(text) is not None for text in texts]
-            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-    return AnswerComplete()
