@@ -92,7 +92,33 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
     branch_rules = {rule for rule in jobs if rule.startswith("branch_")}
     assert len({rule.split("_")[1] for rule in branch_rules}) == 2, jobs
     assert set(jobs) - branch_rules == {"study_table", "all"}, jobs
-    assert sum(count for rule, count in jobs.items() if rule.endswith("_train_phase")) == 4
+    # Phase A trains as the base's: each branch trains only its phase B.
+    assert sum(count for rule, count in jobs.items() if rule.endswith("_train_phase")) == 2
+    assert not (folder / "continual/sequential/seed0/A").exists(), "the branch's phase A is the base's"
+    assert not (folder / "continual/base").exists(), "the base model's evaluations are the base's"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "own_trainings", "own_base_evaluations"),
+    [
+        ("continual.strategies.ewc.weight", 5.0, 1, 0),  # only EWC's phase B is the branch's own
+        ("continual.phases.B.learning_rate", 3.0e-4, 2, 0),  # phase A is the base's, both phase B's own
+        ("continual.split.test_fraction", 0.2, 3, 1),  # other data: nothing is the base's
+        ("seed", 1, 3, 1),  # errs towards not sharing: a setting continual may read
+    ],
+)
+def test_a_branch_trains_and_evaluates_only_what_its_setting_changes(
+    tmp_path, setting, value, own_trainings, own_base_evaluations
+):
+    config = small_continual_config()
+    config["continual"]["strategies"]["ewc"] = tiny_config()["continual"]["strategies"]["ewc"]
+    write_config(tmp_path, {**config, "sweeps": {"settings": {setting: [value]}}})
+    jobs = planned_jobs(run_snakemake(tmp_path, "-n").stdout)
+    # The base: phase A (EWC's first phase is the sequential one), both phase B's, the base model's evaluation.
+    assert (jobs["train_phase"], jobs["evaluate_continual_model"]) == (3, 4), jobs
+    branch = {rule.split("_", 2)[2]: count for rule, count in jobs.items() if rule.startswith("branch_")}
+    assert branch.get("train_phase", 0) == own_trainings, jobs
+    assert branch.get("evaluate_continual_model", 0) == own_trainings + own_base_evaluations, jobs
 
 
 def test_a_branch_that_sets_a_whole_section_gets_the_schema_defaults_the_base_has(tmp_path):

@@ -17,6 +17,7 @@ from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
 from lmtune.study.headline import HEADLINES
+from lmtune.study.sharing import register_branch, shared_base_model_dir, shared_phase_dir
 from lmtune.study.sweeps import (
     BASE_ID,
     SweepError,
@@ -151,9 +152,16 @@ def check_seed(seed):
 
 def phase_dir(strategy, seed, phase):
     # A phase that trains exactly as the sequential strategy's (and every phase before it
-    # too) is that one, trained once and shared.
+    # too) is that one, trained once and shared; in a study branch, a phase made from
+    # what the base run makes it from is the base's.
     check_seed(seed)
-    return f"{CONTINUAL}/{recipe.phase_owner(config, strategy, int(seed), phase)}/seed{seed}/{phase}"
+    shared = shared_phase_dir(RESULTS, config, strategy, int(seed), phase)
+    return shared or f"{CONTINUAL}/{recipe.phase_owner(config, strategy, int(seed), phase)}/seed{seed}/{phase}"
+
+
+def base_model_dir():
+    """The base model's evaluations: the base run's in a study branch that evaluates as it does."""
+    return shared_base_model_dir(RESULTS, config) or f"{CONTINUAL}/base"
 
 
 def phase_spec(wildcards):
@@ -204,7 +212,7 @@ def run_evaluations(wildcards):
     strategy, seed = wildcards.strategy, wildcards.seed
     evaluations = {}
     for domain in continual_order():
-        evaluations[f"base_{domain}"] = f"{CONTINUAL}/base/eval/{domain}.json"
+        evaluations[f"base_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
         for phase in continual_order():
             evaluations[f"after_{phase}_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
     return evaluations
@@ -250,7 +258,7 @@ def interpolation_dir(curve, alpha):
 
 def interpolation_point_dir(point, strategy, seed):
     """Where a curve's end is: the base model's folder (evaluations), or the run's phase."""
-    return f"{CONTINUAL}/base" if point == "base" else phase_dir(strategy, seed, point)
+    return base_model_dir() if point == "base" else phase_dir(strategy, seed, point)
 
 
 def interpolation_inputs(wildcards):
@@ -373,7 +381,7 @@ def cross_models():
             add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
         for domain in continual_order():
             base = models[base_ids[BASE_MODELS["continual"]]]
-            base["evaluations"][f"continual_{domain}"] = f"{CONTINUAL}/base/eval/{domain}.json"
+            base["evaluations"][f"continual_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
             for phase in continual_order():
                 evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
                 evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
@@ -525,6 +533,7 @@ def load_branch(branch):
         CONFIG_SCHEMA,
     )
     branch_config["results"] = branch_results(branch.id)
+    register_branch(branch_config["results"], {key: value for key, value in config.items() if key != "sweeps"}, RESULTS)
     # A branch that sets a whole section gets the defaults the base has (the module skips
     # validation: it would read the schema relative to the module).
     validate(branch_config, "../schemas/config.schema.yaml")
