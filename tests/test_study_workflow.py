@@ -99,26 +99,32 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("setting", "value", "own_trainings", "own_base_evaluations"),
+    ("setting", "value", "own_trainings", "own_base_evaluations", "own_interpolations"),
     [
-        ("continual.strategies.ewc.weight", 5.0, 1, 0),  # only EWC's phase B is the branch's own
-        ("continual.phases.B.learning_rate", 3.0e-4, 2, 0),  # phase A is the base's, both phase B's own
-        ("continual.split.test_fraction", 0.2, 3, 1),  # other data: nothing is the base's
-        ("seed", 1, 3, 1),  # errs towards not sharing: a setting continual may read
+        # Only EWC's phase B is the branch's own; the interpolated sequential run is the base's.
+        ("continual.strategies.ewc.weight", 5.0, 1, 0, 0),
+        ("continual.phases.B.learning_rate", 3.0e-4, 2, 0, 2),  # phase A is the base's, both phase B's own
+        ("continual.interpolation.alphas", [0.5, 0.25], 0, 0, 2),  # the new α's points only
+        ("continual.split.test_fraction", 0.2, 3, 1, 2),  # other data: nothing is the base's
+        ("seed", 1, 3, 1, 2),  # errs towards not sharing: a setting continual may read
     ],
 )
 def test_a_branch_trains_and_evaluates_only_what_its_setting_changes(
-    tmp_path, setting, value, own_trainings, own_base_evaluations
+    tmp_path, setting, value, own_trainings, own_base_evaluations, own_interpolations
 ):
     config = small_continual_config()
     config["continual"]["strategies"]["ewc"] = tiny_config()["continual"]["strategies"]["ewc"]
+    config["continual"]["interpolation"] = {"alphas": [0.5], "strategy": "sequential"}
     write_config(tmp_path, {**config, "sweeps": {"settings": {setting: [value]}}})
     jobs = planned_jobs(run_snakemake(tmp_path, "-n").stdout)
-    # The base: phase A (EWC's first phase is the sequential one), both phase B's, the base model's evaluation.
-    assert (jobs["train_phase"], jobs["evaluate_continual_model"]) == (3, 4), jobs
+    # The base: phase A (EWC's first phase is the sequential one), both phase B's; the
+    # evaluations of the base model, of the three phases and of one model on each curve.
+    assert (jobs["train_phase"], jobs["interpolate_weights"], jobs["evaluate_continual_model"]) == (3, 2, 6), jobs
     branch = {rule.split("_", 2)[2]: count for rule, count in jobs.items() if rule.startswith("branch_")}
     assert branch.get("train_phase", 0) == own_trainings, jobs
-    assert branch.get("evaluate_continual_model", 0) == own_trainings + own_base_evaluations, jobs
+    assert branch.get("interpolate_weights", 0) == own_interpolations, jobs
+    own_evaluations = own_trainings + own_base_evaluations + own_interpolations
+    assert branch.get("evaluate_continual_model", 0) == own_evaluations, jobs
 
 
 def test_a_branch_that_sets_a_whole_section_gets_the_schema_defaults_the_base_has(tmp_path):

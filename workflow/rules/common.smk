@@ -17,7 +17,7 @@ from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
 from lmtune.study.headline import HEADLINES
-from lmtune.study.sharing import register_branch, shared_base_model_dir, shared_phase_dir
+from lmtune.study.sharing import register_branch, shared_base_model_dir, shared_interpolation_dir, shared_phase_dir
 from lmtune.study.sweeps import (
     BASE_ID,
     SweepError,
@@ -253,7 +253,8 @@ def interpolation_curves():
 
 def interpolation_dir(curve, alpha):
     strategy, seed = interpolation_run()
-    return f"{CONTINUAL}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
+    shared = shared_interpolation_dir(RESULTS, config, strategy, seed, curve, interpolation_curves()[curve], alpha)
+    return shared or f"{CONTINUAL}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
 
 
 def interpolation_point_dir(point, strategy, seed):

@@ -5,7 +5,8 @@ A branch runs the whole workflow under its config in its own folder. A continual
 from exactly what the base run makes it from (every setting it is trained and evaluated
 with, and every earlier phase's) is the base's: the branch reads it from the base's
 folder instead of training it again, so sweeping a replay share retrains only the
-replay runs' later phases. The base model's evaluations are shared the same way.
+replay runs' later phases. The base model's evaluations, and the evaluations of the
+models interpolated between shared phases, are shared the same way.
 
 The comparison is of settings, in one process: both configs are resolved by the same
 schema and read by the same code (lmtune.recipe), and the files compared are the same
@@ -94,3 +95,25 @@ def shared_base_model_dir(results: str, config: dict) -> str | None:
     if base is None or _evaluation_inputs(config) != _evaluation_inputs(base[0]):
         return None
     return f"{base[1]}/continual/base"
+
+
+def shared_interpolation_dir(
+    results: str, config: dict, strategy: str, seed: int, curve: str, points: tuple[str, str], alpha: float
+) -> str | None:
+    """The base run's folder of an interpolated model's evaluations, where the base
+    interpolates the same run at this α and both ends of the curve (`points`: phases or
+    "base") are the base's."""
+    base = _base_of(results)
+    if base is None:
+        return None
+    base_config, base_results = base
+    interpolation = base_config["continual"]["interpolation"]
+    if alpha not in interpolation["alphas"] or (interpolation["strategy"], base_config["continual"]["seeds"][0]) != (strategy, seed):
+        return None
+    for point in points:
+        shared = (
+            shared_base_model_dir(results, config) if point == "base" else shared_phase_dir(results, config, strategy, seed, point)
+        )
+        if shared is None:
+            return None
+    return f"{base_results}/continual/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
