@@ -534,7 +534,7 @@ def load_branch(branch):
         CONFIG_SCHEMA,
     )
     branch_config["results"] = branch_results(branch.id)
-    register_branch(branch_config["results"], {key: value for key, value in config.items() if key != "sweeps"}, RESULTS)
+    register_branch(branch_config["results"], RUN_SETTINGS, RESULTS)
     # A branch that sets a whole section gets the defaults the base has (the module skips
     # validation: it would read the schema relative to the module).
     validate(branch_config, "../schemas/config.schema.yaml")
