@@ -16,9 +16,11 @@ min_version("9.0")
 # a script's folder to sys.path, after site-packages; each job also checks where its
 # lmtune came from (lmtune.core.jobs.check_library).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from lmtune.core.jobs import library_first_for_jobs
+from lmtune.core.jobs import library_first_for_jobs, tune_garbage_collector
 
 library_first_for_jobs(Path(workflow.basedir) / "src")
+# Snakemake's own process as a job's: planning a large DAG starts and ends faster.
+tune_garbage_collector()
 
 
 configfile: "config.yaml"

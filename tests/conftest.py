@@ -22,6 +22,12 @@ import pytest
 import yaml
 from filelock import FileLock
 
+from lmtune.core.jobs import tune_garbage_collector
+
+# A test process imports torch, transformers and peft as a job does: the same collector
+# settings make its start and end as much cheaper.
+tune_garbage_collector()
+
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO / "resources" / "corpora"
 TINY_CONFIG = REPO / ".test" / "config.yaml"
@@ -35,18 +41,40 @@ def _tiny_model_builder():
     return module
 
 
-def build_once(folder: Path, build) -> Path:
+def build_once(folder: Path, build, remember_failure: bool = False) -> Path:
     """`build(folder)` unless a finished build is there: once, also across concurrent
-    test runs (a file lock), and never taken as built when a build was cut short (its
-    marker is written last)."""
+    test runs and test workers (a file lock), and never taken as built when a build was
+    cut short (its marker is written last). With `remember_failure`, a failed build is
+    not tried again by whoever waited on it: they fail with its error at once."""
     folder.parent.mkdir(parents=True, exist_ok=True)
+    failure = folder.parent / f"{folder.name}.failed"
     with FileLock(f"{folder}.lock"):
+        if failure.exists():
+            pytest.fail(f"building {folder.name} failed in another test worker:\n{failure.read_text()}", pytrace=False)
         if not (folder / ".built").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            build(folder)
+            try:
+                build(folder)
+            except BaseException as error:
+                if remember_failure:
+                    failure.write_text(f"{type(error).__name__}: {error}")
+                raise
             (folder / ".built").touch()
     return folder
+
+
+def shared_run_folder(tmp_path_factory) -> Path:
+    """A folder of this test run that all its workers share (pytest-xdist gives each
+    worker a temporary folder of its own, inside the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def once_per_test_run(tmp_path_factory, name: str, build) -> Path:
+    """`build(folder)` for the folder `name` of this test run, by whichever worker asks
+    first; the others wait for it and share it."""
+    return build_once(shared_run_folder(tmp_path_factory) / name, build, remember_failure=True)
 
 
 @functools.cache
@@ -131,12 +159,14 @@ def write_config(workdir: Path, config: dict) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The tiny configuration, run once per session. Tests read it and never change it:
-    a test that changes a run works on `clone_run(tiny_run, ...)`."""
-    workdir = tmp_path_factory.mktemp("tiny-run")
-    write_config(workdir, tiny_config())
-    run_snakemake(workdir)
-    return workdir
+    """The tiny configuration, run once per test run (shared by its workers). Tests read
+    it and never change it: a test that changes a run works on `clone_run(tiny_run, ...)`."""
+
+    def run(workdir: Path) -> None:
+        write_config(workdir, tiny_config())
+        run_snakemake(workdir)
+
+    return once_per_test_run(tmp_path_factory, "tiny-run", run)
 
 
 # The first phase of the sequential strategy's seed 0, which the tiny setting trains for
@@ -180,18 +210,22 @@ def resumed_run(tmp_path_factory) -> tuple[Path, dict]:
     """A second run of the tiny setting, from nothing in another folder, killed with
     SIGKILL (all of it) once phase A of the sequential strategy's seed 0 has written its
     first checkpoint, then run again to the end. The folder, and what the kill left."""
-    workdir = tmp_path_factory.mktemp("resumed-run")
-    write_config(workdir, tiny_config())
-    kill_at_first_checkpoint(workdir, PHASE_A_CHECKPOINTS)
-    left = {
-        "phase_a_outputs": [name for name in ("model", "train_loss.csv") if (workdir / PHASE_A / name).exists()],
-        "checkpoints": sorted(p.name for p in (workdir / PHASE_A_CHECKPOINTS).glob("checkpoint-*")),
-    }
-    # A killed Snakemake leaves its lock behind (its error message says to --unlock); the
-    # jobs it killed are rerun, their outputs never half-written (atomic writes).
-    run_snakemake(workdir, "--unlock")
-    run_snakemake(workdir)
-    return workdir, left
+
+    def run(workdir: Path) -> None:
+        write_config(workdir, tiny_config())
+        kill_at_first_checkpoint(workdir, PHASE_A_CHECKPOINTS)
+        left = {
+            "phase_a_outputs": [name for name in ("model", "train_loss.csv") if (workdir / PHASE_A / name).exists()],
+            "checkpoints": sorted(p.name for p in (workdir / PHASE_A_CHECKPOINTS).glob("checkpoint-*")),
+        }
+        (workdir.parent / f"{workdir.name}-left.json").write_text(json.dumps(left))
+        # A killed Snakemake leaves its lock behind (its error message says to --unlock); the
+        # jobs it killed are rerun, their outputs never half-written (atomic writes).
+        run_snakemake(workdir, "--unlock")
+        run_snakemake(workdir)
+
+    workdir = once_per_test_run(tmp_path_factory, "resumed-run", run)
+    return workdir, json.loads((workdir.parent / f"{workdir.name}-left.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -200,16 +234,22 @@ def nan_model_run(tmp_path_factory, tiny_model_dir) -> tuple[Path, subprocess.Co
     and Snakemake's result, for the tests of what a failed job leaves and prints."""
     from safetensors.torch import load_file, save_file
 
-    workdir = tmp_path_factory.mktemp("nan-model-run")
-    broken = shutil.copytree(tiny_model_dir, workdir / "nan-model")
-    weights = load_file(broken / "model.safetensors")
-    weights["model.norm.weight"][:] = float("nan")
-    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    config = tiny_config()
-    del config["arithmetic"], config["java"], config["instruct"]
-    config["base_model"] = {"source": str(broken)}
-    write_config(workdir, config)
-    return workdir, run_snakemake(workdir, "results/continual/sequential/seed0/A/model", check=False)
+    def run(workdir: Path) -> None:
+        broken = shutil.copytree(tiny_model_dir, workdir / "nan-model")
+        weights = load_file(broken / "model.safetensors")
+        weights["model.norm.weight"][:] = float("nan")
+        save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+        config = tiny_config()
+        del config["arithmetic"], config["java"], config["instruct"]
+        config["base_model"] = {"source": str(broken)}
+        write_config(workdir, config)
+        result = run_snakemake(workdir, "results/continual/sequential/seed0/A/model", check=False)
+        outcome = {"args": result.args, "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+        (workdir.parent / f"{workdir.name}-result.json").write_text(json.dumps(outcome))
+
+    workdir = once_per_test_run(tmp_path_factory, "nan-model-run", run)
+    outcome = json.loads((workdir.parent / f"{workdir.name}-result.json").read_text())
+    return workdir, subprocess.CompletedProcess(**outcome)
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -232,3 +272,11 @@ def clone_run(source: Path, target: Path) -> Path:
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
     table = dry_run_output.split("Job stats:")[1].split("total")[0]
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`--dist loadgroup`), every test of the SLURM cluster runs in
+    one worker: the cluster is a session fixture, one per worker, and one is enough."""
+    for item in items:
+        if "slurm_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("slurm"))

@@ -99,6 +99,9 @@ def _process(fn: Callable, args: tuple, device: str, threads: int) -> Any:
 
     import torch
 
+    from lmtune.core.jobs import tune_garbage_collector
+
+    tune_garbage_collector()  # a fresh process, with a job's imports and exit
     # A fresh process: its log lines go where the parent's output goes (the job's log),
     # each marked with its rank.
     logging.basicConfig(
