@@ -27,6 +27,12 @@ from lmtune.core.jobs import tune_garbage_collector
 # A test process imports torch, transformers and peft as a job does: the same collector
 # settings make its start and end as much cheaper.
 tune_garbage_collector()
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test processes share the cores with the workflow runs: one torch thread each, as
+    # a job gets (a second thread would spin-wait for a core another process is using).
+    import torch
+
+    torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO / "resources" / "corpora"
