@@ -73,7 +73,7 @@ def test_a_strategy_override_gets_the_first_phase_trained_with_it(tmp_path, conf
 @pytest.mark.parametrize(
     "target, message",
     [
-        ("results/continual/nosuch/seed0/metrics.json", "continual strategy 'nosuch' is not configured: continual.strategies has sequential, ewc, lora"),
+        ("results/continual/nosuch/seed0/metrics.json", "continual strategy 'nosuch' is not configured: continual.strategies has sequential, ewc"),
         ("results/continual/sequential/seed7/metrics.json", "continual seed 7 is not configured: continual.seeds is [0, 1]"),
         ("results/java/metrics.json", "experiment 'java' is not run by this config (the config has no java section)"),
     ],

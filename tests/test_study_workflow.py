@@ -165,7 +165,7 @@ def test_the_tiny_run_records_itself_and_draws_the_frontier(tiny_run):
         assert "train_phase" in {row["rule"] for row in csv.DictReader(handle)}
 
     frontier = json.loads((results / "continual/frontier.json").read_text())
-    assert set(frontier["strategies"]) == {"sequential", "ewc", "lora"}
+    assert set(frontier["strategies"]) == {"sequential", "ewc"}
     for points in frontier["curves"].values():
         assert [point["alpha"] for point in points] == [0.0, 0.5, 1.0]
     # α = 1 is the model after B itself: on the curve from A, learning and forgetting are

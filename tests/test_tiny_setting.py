@@ -48,5 +48,5 @@ def test_the_tiny_setting_over_the_default_config_plans_what_the_tests_run(tmp_p
     as_tests = run_snakemake(tests, "-n")
     jobs = planned_jobs(as_user.stdout)
     assert jobs == planned_jobs(as_tests.stdout)
-    assert jobs["train_phase"] == 10 and jobs["train_lora"] == 1 and jobs["train_java_instruct"] == 2
+    assert jobs["train_phase"] == 6 and jobs["train_lora"] == 1 and jobs["train_java_instruct"] == 2
     assert jobs["train_instruct"] == 1 and jobs["export_instruct"] == 1

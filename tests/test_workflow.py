@@ -23,8 +23,15 @@ def workdir(tiny_run):
     return tiny_run
 
 
-STRATEGIES = ["sequential", "ewc", "lora"]
+STRATEGIES = ["sequential", "ewc"]
 SEEDS = [0, 1]
+# Added to a copy of the tiny run, on seed 0 alone (new_strategies_run).
+NEW_STRATEGIES = {
+    "replay": {"method": "replay", "fraction": 0.25},
+    "l2sp": {"method": "l2sp", "weight": 100.0},
+    "lora": {"method": "lora", "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["k_proj", "v_proj", "o_proj"],
+             "training": {"learning_rate": 1.0e-3}},
+}
 RUN = "results/continual/sequential/seed0"
 pytestmark = pytest.mark.slow  # every test here reads the tiny run (minutes)
 
@@ -33,9 +40,7 @@ def read_metrics(workdir, strategy="sequential", seed=0):
     return json.loads((workdir / f"results/continual/{strategy}/seed{seed}/metrics.json").read_text())
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir, strategy, seed):
+def check_seed_metrics(workdir, strategy, seed):
     metrics = read_metrics(workdir, strategy, seed)
     for key in SEED_KEYS:
         record = metrics[key]
@@ -47,6 +52,12 @@ def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir, strategy, s
         assert {metrics[f"{stage}_{domain}"]["eval_tokens"] for stage in ["base", "after_A", "after_B"]} == {expected}
     assert metrics["forgetting_A"] == pytest.approx(metrics["after_B_A"]["eval_loss"] - metrics["after_A_A"]["eval_loss"])
     assert metrics["learning_B"] == pytest.approx(metrics["after_A_B"]["eval_loss"] - metrics["after_B_B"]["eval_loss"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_metrics_hold_the_seed_keys_with_consistent_figures(workdir, strategy, seed):
+    check_seed_metrics(workdir, strategy, seed)
 
 
 def test_training_changes_the_model_and_the_splits_are_disjoint(workdir):
@@ -166,10 +177,6 @@ def test_strategies_share_the_first_phase_and_differ_after_it(workdir):
         assert not (workdir / f"results/continual/{strategy}/seed0/A").exists()
         assert metrics["after_A_A"] == sequential["after_A_A"] and metrics["base_B"] == sequential["base_B"]
         assert metrics["after_B_B"] != sequential["after_B_B"]
-    lora = read_metrics(workdir, "lora")
-    assert lora["after_A_A"] != sequential["after_A_A"]
-    merged = workdir / "results/continual/lora/seed0/B/model"
-    assert (merged / "model.safetensors").exists() and not (merged / "adapter_config.json").exists()
     logs = workdir / "results/logs/train_phase"
     assert "ewc: diagonal Fisher from 2 blocks" in (logs / "ewc/seed0/B.log").read_text()
 
@@ -226,41 +233,72 @@ def test_a_new_seed_adds_only_its_own_jobs(tiny_run, tmp_path):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["continual"]["seeds"] = [0, 1, 2]
     write_config(workdir, config)
-    # Seed 2: sequential A and B, the B phase of EWC, LoRA's A and B; the summary's
-    # figures, the frontier's strategy points and the run record follow.
+    # Seed 2: sequential A and B, the B phase of EWC; the summary's figures, the
+    # frontier's strategy points and the run record follow.
     assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 5, "evaluate_continual_model": 5, "collect_metrics": 3,
+        "train_phase": 3, "evaluate_continual_model": 3, "collect_metrics": 2,
         "summarise_strategies": 1, "plot_continual": 1, "plot_frontier": 1, "record_run": 1, "all": 1,
     }
 
 
-def test_new_strategies_run_only_their_own_jobs_and_share_the_first_phase(tiny_run, tmp_path):
-    workdir = clone_run(tiny_run, tmp_path / "run")
+@pytest.fixture(scope="module")
+def new_strategies_run(tiny_run, tmp_path_factory):
+    """A copy of the tiny run with NEW_STRATEGIES added, on one seed (dropping seed 1
+    reruns nothing of it: its results stay), run to the end. The folder, the jobs its
+    dry run planned, and which of the tiny run's metrics files the run rewrote."""
+    workdir = clone_run(tiny_run, tmp_path_factory.mktemp("new-strategies") / "run")
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["continual"]["strategies"].update(
-        replay={"method": "replay", "fraction": 0.25}, l2sp={"method": "l2sp", "weight": 100.0}
-    )
-    # One seed keeps the run short; dropping seed 1 reruns nothing of it (its results stay).
+    config["continual"]["strategies"].update(NEW_STRATEGIES)
     config["continual"]["seeds"] = [0]
     write_config(workdir, config)
-    # Per strategy, phase B (phase A is sequential's) and its evaluation.
-    assert planned_jobs(run_snakemake(workdir, "-n").stdout) == {
-        "train_phase": 2, "evaluate_continual_model": 2, "collect_metrics": 2,
-        "summarise_strategies": 1, "plot_continual": 1, "plot_frontier": 1, "record_run": 1, "all": 1,
-    }
+    planned = planned_jobs(run_snakemake(workdir, "-n").stdout)
     untouched = [workdir / f"results/continual/{s}/seed{seed}/metrics.json" for s in STRATEGIES for seed in SEEDS]
     mtimes = {path: path.stat().st_mtime_ns for path in untouched}
     run_snakemake(workdir)
-    assert all(path.stat().st_mtime_ns == mtimes[path] for path in untouched)
+    rewritten = [str(path) for path in untouched if path.stat().st_mtime_ns != mtimes[path]]
+    return workdir, planned, rewritten
+
+
+# The tests of one module-scoped run: in one test process under pytest-xdist.
+on_the_new_strategies_run = pytest.mark.xdist_group("new_strategies")
+
+
+@on_the_new_strategies_run
+def test_new_strategies_run_only_their_own_jobs(new_strategies_run):
+    workdir, planned, rewritten = new_strategies_run
+    # Replay and L2-SP: phase B (phase A is sequential's) and its evaluation; LoRA: both
+    # phases, on its adapter, and their evaluations.
+    assert planned == {
+        "train_phase": 4, "evaluate_continual_model": 4, "collect_metrics": 3,
+        "summarise_strategies": 1, "plot_continual": 1, "plot_frontier": 1, "record_run": 1, "all": 1,
+    }
+    assert not rewritten
+    summary = json.loads((workdir / "results/continual/summary.json").read_text())
+    assert sorted(summary["strategies"]) == sorted([*STRATEGIES, *NEW_STRATEGIES])
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+
+
+@on_the_new_strategies_run
+@pytest.mark.parametrize("strategy", NEW_STRATEGIES)
+def test_new_strategies_metrics_hold_the_seed_keys_with_consistent_figures(new_strategies_run, strategy):
+    check_seed_metrics(new_strategies_run[0], strategy, seed=0)
+
+
+@on_the_new_strategies_run
+def test_new_strategies_share_the_first_phase_where_they_do_not_change_it(new_strategies_run):
+    workdir = new_strategies_run[0]
     sequential = read_metrics(workdir)
     for strategy in ["replay", "l2sp"]:
         metrics = read_metrics(workdir, strategy)
         assert not (workdir / f"results/continual/{strategy}/seed0/A").exists()
         assert metrics["after_A_A"] == sequential["after_A_A"] and metrics["after_B_B"] != sequential["after_B_B"]
     assert "replay: " in (workdir / "results/logs/train_phase/replay/seed0/B.log").read_text()
-    summary = json.loads((workdir / "results/continual/summary.json").read_text())
-    assert sorted(summary["strategies"]) == sorted([*STRATEGIES, "replay", "l2sp"])
-    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+    # LoRA trains both phases on its adapter and writes plain models, the adapter merged.
+    lora = read_metrics(workdir, "lora")
+    assert lora["after_A_A"] != sequential["after_A_A"] and lora["base_B"] == sequential["base_B"]
+    for phase in "AB":
+        merged = workdir / f"results/continual/lora/seed0/{phase}/model"
+        assert (merged / "model.safetensors").exists() and not (merged / "adapter_config.json").exists()
 
 
 def test_a_change_of_library_code_reruns_exactly_the_jobs_that_run_it(tiny_run, tmp_path):
