@@ -79,3 +79,33 @@ def test_the_answers_kept_for_a_study_follow_the_code(tmp_path):
 
     (package / "a.py").write_text("def f(x):\n    return x + 2\n")
     assert library_codes([script], package)[script] == library_code(script, package) != first
+
+
+def test_the_answers_kept_on_disk_are_those_of_the_current_code(tmp_path, monkeypatch):
+    from lmtune.core import fingerprint
+
+    package = write_package(tmp_path, {"__init__.py": "", "a.py": "def f(x):\n    return x + 1\n"})
+    script = tmp_path / "script.py"
+    script.write_text("from pkg import a\n")
+    cache = tmp_path / "cache"
+    first = library_codes([script], package, cache_dir=cache)[script]
+    assert first == library_code(script, package) and len(list(cache.iterdir())) == 1
+
+    # A later load of the workflow (a new process) reads the kept answer: nothing parsed.
+    fingerprint._kept_library_code.cache_clear()
+    fingerprint._parse_module.cache_clear()
+    monkeypatch.setattr(fingerprint, "_parse_module", None)
+    assert library_codes([script], package, cache_dir=cache)[script] == first
+    monkeypatch.undo()
+
+    # Changed code, or a changed script, is another answer, and the only one kept.
+    (package / "a.py").write_text("def f(x):\n    return x + 2\n")
+    changed = library_codes([script], package, cache_dir=cache)[script]
+    assert changed == library_code(script, package) != first
+    script.write_text("from pkg import a\nfrom pkg import b\n")
+    (package / "b.py").write_text("V = 2\n")
+    assert library_codes([script], package, cache_dir=cache)[script] == library_code(script, package) != changed
+    assert len(list(cache.iterdir())) == 1
+    # A kept file cut short is computed again.
+    next(cache.iterdir()).write_text('{"')
+    assert library_codes([script], package, cache_dir=cache)[script] == library_code(script, package)

@@ -17,7 +17,13 @@ from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
 from lmtune.study.headline import HEADLINES
-from lmtune.study.sharing import register_branch, shared_base_model_dir, shared_interpolation_dir, shared_phase_dir
+from lmtune.study.sharing import (
+    register_branch,
+    shared_base_model_dir,
+    shared_data_dir,
+    shared_interpolation_dir,
+    shared_phase_dir,
+)
 from lmtune.study.sweeps import (
     BASE_ID,
     SweepError,
@@ -169,8 +175,14 @@ def phase_spec(wildcards):
     return recipe.continual_phase(config, wildcards.strategy, int(wildcards.seed), wildcards.phase).to_dict()
 
 
+def continual_data(domain):
+    """The folder of a domain's split (data/) and blocks (tokens/): the base run's in a
+    study branch that splits and tokenizes the domain as it does."""
+    return shared_data_dir(RESULTS, config, domain) or CONTINUAL
+
+
 def train_tokens(domain, block_size):
-    return f"{CONTINUAL}/tokens/{domain}/train_block{block_size}"
+    return f"{continual_data(domain)}/tokens/{domain}/train_block{block_size}"
 
 
 def phase_inputs(wildcards):
@@ -200,7 +212,7 @@ def eval_tokens(wildcards):
     """Every domain's test blocks, in `continual.order`: a model is loaded once and
     evaluated on each."""
     block = config["continual"]["evaluation"]["block_size"]
-    return [f"{CONTINUAL}/tokens/{domain}/test_block{block}" for domain in continual_order()]
+    return [f"{continual_data(domain)}/tokens/{domain}/test_block{block}" for domain in continual_order()]
 
 
 def domain_corpus(wildcards):
@@ -405,7 +417,7 @@ def cross_sets():
         for domain in continual_order():
             sets[f"continual_{domain}"] = {
                 "kind": "text",
-                "path": f"{CONTINUAL}/data/{domain}/test.txt",
+                "path": f"{continual_data(domain)}/data/{domain}/test.txt",
                 "block_size": block,
             }
     if "arithmetic" in EXPERIMENTS:
@@ -586,6 +598,10 @@ def track_library_code():
         for defined in workflow.rules
         if defined.is_script and "library" not in defined.params.keys()
     }
-    codes = library_codes(set(scripts.values()), Path(workflow.basedir) / "src" / "lmtune")
+    codes = library_codes(
+        set(scripts.values()),
+        Path(workflow.basedir) / "src" / "lmtune",
+        cache_dir=Path(".snakemake") / "lmtune",
+    )
     for defined, script in scripts.items():
         defined.set_params(library=codes[script])

@@ -9,11 +9,14 @@ checkpoint reused after the config changed); keying resumable state by content a
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import json
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+
+from lmtune.core import atomic
 
 # Packages whose version can change what a training step computes.
 TRAINING_PACKAGES = ("torch", "transformers", "peft", "accelerate", "datasets", "bitsandbytes")
@@ -168,15 +171,41 @@ def library_code(script: str | Path, package_root: str | Path) -> str:
     return digest.hexdigest()
 
 
-def library_codes(scripts, package_root: str | Path) -> dict[Path, str]:
+def library_codes(scripts, package_root: str | Path, cache_dir: str | Path | None = None) -> dict[Path, str]:
     """`library_code` of each script. A study plans the same scripts again for each of its
-    branches: the answers are kept under the content of the package and the script."""
+    branches: the answers are kept under the content of the package and the script.
+
+    With `cache_dir`, the answers for this exact content (every module of the package,
+    every script's path and bytes) are also kept in a file there, so that the next load of
+    the workflow reads them instead of parsing the package again (a third of a dry run's
+    own work); any change of that content is another file."""
     package_root = Path(package_root).resolve()
     package = source_digest(package_root)
-    return {
-        script: _kept_library_code(Path(script).resolve(), Path(script).read_bytes(), package_root, package)
-        for script in scripts
+    sources = {script: Path(script).read_bytes() for script in scripts}
+    kept = None
+    if cache_dir is not None:
+        key = hashlib.sha256(package.encode())
+        for script in sorted(sources, key=str):
+            key.update(str(Path(script).resolve()).encode() + b"\0" + hashlib.sha256(sources[script]).digest())
+        kept = Path(cache_dir) / f"{_CACHE_PREFIX}{key.hexdigest()[:32]}.json"
+        try:
+            answers = json.loads(kept.read_text())
+            return {script: answers[str(script)] for script in sources}
+        except (OSError, ValueError, KeyError):
+            pass  # not kept yet, or cut short: computed again below
+    codes = {
+        script: _kept_library_code(Path(script).resolve(), source, package_root, package)
+        for script, source in sources.items()
     }
+    if kept is not None:
+        with contextlib.suppress(OSError):  # a folder it cannot write to: nothing kept
+            for old in kept.parent.glob(f"{_CACHE_PREFIX}*.json"):  # one file, not one per edit
+                old.unlink(missing_ok=True)
+            atomic.write_json(kept, {str(script): code for script, code in codes.items()})
+    return codes
+
+
+_CACHE_PREFIX = "library-code-"
 
 
 @lru_cache(maxsize=None)

@@ -5,8 +5,9 @@ A branch runs the whole workflow under its config in its own folder. A continual
 from exactly what the base run makes it from (every setting it is trained and evaluated
 with, and every earlier phase's) is the base's: the branch reads it from the base's
 folder instead of training it again, so sweeping a replay share retrains only the
-replay runs' later phases. The base model's evaluations, and the evaluations of the
-models interpolated between shared phases, are shared the same way.
+replay runs' later phases. The base model's evaluations, the evaluations of the
+models interpolated between shared phases, and each domain's split and token blocks are
+shared the same way.
 
 The comparison is of settings, in one process: both configs are resolved by the same
 schema and read by the same code (lmtune.recipe), and the files compared are the same
@@ -35,6 +36,27 @@ def _base_of(results: str) -> tuple[dict, str] | None:
     if base is None or "continual" not in experiments(base[0]):
         return None
     return base
+
+
+def _data_inputs(config: dict, domain: str) -> tuple | None:
+    """What a domain's split and token blocks are made from: its corpus, the split
+    settings and the tokenizer (the continual base model's). None where the config has
+    no such domain."""
+    continual = config["continual"]
+    if domain not in continual["domains"]:
+        return None
+    return (config["base_model"], continual.get("base_model"), continual["domains"][domain], continual["split"])
+
+
+def shared_data_dir(results: str, config: dict, domain: str) -> str | None:
+    """The base run's continual folder for this domain's split (data/<domain>/) and
+    blocks (tokens/<domain>/), where the branch makes them from the same inputs; a block
+    size the base does not use is made there too, once for every branch that asks."""
+    base = _base_of(results)
+    ours = _data_inputs(config, domain)
+    if base is None or ours is None or ours != _data_inputs(base[0], domain):
+        return None
+    return f"{base[1]}/continual"
 
 
 def _evaluation_inputs(config: dict) -> tuple:
