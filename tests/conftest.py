@@ -289,6 +289,7 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's hook, which reads the groups
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`--dist loadgroup`), every test of the SLURM cluster runs in
     one worker: the cluster is a session fixture, one per worker, and one is enough."""
