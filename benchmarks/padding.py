@@ -2,6 +2,7 @@
 on the arithmetic and the Java instruction data, measured side by side in one run.
 
     .venv/bin/python benchmarks/padding.py [--examples N] [--steps N] [--batch-size 8] [--data arithmetic java]
+    .venv/bin/python benchmarks/padding.py --model FOLDER --random --batch-size 64   # on a GPU: packing too
 
 (without --examples, each set at the config's own size: arithmetic.data.train_examples,
 java.instructions.train_pairs, which is what grouping sees in training: the sampler sorts
@@ -20,7 +21,9 @@ Ways of batching, each over the same examples (one epoch) with the same model:
 The steps of the ways are interleaved (one step of each in turn), so a change of load on
 a shared machine falls on all of them alike. The loop is plain PyTorch (forward,
 backward, AdamW step on the adapter): what differs is the batching alone.
-Needs the base model materialised (`snakemake resources/models/...` or a finished run).
+Needs the base model materialised (`snakemake resources/models/...` or a finished run), or,
+with --random, any folder with a model's config.json and tokenizer (random weights of that
+architecture: the speed of a step does not depend on them).
 """
 
 from __future__ import annotations
@@ -115,6 +118,16 @@ def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: to
         print("  pack                     not measured: packing needs CUDA")
 
 
+def random_model(model_dir: str, device: str, precision: str):
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from lmtune.core.models import PRECISIONS
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir), dtype=PRECISIONS[precision])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="config.yaml")
@@ -124,9 +137,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="time the first N batches of each way (default: the whole epoch)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--random", action="store_true",
+                        help="random weights of the model folder's architecture (its config.json and tokenizer "
+                             "suffice): a step's speed does not depend on the weights")
+    parser.add_argument("--precision", help="fp32, bf16 or fp16 weights (default bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    args.precision = args.precision or ("bf16" if args.device == "cuda" else "fp32")
     from peft import LoraConfig, get_peft_model
 
     config = yaml.safe_load(open(args.config))
@@ -138,12 +156,15 @@ def main() -> None:
     lora = config["arithmetic"]["lora"]
     torch.manual_seed(0)
     model = get_peft_model(
-        load_model(model_dir, device=args.device),
+        random_model(model_dir, args.device, args.precision) if args.random
+        else load_model(model_dir, device=args.device, precision=args.precision),
         LoraConfig(task_type="CAUSAL_LM", r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                    target_modules=list(lora["target_modules"])),
     )
     model.train()
-    print(f"{model_dir} on {args.device}, {args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+    name = torch.cuda.get_device_name() if args.device == "cuda" else f"{args.threads} threads"
+    print(f"{model_dir} on {args.device} ({name}), {args.precision}, torch {torch.__version__}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     for data in args.data:
         pairs, separator = instruction_pairs(config, data, args.examples)
         print(f"{data}:")

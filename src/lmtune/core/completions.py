@@ -118,6 +118,16 @@ def padding_collator(tokenizer, pad_to: int | None = None):
 # Attention implementations that keep packed examples apart by their position ids.
 PACKING_ATTENTION = ("flash_attention_2", "flash_attention_3", "sdpa")
 
+# Measured on an H200 (benchmarks/padding.py, SmolLM2-135M's architecture, bf16, LoRA):
+# packed batches under sdpa ran at 0.53-0.75x the non-pad tokens/s of padding to each
+# batch's longest example, on the arithmetic and Java instruction sets, batch 8 and 64.
+SDPA_PACKING_WARNING = (
+    "packing under sdpa attention: sdpa attends over the whole packed row under a block mask, and measured "
+    "slower than padding each batch to its longest example (0.53-0.75x the non-pad tokens/s on an H200, "
+    "benchmarks/padding.py); the variable-length kernels packing is meant for are flash attention's "
+    "(attn_implementation='flash_attention_2', the flash-attn package)"
+)
+
 
 def packing_collator(model):
     """Packs a batch into one row without padding, position ids restarting at 0 for each
@@ -126,7 +136,7 @@ def packing_collator(model):
 
     The attention must keep packed examples apart: flash attention reads the restarts as
     sequence boundaries (its variable-length kernels, where the gain is), sdpa builds a
-    block-diagonal mask from them. The first label of each example becomes -100, so no
+    block-diagonal mask from them (correct, but slower than padding: SDPA_PACKING_WARNING). The first label of each example becomes -100, so no
     example learns to predict its start from the one before. A CPU has no
     variable-length kernels: sdpa would attend over the whole packed row under a block
     mask, so packing is refused there; batch by length instead.
@@ -144,6 +154,8 @@ def packing_collator(model):
             f"({', '.join(PACKING_ATTENTION)}); the model uses {attention!r}: load it with "
             "attn_implementation='flash_attention_2' or 'sdpa'"
         )
+    if attention == "sdpa":
+        log.warning(SDPA_PACKING_WARNING)
     if model.config.use_cache:
         # With a cache, transformers (5.23) builds sdpa's mask without reading the
         # restarts, and packed examples attend to each other (tests/test_sft.py shows it).
