@@ -142,7 +142,7 @@ class StepClock:
 
 
 def train_workflow(model, data, shape: Shape, learning_rate: float, device: torch.device, precision: str,
-                   warmup: int, steps: int) -> tuple[float, list]:
+                   warmup: int, steps: int, liger_kernel: bool = False) -> tuple[float, list]:
     """train_causal_lm for warmup + steps steps; the seconds of the timed ones, and the
     batches the Trainer drew."""
     from transformers import TrainerCallback, default_data_collator
@@ -165,7 +165,7 @@ def train_workflow(model, data, shape: Shape, learning_rate: float, device: torc
         train_causal_lm(model=model, tokenizer=placeholder_tokenizer(), train_data=data, out_dir=f"{tmp}/model",
                         loss_log=f"{tmp}/loss.csv", checkpoint_dir=f"{tmp}/checkpoints", settings=settings, seed=0,
                         device=device.type, precision=precision, progress=False, callbacks=(Tick(),),
-                        data_collator=recording_collator)
+                        data_collator=recording_collator, liger_kernel=liger_kernel)
     return clock.seconds(warmup, steps), batches[: warmup + steps]
 
 
@@ -193,7 +193,7 @@ def measure(method: str, model, shape: Shape, data, batches: dict, args, device:
     batches the workflow's last run on this shape drew."""
     if method == "workflow":
         seconds, batches[shape] = train_workflow(model, data[shape], shape, args.learning_rate, device,
-                                                 args.precision, args.warmup, args.steps)
+                                                 args.precision, args.warmup, args.steps, args.liger_kernel)
         return seconds
     return train_plain(model, batches[shape], args.learning_rate, device, args.precision, args.warmup, args.steps)
 
@@ -236,7 +236,7 @@ def run(args, folder: str, device: torch.device) -> None:
                 progress(f"round {round_ + 1}, {shape}, {method}: {args.steps} steps in {seconds:.3f} s")
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{device} ({torch.get_num_threads()} threads)"
-    kind = "QLoRA (nf4 base)" if lora["quantize_4bit"] else "LoRA"
+    kind = ("QLoRA (nf4 base)" if lora["quantize_4bit"] else "LoRA") + (", Liger's kernels" if args.liger_kernel else "")
     print(f"\n{kind} training step, workflow (lmtune.core.training.train_causal_lm) against a plain loop")
     print(f"model: {args.model or f'random Mistral-7B, {args.layers} of 32 layers'}, {parameters / 1e6:.1f}M parameters; "
           f"LoRA r={lora['r']} alpha={lora['alpha']} on {'/'.join(lora['target_modules'])}; lr {args.learning_rate}")
@@ -276,6 +276,9 @@ def main() -> None:
     parser.add_argument("--device", default="cuda", help="cuda or cpu (default cuda)")
     parser.add_argument("--precision", default=None, help="fp32, bf16 or fp16 (default bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--no-quantize", action="store_true", help="LoRA on an unquantised base, not QLoRA")
+    parser.add_argument("--liger-kernel", action="store_true",
+                        help="compute.liger_kernel: the Trainer puts Liger's kernels into the model in the first "
+                             "warm-up run, so the plain loop runs the same patched model")
     parser.add_argument("--config", default=str(REPO / "config" / "seed-scale.yaml"),
                         help="where arithmetic.lora and arithmetic.training.learning_rate are read (default %(default)s)")
     parser.add_argument("--learning-rate", type=float, help="override the config's learning rate")

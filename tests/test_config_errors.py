@@ -108,9 +108,11 @@ def test_the_seed_scale_config_plans_every_experiment(tmp_path):
         ({"processes": 3}, r"continual.phases.A \(strategy \w+\): batch_size 2 does not split over 3 data-parallel processes"),
         ({"fsdp": True}, r"compute.fsdp is True but training runs on the CPU \(compute.device 'cpu'\): FSDP is for CUDA"),
         ({"processes": 0}, r"compute.processes: 0 is less than the minimum of 1"),
+        ({"liger_kernel": True}, r"compute.liger_kernel is True but training runs on the CPU \(compute.device 'cpu'\): "
+                                 r"Liger's kernels are Triton kernels for CUDA"),
     ],
 )
-def test_parallel_settings_the_machine_cannot_run_are_named(tmp_path, good_config, compute, message):
+def test_compute_settings_the_machine_cannot_run_are_named(tmp_path, good_config, compute, message):
     config = copy.deepcopy(good_config)
     config["compute"].update(compute)
     output = dry_run_error(tmp_path, config)

@@ -4,6 +4,7 @@ fails, and a checkpoint is written often enough for an interrupted run to resume
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 import pandas as pd
@@ -14,7 +15,7 @@ from safetensors.torch import load_file
 from lmtune.core.blocks import load_blocks, tokenize_to_dataset
 from lmtune.core.errors import ModelError, TrainingError
 from lmtune.core.fingerprint import changes, content_hash
-from lmtune.core.models import check_compute, load_model, load_tokenizer
+from lmtune.core.models import check_compute, check_liger_kernel, load_model, load_tokenizer
 from lmtune.core.training import TrainSettings, train_causal_lm
 
 from conftest import kill_at_first_checkpoint, run_snakemake, tiny_config, write_config
@@ -28,14 +29,14 @@ def train_blocks(tmp_path, tiny_tokenizer):
     return load_blocks(tmp_path / "blocks")
 
 
-def train(model_dir, blocks, folder, callbacks=(), identity=None, **overrides):
+def train(model_dir, blocks, folder, callbacks=(), identity=None, liger_kernel=False, **overrides):
     folder.mkdir(exist_ok=True)
     settings = {"epochs": 1, "max_steps": 4, "batch_size": 2, "learning_rate": 1e-3, "save_steps": 1, **overrides}
     return train_causal_lm(
         model=load_model(model_dir), tokenizer=load_tokenizer(model_dir), train_data=blocks,
         out_dir=folder / "out", loss_log=folder / "loss.csv", checkpoint_dir=folder / "checkpoints",
         settings=TrainSettings(**settings), seed=0, progress=False, callbacks=callbacks,
-        name="phase A (test)", identity=identity,
+        name="phase A (test)", identity=identity, liger_kernel=liger_kernel,
     )
 
 
@@ -170,6 +171,24 @@ def test_fp16_without_a_gpu_is_refused():
     with pytest.raises(ModelError, match="compute.device is 'cuda' but torch"):
         check_compute("cuda", "fp32")
     check_compute("auto", "fp32")
+
+
+def test_liger_kernels_are_refused_where_they_cannot_run(tmp_path, tiny_model_dir, train_blocks):
+    """Liger's kernels are Triton kernels for CUDA, from a package lmtune does not install:
+    the setting is refused on a CPU (also by the training itself, before any step) and
+    without the package; on a cluster only a CPU setting is judged from the login node."""
+    if torch.cuda.is_available() or importlib.util.find_spec("liger_kernel"):
+        pytest.skip("this machine has a GPU or liger-kernel")
+    check_liger_kernel(False, "cpu")
+    for device, here in [("cpu", True), ("cpu", False), ("auto", True)]:
+        with pytest.raises(ModelError, match=rf"^compute.liger_kernel is True but training runs on the CPU \(compute.device '{device}'\)"):
+            check_liger_kernel(True, device, here=here)
+    check_liger_kernel(True, "cuda", here=False)
+    with pytest.raises(ModelError, match=r"the liger-kernel package is not installed: pip install liger-kernel"):
+        check_liger_kernel(True, "cuda")
+    with pytest.raises(ModelError, match="compute.liger_kernel is True but training runs on the CPU"):
+        train(tiny_model_dir, train_blocks, tmp_path / "run", liger_kernel=True)
+    assert not (tmp_path / "run/checkpoints").exists()
 
 
 @pytest.mark.parametrize("cadence", [{"save_steps": 0.5}, {"save_steps": 500, "save_minutes": 1e-6}], ids=["share", "time"])

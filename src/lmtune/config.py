@@ -11,7 +11,7 @@ from pathlib import Path
 from lmtune.continual.corpus import read_paragraphs
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError
 from lmtune.core.distributed import check_fsdp, check_parallel
-from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, parse_source
+from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
 from lmtune.continual.strategies import StrategyError, check_strategy
 from lmtune.core.slurm import check_partition
 from lmtune.core.training import check_warmup
@@ -195,6 +195,7 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
             )
             if not compute["jobs_run_here"]:
                 check_fsdp(compute["fsdp"], compute["device"])
+        check_liger_kernel(compute["liger_kernel"], compute["device"], here=compute["jobs_run_here"])
         check_partition(os.environ.get("LMTUNE_SLURM_PARTITION"), "LMTUNE_SLURM_PARTITION")
     except LmtuneError as exc:
         raise ConfigError(str(exc)) from None

@@ -44,6 +44,7 @@ class TrainingSpec:
     precision: str
     processes: int = 1  # data-parallel processes (lmtune.core.distributed)
     fsdp: bool = False  # the model sharded over them (CUDA)
+    liger_kernel: bool = False  # Liger's Triton kernels in the model (CUDA)
     adapter: Adapter | None = None
     strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
     packing: bool = False  # completions packed into one row per batch (CUDA), not padded and grouped by length
@@ -78,6 +79,7 @@ def _spec(config: dict, name: str, objective: str, settings: dict, seed: int, **
         precision=compute["precision"],
         processes=compute["processes"],
         fsdp=compute["fsdp"],
+        liger_kernel=compute["liger_kernel"],
         **pieces,
     )
 
@@ -283,4 +285,5 @@ def train(
         name=spec.name,
         identity=identity,
         fsdp=spec.fsdp,
+        liger_kernel=spec.liger_kernel,
     )

@@ -29,6 +29,7 @@ import uuid
 from typing import Any, Callable
 
 from lmtune.core.errors import ParallelError
+from lmtune.core.models import uses_cuda
 
 
 def run_data_parallel(
@@ -108,7 +109,7 @@ def _process(fn: Callable, args: tuple, device: str, threads: int) -> Any:
         level=logging.INFO, format=f"%(asctime)s %(levelname)s rank {os.environ['RANK']} %(name)s: %(message)s"
     )
     torch.set_num_threads(threads)
-    if _uses_cuda(device):
+    if uses_cuda(device):
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     return fn(*args)
 
@@ -124,7 +125,7 @@ def trainer_arguments(device: str, fsdp: bool = False) -> dict:
     where torch has it) and FSDP's switch."""
     arguments: dict = {}
     if world_size() > 1:
-        arguments["ddp_backend"] = "nccl" if _uses_cuda(device) else "gloo"
+        arguments["ddp_backend"] = "nccl" if uses_cuda(device) else "gloo"
         # Every trainable weight of a causal LM gets a gradient each step: DDP need not
         # search the graph for unused ones.
         arguments["ddp_find_unused_parameters"] = False
@@ -153,7 +154,7 @@ def check_processes(processes, device: str, setting: str = "compute.processes") 
     (one process per GPU)."""
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ParallelError(f"{setting} is {processes!r}: it must be a whole number of processes, at least 1")
-    if _uses_cuda(device):
+    if uses_cuda(device):
         check_gpu_count(processes, setting)
 
 
@@ -173,7 +174,7 @@ def check_gpu_count(requested: int, setting: str, available: int | None = None) 
 def check_fsdp(fsdp, device: str, setting: str = "compute.fsdp") -> None:
     """FSDP only on CUDA: on a CPU it would shard nothing worth sharding and its
     collectives would run over gloo."""
-    if fsdp and not _uses_cuda(device):
+    if fsdp and not uses_cuda(device):
         raise ParallelError(
             f"{setting} is {fsdp!r} but training runs on the CPU (compute.device {device!r}): "
             "FSDP is for CUDA devices; set it to false"
@@ -187,13 +188,3 @@ def check_parallel(processes, fsdp, device: str, batch_sizes: dict[str, int], pr
     check_fsdp(fsdp, device, f"{prefix}.fsdp")
     for setting, batch_size in batch_sizes.items():
         per_process_batch(batch_size, processes, setting)
-
-
-def _uses_cuda(device: str) -> bool:
-    """Whether `device` (cpu, cuda, cuda:N, auto) trains on CUDA here; torch is imported
-    only for `auto`."""
-    if device == "auto":
-        import torch
-
-        return torch.cuda.is_available()
-    return device.split(":")[0] == "cuda"

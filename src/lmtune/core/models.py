@@ -189,6 +189,34 @@ def check_compute(device: str, precision: str) -> None:
         )
 
 
+def uses_cuda(device: str) -> bool:
+    """Whether `device` (cpu, cuda, cuda:N, auto) trains on CUDA here; torch is imported
+    only for `auto`."""
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return device.split(":")[0] == "cuda"
+
+
+def check_liger_kernel(liger_kernel, device: str, here: bool = True, setting: str = "compute.liger_kernel") -> None:
+    """Liger's kernels are Triton kernels for CUDA, from a package lmtune does not
+    install. `here`: the jobs run on this machine, so its device and packages are theirs
+    (on a cluster only a CPU setting can be judged from the login node)."""
+    if not liger_kernel:
+        return
+    if device.split(":")[0] == "cpu" or (here and not uses_cuda(device)):
+        raise ModelError(
+            f"{setting} is {liger_kernel!r} but training runs on the CPU (compute.device {device!r}): "
+            "Liger's kernels are Triton kernels for CUDA; set it to false"
+        )
+    if here and importlib.util.find_spec("liger_kernel") is None:
+        raise ModelError(
+            f"{setting} is {liger_kernel!r} but the liger-kernel package is not installed: "
+            "pip install liger-kernel (0.8.5 was measured), or set it to false"
+        )
+
+
 def resolve_device(name: str) -> torch.device:
     import torch
 

@@ -23,7 +23,7 @@ from lmtune.core import atomic
 from lmtune.core.distributed import per_process_batch, trainer_arguments, world_size
 from lmtune.core.errors import TrainingError
 from lmtune.core.fingerprint import changes, code_version, normalise
-from lmtune.core.models import check_compute, resolve_device
+from lmtune.core.models import check_compute, check_liger_kernel, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +237,7 @@ def train_causal_lm(
     name: str = "training",
     identity: dict | None = None,
     fsdp: bool = False,
+    liger_kernel: bool = False,
 ) -> dict:
     """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
 
@@ -249,6 +250,9 @@ def train_causal_lm(
     column) so a padding collator pads little. `penalty(model)`, if given, is added to
     the loss of every optimizer step (L2-SP, EWC). `merge_adapter` writes a LoRA model
     with its adapter merged into the weights, rather than the adapter alone.
+    `liger_kernel` puts Liger's Triton kernels into the model (CUDA; on an H200, a bf16
+    LoRA step of a 7B model at 16 x 512 in a plain loop ran 1.24x faster with 21 % less
+    memory).
 
     In a process group (lmtune.core.distributed.run_data_parallel) it trains
     data-parallel: each process takes its share of `settings.batch_size`, and one
@@ -260,6 +264,7 @@ def train_causal_lm(
 
     PenalisedTrainer = _penalised_trainer()
     check_compute(device, precision)
+    check_liger_kernel(liger_kernel, device)
     set_seed(seed)
     torch_device = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir)
@@ -291,6 +296,7 @@ def train_causal_lm(
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if group_by_length else "random",
         include_num_input_tokens_seen="non_padding",  # for the tokens/s line of the log
+        use_liger_kernel=liger_kernel,
         **trainer_arguments(device, fsdp),
     )
     trainer = (PenalisedTrainer if penalty else Trainer)(
@@ -314,6 +320,7 @@ def train_causal_lm(
             "merge_adapter": merge_adapter,
             "processes": world_size(),
             "fsdp": fsdp,
+            "liger_kernel": liger_kernel,
             "code": code_version(),
             "job": identity or {},
         }
