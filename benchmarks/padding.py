@@ -119,6 +119,7 @@ def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: to
 
 
 def random_model(model_dir: str, device: str, precision: str):
+    """Random weights of the folder's architecture, made on the device in `precision`."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
     from lmtune.core.models import PRECISIONS

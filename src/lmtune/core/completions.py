@@ -118,9 +118,8 @@ def padding_collator(tokenizer, pad_to: int | None = None):
 # Attention implementations that keep packed examples apart by their position ids.
 PACKING_ATTENTION = ("flash_attention_2", "flash_attention_3", "sdpa")
 
-# Measured on an H200 (benchmarks/padding.py, SmolLM2-135M's architecture, bf16, LoRA):
-# packed batches under sdpa ran at 0.53-0.75x the non-pad tokens/s of padding to each
-# batch's longest example, on the arithmetic and Java instruction sets, batch 8 and 64.
+# The figure: benchmarks/padding.py on SmolLM2-135M's architecture, bf16 LoRA, the
+# arithmetic and Java instruction sets at batch 8 and 64 (README, Benchmarks).
 SDPA_PACKING_WARNING = (
     "packing under sdpa attention: sdpa attends over the whole packed row under a block mask, and measured "
     "slower than padding each batch to its longest example (0.53-0.75x the non-pad tokens/s on an H200, "
@@ -136,8 +135,9 @@ def packing_collator(model):
 
     The attention must keep packed examples apart: flash attention reads the restarts as
     sequence boundaries (its variable-length kernels, where the gain is), sdpa builds a
-    block-diagonal mask from them (correct, but slower than padding: SDPA_PACKING_WARNING). The first label of each example becomes -100, so no
-    example learns to predict its start from the one before. A CPU has no
+    block-diagonal mask from them (correct, but slower than padding: SDPA_PACKING_WARNING).
+    The first label of each example becomes -100, so no example learns to predict its
+    start from the one before. A CPU has no
     variable-length kernels: sdpa would attend over the whole packed row under a block
     mask, so packing is refused there; batch by length instead.
     """
