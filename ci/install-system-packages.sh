@@ -3,10 +3,11 @@
 #   slurm-wlm, munge         a one-machine SLURM cluster (tests/test_slurm.py)
 #   chromium                 a headless browser for the report page
 #   openjdk-17-jdk-headless  javac, to check generated Java code
+#   bubblewrap               the OS sandbox that model-written Java runs in
 # Idempotent: apt-get runs only when a package is missing. Run as root (or with sudo).
 set -euo pipefail
 
-PACKAGES=(slurm-wlm munge chromium openjdk-17-jdk-headless)
+PACKAGES=(slurm-wlm munge chromium openjdk-17-jdk-headless bubblewrap)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

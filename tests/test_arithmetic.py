@@ -72,8 +72,9 @@ def test_generation_is_deterministic_in_its_seed():
         ("cinco más tres más ocho  \n", "ok", 16),  # surrounding spaces are not part of the answer
         ("nueve más nueve\nmás cosas", "ok", 18),  # only the first line is the answer
         ("nueve", "ok", 9),  # one addend in range: with addends up to 10 the generator writes 10 as "diez"
-        ("treinta y tres", "single_number", 33),
-        (" mil", "single_number", 1000),
+        # One number outside the addend range is no sum (the prompt's number echoed).
+        ("treinta y tres", "single_number", None),
+        (" mil", "single_number", None),
         ("veinte más tres", "addend_out_of_range", 23),
         ("cero más diez", "addend_out_of_range", 10),
         # Trailing punctuation is text after the sum: the training answers never end in a
@@ -82,6 +83,10 @@ def test_generation_is_deterministic_in_its_seed():
         ("siete más dos = nueve", "trailing_text", 9),
         ("siete más dos es la respuesta", "unknown_word", None),  # words, not symbols, after the sum
         ("siete más dos más\n", "trailing_text", 9),
+        # Addends joined by another operator are no sum, whatever follows the first.
+        (" diez + diez + diez + tres", "other_operator", None),
+        ("diez más dos - tres", "other_operator", None),
+        ("diez más dos ×", "other_operator", None),
         ("diez más diez más 5", "unknown_word", None),
         ("diez más veintidos", "unknown_word", None),  # unaccented: not the spelling of 22
         ("uno más un\n", "unknown_word", None),
@@ -109,13 +114,14 @@ def test_exact_needs_a_well_formed_answer_and_the_error_is_over_parsable_answers
     records = [judge({"output": output, "target": target}, (1, 9)) for output, target in outputs]
     assert [r["reason"] for r in records] == ["ok", "addend_out_of_range", "trailing_text", "unknown_word", "single_number"]
     assert [r["exact"] for r in records] == [True, False, False, False, False]
+    assert records[-1]["error"] is None  # "veinte" for 20 echoes the prompt: no sum, no error
     figures = score(records)
     assert figures == {
         "prompts": 5,
         "well_formed_rate": 0.2,
         "exact_sum_rate": 0.2,
-        "mean_absolute_error": pytest.approx((0 + 3 + 0 + 0) / 4),
-        "parsable": 4,
+        "mean_absolute_error": pytest.approx((0 + 3 + 0) / 3),
+        "parsable": 3,
         "reasons": {**dict.fromkeys(REASONS, 0), "ok": 1, "addend_out_of_range": 1, "trailing_text": 1,
                     "unknown_word": 1, "single_number": 1},
     }

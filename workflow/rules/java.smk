@@ -179,6 +179,7 @@ rule score_java:
         f"{BENCHMARKS}/score_java.tsv"
     conda:
         ENV
+    threads: 2  # generations judged at a time, each in a sandboxed JVM of its own
     params:
         variants=java_variants(),
         lm_models=JAVA_LM_VARIANTS,

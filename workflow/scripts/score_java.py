@@ -5,7 +5,7 @@ examples and a plot. Reads only the generations: rescoring needs no model."""
 import json
 from pathlib import Path
 
-from lmtune.core import atomic
+from lmtune.core import atomic, sandbox
 from lmtune.java.checks import judge_generations
 from lmtune.java.tasks import examples_table, score_generations
 from lmtune.java.javac import find_jdk
@@ -15,11 +15,17 @@ from lmtune.java.plots import plot_java_accuracy
 
 log = start_job(snakemake)
 java = find_jdk()
+box = sandbox.find_sandbox()
 if java is None:
     log.warning("no JDK found: the syntax, signature and functional levels are recorded as not measured (null)")
+elif box is None:
+    log.warning("no OS sandbox (bwrap or unshare): model-written code is not run; the levels are recorded as not measured")
+else:
+    log.info("judging with %s in the %s sandbox, %d at a time", java, box.kind, snakemake.threads)
 generations = {variant: read_jsonl(path) for variant, path in zip(snakemake.params.variants, snakemake.input.generations)}
-# One batch for every model: one compiler JVM and one harness JVM in the normal case.
-judged_all = iter(judge_generations([r for records in generations.values() for r in records], java))
+# One batch for every model: one compiler JVM, one for the references, one per generation.
+batch = [r for records in generations.values() for r in records]
+judged_all = iter(judge_generations(batch, java, workers=snakemake.threads))
 judged = {variant: [next(judged_all) for _ in records] for variant, records in generations.items()}
 for variant, path in zip(judged, snakemake.output.scored):
     write_jsonl(path, judged[variant])

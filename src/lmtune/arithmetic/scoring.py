@@ -12,7 +12,12 @@ from lmtune.arithmetic.tasks import SEPARATOR, number_word
 
 # Why an answer is or is not well formed; one code per answer, the first problem met
 # reading it left to right. The README's arithmetic section defines each.
-REASONS = ("ok", "single_number", "addend_out_of_range", "trailing_text", "truncated", "unknown_word", "empty")
+REASONS = (
+    "ok", "single_number", "addend_out_of_range", "trailing_text", "other_operator", "truncated", "unknown_word", "empty",
+)
+# Symbols that would join further addends: text after a number word that starts with one
+# is a sum written with another operator, not text after a complete sum.
+OPERATORS = "+-*/×÷"
 
 
 @dataclass(frozen=True)
@@ -49,15 +54,15 @@ def _word_prefixes() -> frozenset[str]:
     return frozenset(word[:i] for word in map(number_word, range(1000)) for i in range(len(word)))
 
 
-def _number_word_before_symbols(text: str) -> int | None:
+def _number_word_before_symbols(text: str) -> tuple[int, str] | None:
     """The value of a number word that `text` starts with when punctuation or symbols,
-    not another word, follow it (`doce.`, `dos = nueve`)."""
+    not another word, follow it (`doce.`, `dos = nueve`), and what follows it."""
     for end in range(len(text) - 1, 0, -1):
         rest = text[end:].lstrip()
         if not text[end].isalpha() and rest and not rest[0].isalpha():
             value = read_number_word(text[:end])
             if value is not None:
-                return value
+                return value, rest
     return None
 
 
@@ -68,8 +73,10 @@ def parse_answer(text: str, addend_range: tuple[int, int] | list[int]) -> Parsed
 
     A sum is still read from an answer that is not well formed when every addend before
     the problem is complete: text after a complete sum (`diez más dos.`), an addend out of
-    range, one number on its own, or an answer that stops inside an addend or after a
-    dangling "más" with no newline after it (the token limit).
+    range, or an answer that stops inside an addend or after a dangling "más" with no
+    newline after it (the token limit). One number outside the addend range on its own
+    (`treinta y tres` for 33: the prompt echoed) is no sum, nor are addends joined by
+    another operator (`diez + diez + tres`).
     """
     low, high = addend_range
     line, newline, _ = text.partition("\n")
@@ -90,15 +97,17 @@ def parse_answer(text: str, addend_range: tuple[int, int] | list[int]) -> Parsed
         if not newline and last in _word_prefixes():
             return ParsedAnswer("truncated", addends or None)
         leading = _number_word_before_symbols(last)
+        if leading is not None and leading[1][0] in OPERATORS:
+            return ParsedAnswer("other_operator", None)
         if leading is not None:
-            return ParsedAnswer("trailing_text", [*addends, leading])
+            return ParsedAnswer("trailing_text", [*addends, leading[0]])
         if not last and addends:  # "diez más" and a newline: a sum with junk after it
             return ParsedAnswer("trailing_text", addends)
         return ParsedAnswer("unknown_word", None)
     addends.append(value)
     in_range = [low <= a <= high for a in addends]
-    if len(addends) == 1 and not in_range[0]:
-        return ParsedAnswer("single_number", addends)
+    if len(addends) == 1 and not in_range[0]:  # the prompt's number echoed is no sum
+        return ParsedAnswer("single_number", None)
     if not all(in_range):
         return ParsedAnswer("addend_out_of_range", addends)
     return ParsedAnswer("ok", addends)

@@ -9,43 +9,47 @@ setters go through an instance and the field the instruction names. Inputs on wh
 reference itself throws (`a % 0`, the largest element of an empty array) set no
 expectation and are skipped.
 
-Model-written code runs in one harness JVM per batch (javatools/RunChecks.java), each
-item under its own time limit, with a capped heap, a temporary working directory, no
-network namespace where the OS allows one, and a security manager that stops it exiting
-the JVM, writing files, starting processes, opening sockets or creating threads. An
-item that overruns its limit is recorded as a timeout and a fresh JVM takes the rest.
+Model-written code runs only inside an operating-system sandbox (`lmtune.core.sandbox`):
+each generation is compiled on its own (a generation that declares classes besides its
+wrapper is refused) and run alone in a JVM of its own, which sees its own class and the
+probe (javatools/Probe.java), never a reference, the harness's verdicts or another
+generation. The references run in a JVM of their own beforehand; the probe only reports
+what a method returned and printed, in lines that carry a nonce the code under test
+never sees, and the verdict is reached here by comparing the two reports.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import queue
 import random
 import re
+import secrets
 import shutil
-import subprocess
 import tempfile
-import threading
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lmtune.core import sandbox
+from lmtune.java.javac import compile_files, find_jdk, jdk_paths
 from lmtune.java.tasks import WORDS, normalise, wrap_in_class
-from lmtune.java.javac import compile_files, find_jdk
 
-RUN_CHECKS = Path(__file__).parent / "javatools" / "RunChecks.java"
-TIME_LIMIT_S = 5.0  # per item, its reference and generated runs on every input together
+PROBE = Path(__file__).parent / "javatools" / "Probe.java"
+TIME_LIMIT_S = 5.0  # per generated method, its runs on every input together
 HEAP_MB = 256
-STARTUP_GRACE_S = 30.0  # a JVM's start on a loaded machine, beyond the item's own limit
+STARTUP_GRACE_S = 30.0  # a JVM's start on a loaded machine, before the time limit starts
 RANDOM_CASES = 8
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+DETAIL_CHARS = 300  # of a verdict's detail: what the code printed never goes further
 
 # Why an item failed, the first level it failed at; "ok" passed all three. The README's
 # Java section defines each.
 REASONS = (
-    "ok", "syntax_error", "wrong_signature", "not_loadable", "missing_field", "wrong_output", "exception",
-    "forbidden", "out_of_memory", "timeout", "crashed", "no_inputs", "harness_error", "not_measured",
+    "ok", "syntax_error", "foreign_class", "wrong_signature", "not_loadable", "missing_field", "wrong_output",
+    "exception", "out_of_memory", "timeout", "crashed", "no_inputs", "harness_error", "not_measured",
 )
 
 
@@ -168,108 +172,262 @@ class JavaVerdict:
 NOT_MEASURED = JavaVerdict(None, None, None, "not_measured", "no JDK found")
 
 
-@lru_cache(maxsize=1)
-def _no_network_prefix() -> tuple[str, ...]:
-    """`unshare -rn` runs the JVM in a network namespace of its own (no interfaces but a
-    loopback that is down) where the kernel allows unprivileged user namespaces."""
-    unshare = shutil.which("unshare")
-    if unshare and subprocess.run([unshare, "-rn", "true"], capture_output=True, check=False).returncode == 0:
-        return (unshare, "-rn")
-    return ()
+NO_SANDBOX = JavaVerdict(None, None, None, "not_measured", "no operating-system sandbox to run model-written code in")
+JVM_FLAGS = (
+    # The JVM's own messages (warnings, unified logging) go to standard error: standard
+    # output is the probe's report.
+    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-XX:+DisplayVMOutputToStderr",
+    "-Xlog:disable", "-Xlog:all=warning:stderr",
+    "-XX:MaxMetaspaceSize=128m", "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=32m",
+    "-XX:MaxDirectMemorySize=64m", "-Dfile.encoding=UTF-8", "-Djava.io.tmpdir=.",
+)
+PROBE_FLAGS = (f"-Xmx{HEAP_MB}m", "-Xss4m", *JVM_FLAGS)
 
 
-def _run_harness(java: str, classes: Path, items: list[str], work: Path, time_limit: float) -> list[tuple[bool, str, str]]:
-    """(signature, reason, detail) per item line, through as many JVMs as timeouts need."""
-    items_file = work / "items.tsv"
-    items_file.write_text("".join(line + "\n" for line in items), encoding="utf-8")
-    results: list[tuple[bool, str, str]] = []
-    command = [
-        *_no_network_prefix(), java, "-Djava.security.manager=allow", f"-Xmx{HEAP_MB}m", "-Xss4m",
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", f"-Djava.io.tmpdir={work}",
-        "-cp", str(classes), "RunChecks", str(items_file), str(int(time_limit * 1000)),
-    ]
-    while len(results) < len(items):
-        process = subprocess.Popen(
-            [*command, str(len(results))], cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
-        )
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout] + [lines.put(None)], daemon=True).start()
-        deadline = STARTUP_GRACE_S + time_limit
-        while len(results) < len(items):
-            try:
-                line = lines.get(timeout=deadline)
-            except queue.Empty:  # the harness itself hangs: the item in hand is to blame
-                process.kill()
-                results.append((True, "timeout", f"no answer from the harness in {deadline:.0f} s"))
+@dataclass
+class _Observed:
+    """What a probe reported of one item, in order; `failure` stops the reading."""
+
+    signature: list[str] | None = None  # return type, parameter types, field type, static
+    declared: str = ""  # the class's methods, when the asked-for one is missing
+    cases: list[list[str]] = field(default_factory=list)  # per case: its report's words
+    started: bool = False
+    done: bool = False
+    failure: tuple[str, str] | None = None  # (reason, detail) read off early
+
+
+class _Protocol:
+    """Reads a probe's lines for the expected items: only lines that carry the run's nonce
+    and follow the protocol's order; anything else makes the item a harness error."""
+
+    def __init__(self, nonce: str, ids: list[str]):
+        self.nonce, self.items = nonce, {id_: _Observed() for id_ in ids}
+
+    def read(self, line: str) -> _Observed | None:
+        """The item the line is about, or None when the line breaks the protocol (the item
+        it names, where it names one it may, is then marked)."""
+        words = line.split("\t")
+        if len(words) < 3 or words[0] != self.nonce or words[1] not in self.items:
+            return None
+        item, word, rest = self.items[words[1]], words[2], words[3:]
+        if item.done or item.failure:
+            item.failure = ("harness_error", "a result line after the item's end")
+        elif word == "signature" and item.signature is None and len(rest) == 4:
+            item.signature = rest
+        elif word == "no_method" and item.signature is None and len(rest) == 1:
+            item.declared, item.done = rest[0], True
+        elif word == "not_loadable" and item.signature is None and len(rest) == 1:
+            item.failure = ("not_loadable", _unhead(rest[0]))
+        elif word == "start" and item.signature is not None and not item.started and not rest:
+            item.started = True
+        elif word == "case" and item.started and rest[:1] == [str(len(item.cases))] and len(rest) in (4, 6):
+            item.cases.append(rest[1:])
+        elif word == "done" and item.signature is not None and not rest:
+            item.done = True
+        else:
+            item.failure = ("harness_error", "an unreadable, duplicate or out-of-order result line")
+        return item
+
+
+def _unhead(text: str) -> str:
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8", errors="replace")
+    except ValueError:
+        return "?"
+
+
+def _render(value) -> str:
+    """An argument as the probe renders values (Java's toString with its type), for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"Boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"Integer {value}"
+    if isinstance(value, float):
+        return f"Double {value!r}"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "int[][" + ", ".join(map(str, value)) + "]"
+
+
+def _item_line(id_: str, spec: MethodSpec, class_name: str, parameters: str, cases: list[list]) -> str:
+    encoded = "|".join(";".join(_encode(v) for v in case) for case in cases)
+    return "\t".join([id_, spec.kind, class_name, spec.name, parameters, spec.field or "-", str(len(cases)), encoded])
+
+
+def _probe(box: sandbox.Sandbox, java: str, classpath: list[Path], items: list[str], ids: list[str], *,
+           limits: sandbox.Limits, time_limit: float | None, slot: int, decide=None) -> tuple[_Protocol, sandbox.Run]:
+    """Run the probe on `items` in one sandboxed JVM and read its report. `decide(item)`
+    may end the reading early (the generated method has already failed). With a
+    `time_limit`, the cases get that long from the probe's `start`."""
+    nonce = secrets.token_hex(16)
+    protocol = _Protocol(nonce, ids)
+    command = [java, *PROBE_FLAGS, "-cp", ":".join(map(str, classpath)), "Probe"]
+    stdin = (nonce + "\n" + "".join(line + "\n" for line in items)).encode()
+    with box.start(command, stdin=stdin, read_only=[*classpath, *jdk_paths(java)], limits=limits, slot=slot) as run:
+        for line in run.lines():
+            item = protocol.read(line)
+            if item is None:
+                for observed in protocol.items.values():  # which item wrote it cannot be told
+                    if not observed.done:
+                        observed.failure = observed.failure or ("harness_error", "an unreadable result line")
                 break
-            if line is None:  # the JVM ended before reporting this item
-                if process.wait() != 3:  # 3: it halted after reporting a timeout
-                    results.append((False, "crashed", f"the harness JVM exited with status {process.returncode}"))
+            if time_limit is not None and item.started and not item.cases:
+                run.extend(time_limit)
+            if item.failure or (decide and decide(item)) or all(o.done or o.failure for o in protocol.items.values()):
                 break
-            _, signature, reason, detail = line.rstrip("\n").split("\t", 3)
-            results.append((signature == "1", reason, detail))
-            deadline = time_limit + STARTUP_GRACE_S / 3
-        process.kill()
-        process.wait()
-    return results
+    return protocol, run
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """A reference's signature and its observed cases, those on which it does not throw."""
+
+    spec: MethodSpec
+    signature: list[str]
+    cases: list[list]
+    outcomes: list[list[str]]
+
+
+def _expected(box, java, probe_classes: Path, classes: Path, references: list[str]) -> list[_Expected]:
+    """Every distinct reference run on its inputs, all in one sandboxed JVM."""
+    items, ids, inputs = [], [], []
+    for index, code in enumerate(references):
+        spec = method_spec(code)
+        inputs.append(method_inputs(code))
+        ids.append(f"Reference{index}")
+        items.append(_item_line(ids[-1], spec, ids[-1], "*", inputs[-1]))
+    limits = sandbox.Limits(wall_s=STARTUP_GRACE_S + TIME_LIMIT_S * len(references))
+    protocol, run = _probe(box, java, [probe_classes, *(classes / i for i in ids)], items, ids, limits=limits,
+                           time_limit=None, slot=0)
+    expected = []
+    for code, id_, cases in zip(references, ids, inputs):
+        observed = protocol.items[id_]
+        if not observed.done or observed.failure or len(observed.cases) != len(cases):
+            raise RuntimeError(f"the probe could not run reference method {id_} ({observed.failure or 'no report'}; "
+                               f"JVM exit status {run.returncode()}, timed out: {run.timed_out}):\n{code}")
+        kept = [(case, outcome) for case, outcome in zip(cases, observed.cases) if outcome[0] == "value"]
+        expected.append(_Expected(method_spec(code), observed.signature, [c for c, _ in kept], [o for _, o in kept]))
+    return expected
+
+
+def _judge(observed: _Observed, expected: _Expected, run: sandbox.Run | None) -> tuple[bool, str, str]:
+    """(signature, reason, detail) of a generated method from what its probe reported."""
+    spec, want = expected.spec, expected.signature
+    wanted = f"{want[0]} {spec.name}({want[1]})"
+    if observed.declared:
+        return False, "wrong_signature", f"wanted {wanted}; found {observed.declared}"
+    if observed.signature is not None and observed.signature[0] != want[0]:
+        return False, "wrong_signature", f"wanted {wanted}; found {observed.signature[0]} {spec.name}({want[1]})"
+    if observed.signature is not None and spec.field and observed.signature[2:] != want[2:]:
+        return True, "missing_field", f"wanted field {want[2]} {spec.field}"
+    for case, (want_case, got) in enumerate(zip(expected.outcomes, observed.cases)):
+        call = f"{spec.name}({', '.join(map(_render, expected.cases[case]))})"
+        if got[0] == "thrown":
+            return True, got[1], f"{call}: {_unhead(got[2])}"
+        if got[1] != want_case[1] or got[3] != want_case[3]:
+            return True, "wrong_output", (f"{call}: expected {_unhead(want_case[2])} printing {_unhead(want_case[4])!r}, "
+                                          f"got {_unhead(got[2])} printing {_unhead(got[4])!r}")
+    signature = observed.signature is not None
+    if observed.failure:
+        return (signature, *observed.failure)
+    if observed.done and len(observed.cases) == len(expected.outcomes):
+        if not expected.outcomes:
+            return True, "no_inputs", "the reference throws on every input"
+        return True, "ok", f"{len(expected.outcomes)} inputs"
+    if run is not None and run.overflowed:
+        return signature, "harness_error", f"wrote more than {run.limits.output_bytes} bytes to its standard output"
+    if run is not None and run.timed_out:
+        where = f"{len(observed.cases)} of {len(expected.outcomes)} inputs done" if observed.started else "before the first input"
+        return signature, "timeout", f"still running at its time limit ({where})"
+    status = run.returncode() if run is not None else None
+    return signature, "crashed", f"the JVM ended (status {status}) after {len(observed.cases)} of {len(expected.outcomes)} inputs"
+
+
+def _check_generated(box, java, probe_classes: Path, classes: Path, index: int, expected: _Expected,
+                     time_limit: float, slot: int) -> tuple[bool, str, str]:
+    """One generated method, alone in a sandboxed JVM of its own."""
+    id_ = f"Generated{index}"
+    item = _item_line(id_, expected.spec, id_, expected.signature[1], expected.cases)
+
+    def decided(observed: _Observed) -> bool:
+        return observed.declared != "" or _judge(observed, expected, None)[1] not in ("ok", "no_inputs", "crashed")
+
+    limits = sandbox.Limits(wall_s=STARTUP_GRACE_S + time_limit, cpu_s=int(STARTUP_GRACE_S + 2 * time_limit))
+    protocol, run = _probe(box, java, [probe_classes, classes / id_], [item], [id_], limits=limits,
+                           time_limit=time_limit, slot=slot, decide=decided)
+    return _judge(protocol.items[id_], expected, run)
 
 
 def check_methods(
-    generated: list[str], references: list[str], java: str | None = None, time_limit: float = TIME_LIMIT_S
+    generated: list[str], references: list[str], java: str | None = None, time_limit: float = TIME_LIMIT_S,
+    workers: int | None = None,
 ) -> list[JavaVerdict]:
-    """Judge each generated method against its reference, all in one batch."""
+    """Judge each generated method against its reference. Every generation is compiled on
+    its own and run in an OS sandbox of its own (`lmtune.core.sandbox`), on `workers`
+    at a time; the references run in another, and the comparison happens here."""
     java = java or find_jdk()
     if java is None:
         return [NOT_MEASURED] * len(generated)
     if not generated:
         return []
+    box = sandbox.find_sandbox()
+    if box is None:
+        return [NO_SANDBOX] * len(generated)
+    workers = workers or len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="lmtune-java-") as tmp:
         work = Path(tmp)
+        work.chmod(0o755)  # a slot's own user reads the classes
         sources, classes = work / "src", work / "classes"
-        sources.mkdir()
+        sources.mkdir(mode=0o755)
+        classes.mkdir(mode=0o755)
         distinct = list(dict.fromkeys(references))
-        reference_files = []
-        for index, code in enumerate(distinct):
-            reference_files.append(sources / f"Reference{index}.java")
-            reference_files[-1].write_text(wrap_in_class(code, f"Reference{index}"), encoding="utf-8")
-        generated_files = []
-        for index, code in enumerate(generated):
-            generated_files.append(sources / f"Generated{index}.java")
-            generated_files[-1].write_text(wrap_in_class(code, f"Generated{index}"), encoding="utf-8")
-        harness = sources / RUN_CHECKS.name
-        shutil.copy(RUN_CHECKS, harness)
-        compiled = compile_files([harness, *reference_files, *generated_files], classes, java)
-        if not all(result.compiled for result in compiled[: 1 + len(distinct)]):
-            failed = [r.message for r in compiled[: 1 + len(distinct)] if not r.compiled]
-            raise RuntimeError(f"the harness or a reference method does not compile: {failed[:3]}")
+        files = [sources / PROBE.name]
+        shutil.copy(PROBE, files[0])
+        for prefix, codes in (("Reference", distinct), ("Generated", generated)):
+            for index, code in enumerate(codes):
+                files.append(sources / f"{prefix}{index}.java")
+                files[-1].write_text(wrap_in_class(code, f"{prefix}{index}"), encoding="utf-8")
+        for path in files:
+            path.chmod(0o644)
+        compiled = compile_files(files, classes, java, box)
+        trusted = compiled[: 1 + len(distinct)]
+        if not all(result.compiled for result in trusted):
+            raise RuntimeError(f"the probe or a reference method does not compile: {[r.message for r in trusted if not r.compiled][:3]}")
+        expected = _expected(box, java, classes / "Probe", classes, distinct)
         syntax = compiled[1 + len(distinct):]
-        items, item_of = [], {}
-        for index, (code, reference, result) in enumerate(zip(generated, references, syntax)):
-            if not result.compiled:
-                continue
-            spec = method_spec(reference)
-            cases = "|".join(";".join(_encode(v) for v in case) for case in method_inputs(reference))
-            item_of[index] = len(items)
-            items.append("\t".join([
-                str(index), spec.kind, f"Reference{distinct.index(reference)}", f"Generated{index}", spec.name,
-                spec.field or "-", cases,
-            ]))
-        outcomes = _run_harness(java, classes, items, work, time_limit) if items else []
+        slots: queue.Queue = queue.Queue()
+        for slot in range(workers):
+            slots.put(slot)
+
+        def check(index: int) -> tuple[bool, str, str]:
+            slot = slots.get()
+            try:
+                return _check_generated(box, java, classes / "Probe", classes, index,
+                                        expected[distinct.index(references[index])], time_limit, slot)
+            finally:
+                slots.put(slot)
+
+        runnable = [index for index, result in enumerate(syntax) if result.compiled]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = dict(zip(runnable, pool.map(check, runnable)))
     verdicts = []
     for index, result in enumerate(syntax):
         if not result.compiled:
-            verdicts.append(JavaVerdict(False, False, False, "syntax_error", result.message))
+            verdicts.append(JavaVerdict(False, False, False, result.reason, result.message))
             continue
-        signature, reason, detail = outcomes[item_of[index]]
-        verdicts.append(JavaVerdict(True, signature, reason == "ok", reason, detail))
+        signature, reason, detail = outcomes[index]
+        verdicts.append(JavaVerdict(True, signature, reason == "ok", reason, detail[:DETAIL_CHARS]))
     return verdicts
 
 
-def judge_generations(records: list[dict], java: str | None = None, time_limit: float = TIME_LIMIT_S) -> list[dict]:
+def judge_generations(
+    records: list[dict], java: str | None = None, time_limit: float = TIME_LIMIT_S, workers: int | None = None
+) -> list[dict]:
     """Generation records (`generated`, `reference`) with every verdict: exact match
     (CONCODE's whitespace-split comparison) and the three levels, in one batch."""
-    verdicts = check_methods([r["generated"] for r in records], [r["reference"] for r in records], java, time_limit)
+    verdicts = check_methods([r["generated"] for r in records], [r["reference"] for r in records], java, time_limit, workers)
     return [
         {
             # Generations saved before the three levels carry a verdict of their own.

@@ -1,27 +1,36 @@
 """Compile generated Java with the real `javac`, each method wrapped in a class.
 
 All files are compiled in one JVM (javatools/CompileEach.java through the JDK's source
-launcher), but each on its own, so one file's syntax error cannot hide another's.
+launcher), inside the operating-system sandbox, but each on its own into a folder of its
+own, so one file's syntax error cannot hide another's and no file can reach another's
+classes. A file that declares classes besides its wrapper is refused (`foreign_class`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from lmtune.core import sandbox
 from lmtune.java.tasks import wrap_in_class
 
 COMPILE_EACH = Path(__file__).parent / "javatools" / "CompileEach.java"
+COMPILE_LIMITS = sandbox.Limits(wall_s=600, cpu_s=1200, address_space_mb=4096)
+COMPILER_FLAGS = ("-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+                  "-XX:+DisplayVMOutputToStderr", "-Dfile.encoding=UTF-8")
+# CompileEach's status of a file: the reason a verdict gives when it did not compile.
+REASON_OF_STATUS = {"ok": "ok", "error": "syntax_error", "foreign": "foreign_class"}
 
 
 @dataclass(frozen=True)
 class CompileResult:
     compiled: bool
     message: str
+    reason: str = "ok"  # ok, syntax_error or foreign_class
 
 
 def find_jdk() -> str | None:
@@ -36,31 +45,63 @@ def find_jdk() -> str | None:
     return None
 
 
-def compile_files(paths: list[Path], out_dir: Path, java: str, timeout: float = 600) -> list[CompileResult]:
-    """Compile each source file on its own into `out_dir`, all in one JVM."""
-    run = subprocess.run(
-        [java, str(COMPILE_EACH), str(out_dir), *map(str, paths)],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"the Java compiler could not run: {run.stderr.strip()}")
+@lru_cache(maxsize=4)
+def jdk_paths(java: str) -> tuple[Path, ...]:
+    """What a sandbox must show read-only for this JDK to run, beyond its system folders:
+    the JDK's own folder where it lies elsewhere, and the folders its links point into
+    (Debian's JDKs keep their configuration under /etc/java-N-openjdk)."""
+    home = Path(java).resolve().parents[1]
+    system = [Path(p) for p in sandbox.SYSTEM_PATHS if os.path.isdir(p) and not os.path.islink(p)]
+
+    def outside(path: Path) -> bool:
+        return not any(path.is_relative_to(p) for p in system)
+
+    paths = {home} if outside(home) else set()
+    for folder, subfolders, names in os.walk(home):
+        for name in [*subfolders, *names]:
+            link = Path(folder) / name
+            if link.is_symlink() and outside(target := link.resolve()) and target.exists():
+                paths.add(target.parent)
+    return tuple(p for p in sorted(paths) if not any(p != q and p.is_relative_to(q) for q in paths))
+
+
+def compile_files(paths: list[Path], out_dir: Path, java: str, box: sandbox.Sandbox) -> list[CompileResult]:
+    """Compile each source file on its own into `out_dir/<its name>/`, all in one
+    sandboxed JVM that reads the sources and writes only `out_dir`."""
+    command = [java, *COMPILER_FLAGS, str(COMPILE_EACH), str(out_dir), *map(str, paths)]
+    read_only = sorted({COMPILE_EACH.parent, *(path.parent for path in paths), *jdk_paths(java)})
+    with box.start(command, read_only=read_only, writable=[out_dir], limits=COMPILE_LIMITS, keep_errors=True) as run:
+        lines = list(run.lines())
+        status, errors = run.returncode(), run.error_tail()
     results = {}
-    for line in run.stdout.splitlines():
-        path, status, message = line.split("\t", 2)
-        results[path] = CompileResult(status == "ok", message.replace(str(Path(path).parent) + os.sep, ""))
+    for line in lines:
+        path, state, message = (line.split("\t", 2) + ["", ""])[:3]
+        if state in REASON_OF_STATUS:
+            results[path] = CompileResult(state == "ok", message, REASON_OF_STATUS[state])
+    missing = [path for path in paths if str(path) not in results]
+    if missing:
+        why = "timed out" if run.timed_out else f"exit status {status}"
+        raise RuntimeError(f"the Java compiler stopped before {missing[0].name} ({why}; {len(missing)} files not compiled):\n{errors}")
     return [results[str(path)] for path in paths]
 
 
-def compile_methods(methods: list[str], java: str | None = None, timeout: float = 600) -> list[CompileResult]:
+def compile_methods(methods: list[str], java: str | None = None) -> list[CompileResult]:
     """Compile each generated method inside a class of its own."""
     java = java or find_jdk()
     if java is None:
         raise FileNotFoundError("no JDK found (javac not on PATH and JAVA_HOME unset)")
+    box = sandbox.find_sandbox()
+    if box is None:
+        raise RuntimeError("no operating-system sandbox (bwrap or unshare) to compile model-written code in")
     if not methods:
         return []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="lmtune-javac-") as tmp:
+        work = Path(tmp)
+        work.chmod(0o755)
         files = []
         for index, code in enumerate(methods):
-            files.append(Path(tmp) / f"Generated{index}.java")
+            files.append(work / f"Generated{index}.java")
             files[-1].write_text(wrap_in_class(code, f"Generated{index}"), encoding="utf-8")
-        return compile_files(files, Path(tmp) / "classes", java, timeout)
+            files[-1].chmod(0o644)
+        (work / "classes").mkdir()
+        return compile_files(files, work / "classes", java, box)

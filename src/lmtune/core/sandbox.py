@@ -1,0 +1,310 @@
+"""Run code that a model wrote inside an operating-system sandbox, never beside our own.
+
+A sandboxed process gets no network, its own process and IPC namespaces, an empty
+environment, an empty private working folder (a size-capped tmpfs, gone when it ends),
+read-only views of the system folders and of the paths the caller names, and nothing
+else of the file system: not the project, not the home folder, not /etc. It runs under
+limits on address space, CPU time, file size, open files, and processes and threads (run
+as root, each slot runs as a user of its own, whose count is the run's alone; otherwise
+the user's running tasks plus an allowance). A wall-clock deadline kills it, and
+everything it started, always.
+
+The isolation comes from bubblewrap (`bwrap`, the sandbox of Flatpak). Where bwrap is
+missing or cannot start, `unshare` gives the namespaces without the file-system view (the
+log says so); where neither works there is no sandbox (`find_sandbox` returns None) and
+callers must not run the code at all.
+
+Results travel on the process's standard output, which the code under test can write
+to as well: callers give each run a nonce and accept only lines that carry it, and treat
+one run's output as evidence about that run alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# System folders a JVM (or any dynamically linked program) needs, bound read-only where
+# they are real folders and recreated as links where they are links (merged /usr).
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+WORK = "/work"  # the private working folder inside
+# Run as root, each slot's processes run as a user of their own from here, so that one
+# run's process limit counts only its own processes and it can read no root-only file.
+SLOT_UID_BASE = 1_500_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_s: float  # the whole run, start included
+    cpu_s: int = 60
+    address_space_mb: int = 2048
+    processes: int = 128  # processes and threads, beyond those its user runs already
+    file_size_mb: int = 16
+    open_files: int = 256
+    scratch_mb: int = 64  # the private working folder
+    output_bytes: int = 1 << 20  # read back from standard output; past it the run is killed
+
+
+@dataclass
+class Run:
+    """A started sandboxed process: iterate `lines()`, then leave the `with` block, which
+    kills whatever is left of it."""
+
+    process: subprocess.Popen
+    limits: Limits
+    uid: int | None
+    deadline: float
+    scratch: Path | None = None  # the working folder outside bwrap, removed at the end
+    errors: Path | None = None  # where its standard error goes, when kept
+    timed_out: bool = False
+    overflowed: bool = False
+    _lines: queue.Queue = field(default_factory=queue.Queue)
+
+    def __post_init__(self):
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        """Split standard output into lines in chunks: a line without end costs no more
+        memory than the output limit."""
+        taken, pending = 0, b""
+        try:
+            while chunk := self.process.stdout.read1(1 << 16):
+                taken += len(chunk)
+                if taken > self.limits.output_bytes:
+                    self.overflowed = True
+                    break
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    self._lines.put(line)
+            else:
+                if pending:
+                    self._lines.put(pending)
+        except (OSError, ValueError):  # the pipe closed under us by the kill
+            pass
+        self._lines.put(None)
+
+    def extend(self, seconds: float) -> None:
+        """Set the deadline `seconds` from now (a caller's own limit, once the start is done)."""
+        self.deadline = time.monotonic() + seconds
+
+    def lines(self) -> Iterator[str]:
+        """Lines of standard output (decoded, newline removed) until it ends, the deadline
+        passes (`timed_out`) or it writes too much (`overflowed`)."""
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, self.deadline - time.monotonic()))
+            except queue.Empty:
+                self.timed_out = True
+                return
+            if line is None:
+                return
+            yield line.decode("utf-8", errors="replace")
+
+    def returncode(self, wait_s: float = 5.0) -> int | None:
+        try:
+            return self.process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def error_tail(self, size: int = 2000) -> str:
+        """The end of what it wrote to standard error (runs started with `keep_errors`)."""
+        if self.errors is None or not self.errors.exists():
+            return ""
+        with open(self.errors, "rb") as stream:
+            stream.seek(max(0, self.errors.stat().st_size - size))
+            return stream.read().decode("utf-8", errors="replace").strip()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        kill(self.process, self.uid)
+        for folder in (self.scratch, self.errors and self.errors.parent):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def kill(process: subprocess.Popen, uid: int | None) -> None:
+    """Everything the run started. Its first process's children go first: the first
+    process (bwrap, unshare) is then the one that reaps them, so nothing is left for the
+    system's init to reap. Then the process group, then (with a slot's own user) any
+    process of that user still alive."""
+    for pid in _processes(lambda stat: stat["ppid"] == process.pid):
+        _signal(pid)
+    try:
+        process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+    if process.stdout:
+        process.stdout.close()
+    if uid is not None:
+        for _ in range(100):  # a pid namespace's members die shortly after its first process
+            left = processes_of(uid)
+            if not left:
+                break
+            for pid in left:
+                _signal(pid)
+            time.sleep(0.01)
+
+
+def _signal(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _processes(keep) -> list[int]:
+    """Live processes (not zombies) whose /proc stat (`uid`, `ppid`) `keep` accepts."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+            state, ppid = text[text.rindex(")") + 2:].split(" ", 2)[:2]
+            if state != "Z" and keep({"uid": entry.stat().st_uid, "ppid": int(ppid)}):
+                pids.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+    return pids
+
+
+def _tasks_of(uid: int) -> int:
+    """Processes and threads of a user, as the kernel counts them for RLIMIT_NPROC."""
+    tasks = 0
+    for pid in processes_of(uid):
+        try:
+            tasks += len(os.listdir(f"/proc/{pid}/task"))
+        except FileNotFoundError:
+            pass
+    return tasks
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live processes of a user."""
+    return _processes(lambda stat: stat["uid"] == uid)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    kind: str  # "bwrap" or "unshare"
+    executable: str
+    prlimit: str
+
+    @property
+    def isolates_files(self) -> bool:
+        return self.kind == "bwrap"
+
+    def slot_uid(self, slot: int) -> int | None:
+        return SLOT_UID_BASE + slot if os.geteuid() == 0 else None
+
+    def command(self, argv: Sequence[str], read_only: Sequence[str | Path], writable: Sequence[str | Path], limits: Limits, uid: int | None) -> list[str]:
+        limit_args = [
+            self.prlimit, f"--as={limits.address_space_mb << 20}", f"--cpu={limits.cpu_s}",
+            f"--fsize={limits.file_size_mb << 20}", f"--nofile={limits.open_files}", "--core=0",
+        ]
+        # The process limit counts every task of a user: a slot's own user has none but
+        # the run's; any other user keeps what it runs already.
+        tasks = 0 if uid is not None else _tasks_of(os.getuid())
+        limit_args.append(f"--nproc={tasks + limits.processes}")
+        if self.kind == "bwrap":
+            sandbox = [
+                self.executable, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                "--new-session", "--as-pid-1", "--clearenv", "--proc", "/proc", "--dev", "/dev",
+                "--size", str(limits.scratch_mb << 20), "--tmpfs", "/tmp",
+                "--size", str(limits.scratch_mb << 20), "--tmpfs", WORK,
+            ]
+            for path in SYSTEM_PATHS:
+                if os.path.islink(path):
+                    sandbox += ["--symlink", os.readlink(path), path]
+                elif os.path.isdir(path):
+                    sandbox += ["--ro-bind", path, path]
+            for path in read_only:
+                sandbox += ["--ro-bind", str(path), str(path)]
+            for path in writable:
+                sandbox += ["--bind", str(path), str(path)]
+            sandbox += ["--chdir", WORK, "--"]
+        else:
+            sandbox = [self.executable, "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts",
+                       "--fork", "--kill-child", "--mount-proc", "--"]
+        # bwrap sets PWD after clearing the environment: `env -i` empties it for good.
+        return [*limit_args, "--", *sandbox, "/usr/bin/env", "-i", *argv]
+
+    def start(self, argv: Sequence[str], *, stdin: bytes = b"", read_only: Sequence[str | Path] = (),
+              writable: Sequence[str | Path] = (), limits: Limits, slot: int = 0, keep_errors: bool = False) -> Run:
+        """Start `argv` in the sandbox with `stdin` as its input; its working folder is an
+        empty one of its own. Run as root, the `writable` folders are given to the slot's
+        user and the `read_only` ones must be readable by anyone. `keep_errors` keeps the
+        end of its standard error for a message (trusted code only: what a model's code
+        writes there is never shown)."""
+        uid = self.slot_uid(slot)
+        scratch = None if self.kind == "bwrap" else Path(tempfile.mkdtemp(prefix="lmtune-sandbox-"))
+        for path in [*writable, *([scratch] if scratch else [])]:
+            if uid is not None:
+                os.chown(path, uid, uid)
+        errors = Path(tempfile.mkdtemp(prefix="lmtune-sandbox-errors-")) / "stderr" if keep_errors else None
+        process = subprocess.Popen(
+            self.command(argv, read_only, writable, limits, uid),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(errors, "wb") if errors else subprocess.DEVNULL,
+            env={}, cwd=scratch or "/", start_new_session=True,
+            **({"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}),
+        )
+        threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True).start()
+        return Run(process, limits, uid, time.monotonic() + limits.wall_s, scratch, errors)
+
+
+def _feed(pipe, data: bytes) -> None:
+    """Write the input from a thread of its own: a process that never reads it cannot
+    hold the caller past its deadline."""
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError, ValueError):  # it ended, or was killed, before reading
+        pass
+
+
+def _works(sandbox: Sandbox) -> bool:
+    try:
+        with sandbox.start(["/bin/sh", "-c", "echo ok"], limits=Limits(wall_s=20)) as run:
+            return list(run.lines()) == ["ok"]
+    except OSError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def find_sandbox() -> Sandbox | None:
+    """bwrap where it runs here, else unshare (namespaces only, with a warning), else None."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        log.warning("no sandbox: prlimit (util-linux) is missing")
+        return None
+    for kind in ("bwrap", "unshare"):
+        executable = shutil.which(kind)
+        if executable and _works(Sandbox(kind, executable, prlimit)):
+            if kind == "unshare":
+                log.warning("bubblewrap (bwrap) is missing or cannot start here: model-written code runs under "
+                            "unshare (no network, own process namespace, limits) but sees the file system; "
+                            "install bubblewrap for a read-only view of the system folders only")
+            return Sandbox(kind, executable, prlimit)
+    log.warning("no sandbox: neither bwrap nor unshare can start a process in namespaces of its own here")
+    return None

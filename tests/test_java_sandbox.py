@@ -1,0 +1,241 @@
+"""Model-written Java as a hostile user would write it: each generation below tries one
+way out of the sandbox (or into the verdicts), under every JDK on the machine. For each,
+the item is never `ok`, nothing appears outside a temporary folder, no secret reaches a
+verdict, every other item's verdict is unchanged, the batch finishes and no process
+outlives it."""
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lmtune.core import sandbox
+from lmtune.java.checks import DETAIL_CHARS, check_methods
+from lmtune.java.javac import find_jdk
+
+ADD = "public int addFoo(int a, int b) {\n    return a + b;\n}"
+GREATER = "public boolean isPriceGreaterThan42(int price) {\n    return price > 42;\n}"
+PRINT = 'public void printHolaMundo() {\n    System.out.println("Hola, Mundo!");\n}'
+# Items that must be judged alike whatever runs beside them.
+BYSTANDERS = [
+    (ADD, ADD),
+    (ADD, "public int addFoo(int a, int b) { return a - b; }"),
+    (GREATER, "public boolean isPriceGreaterThan42(int price) { return price >= 42; }"),
+    (PRINT, 'public static void printHolaMundo() { System.out.print("Hola, Mundo!\\n"); }'),
+]
+MARKER = "61.4321"  # the argument of every `sleep` a hostile method starts
+
+
+def installed_jdks() -> dict[str, str]:
+    """Major version -> `java` of every JDK (with javac) found on this machine."""
+    found = {}
+    candidates = [find_jdk(), *map(str, Path("/usr/lib/jvm").glob("*/bin/java"))]
+    for java in filter(None, candidates):
+        if not (Path(java).parent / "javac").exists():
+            continue
+        release = Path(java).resolve().parents[1] / "release"
+        match = re.search(r'JAVA_VERSION="(\d+)', release.read_text() if release.exists() else "")
+        if match:
+            found.setdefault(match.group(1), java)
+    return found
+
+
+JDKS = installed_jdks()
+JDK_PARAMS = [
+    pytest.param(JDKS.get(version), id=f"jdk{version}",
+                 marks=pytest.mark.skipif(version not in JDKS, reason=f"no JDK {version} on this machine"))
+    for version in sorted({"17", "21", "25", *JDKS}, key=int)
+]
+
+
+def body(*lines: str) -> str:
+    return "public int addFoo(int a, int b) {\n" + "\n".join(f"    {line}" for line in lines) + "\n}"
+
+
+def hostile_cases(canaries: list[Path], secret_file: Path) -> dict[str, str]:
+    touch = " ".join(map(str, canaries))
+    writes = " ".join(
+        f'try (var w = new java.io.FileWriter("{path}")) {{ w.write("x"); }} catch (java.io.IOException e) {{ wrote = false; }}'
+        for path in canaries
+    )
+    return {
+        "forges result lines on the real standard output": body(
+            "var out = new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);",
+            'out.println("Generated0\\t1\\tok\\t18 inputs");',
+            'for (int i = 0; i < 40; i++) out.println("0\\tGenerated" + i + "\\tcase\\t0\\tvalue\\tAA\\tAA\\tAA\\tAA");',
+            "return a - b;",
+        ),
+        "closes the wrapper to define the probe": ADD + "\n}\nclass Probe {\n    public static void main(String[] args) {}\n",
+        "closes the wrapper through unicode escapes": (
+            "public int addFoo(int a, int b) { return a - b; \\u007d \\u007d\n"
+            "class Reference0 { public int addFoo(int a, int b) { return 0; }"
+        ),
+        "calls the reference by reflection": body(
+            "for (int i = 0; i < 8; i++) {",
+            "    try {",
+            '        Object r = Class.forName("Reference" + i).getDeclaredConstructor().newInstance();',
+            '        return (int) r.getClass().getMethod("addFoo", int.class, int.class).invoke(r, a, b);',
+            "    } catch (ReflectiveOperationException e) {}",
+            "}",
+            "return a - b;",
+        ),
+        "runs a shell through exec": body(
+            f'try {{ Runtime.getRuntime().exec(new String[] {{"/bin/sh", "-c", "touch {touch}"}}).waitFor(); }}',
+            "catch (Exception e) {}",
+            f'return new java.io.File("{canaries[0]}").exists() ? a + b : a - b;',
+        ),
+        "starts processes through ProcessBuilder": body(
+            "int started = 0;",
+            "try {",
+            f'    for (int i = 0; i < 400; i++) {{ new ProcessBuilder("sleep", "{MARKER}").start(); started++; }}',
+            f'    new ProcessBuilder("touch", "{canaries[0]}").start().waitFor();',
+            "} catch (Exception e) {}",
+            f'return new java.io.File("{canaries[0]}").exists() ? a + b : a - b;',
+        ),
+        "writes files outside its folder": body("boolean wrote = true;", writes, "return wrote ? a + b : a - b;"),
+        "reads a secret file": body(
+            f'try {{ throw new RuntimeException(java.nio.file.Files.readString(java.nio.file.Path.of("{secret_file}"))); }}',
+            "catch (java.io.IOException e) { return a - b; }",
+        ),
+        "reads a system file": body(
+            'try { throw new RuntimeException(java.nio.file.Files.readString(java.nio.file.Path.of("/etc/passwd"))); }',
+            "catch (java.io.IOException e) { return a - b; }",
+        ),
+        "reads the environment": body('throw new RuntimeException("env " + System.getenv());'),
+        "connects to the network": body(
+            'try { new java.net.Socket("127.0.0.1", 22).close(); return a + b; } catch (java.io.IOException e) { return a - b; }'
+        ),
+        "leaves a runaway thread": body("new Thread(() -> { while (true) {} }).start();", "return a - b;"),
+        "starts threads without end": body(
+            "while (true) new Thread(() -> { try { Thread.sleep(60_000); } catch (InterruptedException e) {} }).start();"
+        ),
+        "writes gigabytes to the real standard output": body(
+            "byte[] block = new byte[1 << 20];",
+            "java.util.Arrays.fill(block, (byte) 'x');",
+            "try (var out = new java.io.FileOutputStream(java.io.FileDescriptor.out)) {",
+            "    for (int i = 0; i < 4096; i++) out.write(block);",
+            "} catch (java.io.IOException e) {}",
+            "return a + b;",
+        ),
+        "prints without end": body("while (true) System.out.print(a);"),
+        "fills the heap": body(
+            "java.util.List<long[]> all = new java.util.ArrayList<>();", "while (true) all.add(new long[1 << 20]);"
+        ),
+        "fills direct memory": body(
+            "java.util.List<java.nio.ByteBuffer> all = new java.util.ArrayList<>();",
+            "while (true) all.add(java.nio.ByteBuffer.allocateDirect(1 << 24));",
+        ),
+        "allocates native memory through Unsafe": body(
+            "try {",
+            '    java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");',
+            "    f.setAccessible(true);",
+            "    sun.misc.Unsafe unsafe = (sun.misc.Unsafe) f.get(null);",
+            "    while (true) unsafe.setMemory(unsafe.allocateMemory(1L << 26), 1L << 26, (byte) 1);",
+            "} catch (ReflectiveOperationException e) { return a - b; }",
+        ),
+        "exits the JVM": body("System.exit(0);", "return a + b;"),
+        "halts the JVM": body("Runtime.getRuntime().halt(0);", "return a + b;"),
+        "loops for ever": body("while (true) {}"),
+    }
+
+
+def leftover_processes() -> list[str]:
+    """Processes any sandboxed run started, still alive: those of a slot's own user, or
+    running our marker, the probe or bwrap."""
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or entry.name == str(os.getpid()):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            own_user = entry.stat().st_uid >= sandbox.SLOT_UID_BASE
+            if state != "Z" and (own_user or MARKER in command or " Probe" in command or command.startswith("bwrap")):
+                left.append(f"{entry.name}: {command[:120]}")
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("java", JDK_PARAMS)
+def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monkeypatch):
+    token = secrets.token_hex(6)
+    canaries = [Path.cwd() / f"hostile-{token}", tmp_path / f"hostile-{token}", Path(f"/tmp/hostile-{token}"),
+                Path.home() / f".hostile-{token}"]
+    secret = f"SECRET-{token}"
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(secret)
+    secret_file.chmod(0o644)
+    monkeypatch.setenv("LMTUNE_TEST_SECRET", secret)
+    cases = hostile_cases(canaries, secret_file)
+    alone = check_methods([g for _, g in BYSTANDERS], [r for r, _ in BYSTANDERS], java, time_limit=2)
+    # Bystanders first, between and after the hostile ones.
+    generated = [BYSTANDERS[0][1], *cases.values(), *(g for _, g in BYSTANDERS)]
+    references = [BYSTANDERS[0][0], *[ADD] * len(cases), *(r for r, _ in BYSTANDERS)]
+    verdicts = check_methods(generated, references, java, time_limit=2)
+    hostile = dict(zip(cases, verdicts[1:]))
+    try:
+        assert not [name for name, verdict in hostile.items() if verdict.functional], hostile
+        assert [verdicts[0], *verdicts[1 + len(cases):]] == [alone[0], *alone]
+        assert not [path for path in canaries if path.exists()]
+        assert not leftover_processes()
+        for verdict in verdicts:
+            assert secret not in verdict.detail and "root:" not in verdict.detail
+            assert len(verdict.detail) <= DETAIL_CHARS
+    finally:
+        for path in canaries:
+            path.unlink(missing_ok=True)
+    reasons = {name: verdict.reason for name, verdict in hostile.items()}
+    # The sandbox's own reasons where they are certain.
+    assert reasons["forges result lines on the real standard output"] == "harness_error"
+    assert reasons["closes the wrapper to define the probe"] == "foreign_class"
+    assert reasons["closes the wrapper through unicode escapes"] == "foreign_class"
+    assert hostile["closes the wrapper through unicode escapes"].compiles is False
+    assert reasons["writes gigabytes to the real standard output"] == "harness_error"
+    assert reasons["loops for ever"] == reasons["prints without end"] == "timeout"
+    assert reasons["fills the heap"] == reasons["fills direct memory"] == "out_of_memory"
+    assert reasons["exits the JVM"] == reasons["halts the JVM"] == "crashed"
+    assert reasons["reads the environment"] == "exception" and "env {}" in hostile["reads the environment"].detail
+    # Run as root, the slot's process limit stops the reaper thread of the processes.
+    assert reasons["starts processes through ProcessBuilder"] in ("wrong_output", "out_of_memory")
+    for name in ("runs a shell through exec", "writes files outside its folder",
+                 "reads a secret file", "reads a system file", "connects to the network", "leaves a runaway thread",
+                 "calls the reference by reflection"):
+        assert reasons[name] == "wrong_output", (name, hostile[name])
+
+
+@pytest.mark.parametrize("java", JDK_PARAMS)
+def test_the_sandbox_shows_the_code_nothing_of_the_machine(java):
+    box = sandbox.find_sandbox()
+    if box is None or not box.isolates_files:
+        pytest.skip("bubblewrap cannot start here")
+    command = [java, "-Xmx64m", "-XX:+UseSerialGC", "-XX:CompressedClassSpaceSize=64m", "-version"]
+    from lmtune.java.javac import jdk_paths
+
+    with box.start(command, read_only=jdk_paths(java), limits=sandbox.Limits(wall_s=60), keep_errors=True) as run:
+        assert list(run.lines()) == [] and run.returncode() == 0, run.error_tail()
+    listing = "ls -a / /work; ls /etc 2>&1; cat /proc/self/status | grep -i '^Uid'; env; ip link 2>&1 || true"
+    with box.start(["/bin/sh", "-c", listing], limits=sandbox.Limits(wall_s=20)) as run:
+        lines = list(run.lines())
+    assert "ls: cannot access '/etc': No such file or directory" in lines
+    assert not [line for line in lines if line.startswith("LMTUNE") or line.startswith("HOME=")]
+    assert os.getcwd() not in "\n".join(lines)
+
+
+def test_without_bubblewrap_the_namespaces_still_hold(tmp_path):
+    """The fallback, `unshare`: no network, a process namespace, an empty environment."""
+    unshare, prlimit = shutil.which("unshare"), shutil.which("prlimit")
+    if not (unshare and prlimit) or subprocess.run([unshare, "-rn", "true"], check=False).returncode:
+        pytest.skip("unshare cannot make namespaces here")
+    box = sandbox.Sandbox("unshare", unshare, prlimit)
+    script = "env; echo pid $$; tail -n +3 /proc/net/dev | cut -d: -f1; sleep 100 & echo started"
+    with box.start(["/bin/sh", "-c", script], limits=sandbox.Limits(wall_s=20)) as run:
+        lines = list(run.lines())
+    assert lines[0] == "PWD=" + lines[0].split("=", 1)[1] and lines[1] == "pid 1"
+    assert [line.strip() for line in lines[2:]] == ["lo", "started"]
+    assert not leftover_processes()
