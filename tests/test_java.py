@@ -134,6 +134,9 @@ CHECKS = [
     (REVERSE, "public String reverseFoo(String text) {\n    String out = \"\";\n"
               "    for (char c : text.toCharArray()) out = c + out;\n    return out;\n}", "ok"),
     (PRINT, "public static void printHolaMundo() { System.out.print(\"Hola, Mundo!\\n\"); }", "ok"),
+    # A nested class (of a name outside ASCII) is the wrapper's own: it compiles and runs.
+    (GREATER, "static class Función { static boolean f(int p) { return p > 42; } }\n"
+              "public boolean isPriceGreaterThan42(int price) { return Función.f(price); }", "ok"),
     # Compiles, does something else.
     (GREATER, "public boolean isPriceGreaterThan42(int price) {\n    return price >= 42;\n}", "wrong_output"),
     (GETTER, "private int fooBar;\npublic int getFooBar() { return 0; }", "wrong_output"),

@@ -1,7 +1,7 @@
 """Run code that a model wrote inside an operating-system sandbox, never beside our own.
 
-A sandboxed process gets no network, its own process and IPC namespaces, an empty
-environment, an empty private working folder (a size-capped tmpfs, gone when it ends),
+A sandboxed process gets no network, its own process and IPC namespaces, an environment
+that holds only a UTF-8 locale, an empty private working folder (a size-capped tmpfs, gone when it ends),
 read-only views of the system folders and of the paths the caller names, and nothing
 else of the file system: not the project, not the home folder, not /etc. It runs under
 limits on address space, CPU time, file size, open files, and processes and threads (run
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # they are real folders and recreated as links where they are links (merged /usr).
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 WORK = "/work"  # the private working folder inside
+ENVIRONMENT = ("LC_ALL=C.UTF-8",)  # the whole environment inside
 # Run as root, each slot's processes run as a user of their own from here, so that one
 # run's process limit counts only its own processes and it can read no root-only file.
 SLOT_UID_BASE = 1_500_000_000
@@ -246,8 +247,9 @@ class Sandbox:
         else:
             sandbox = [self.executable, "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts",
                        "--fork", "--kill-child", "--mount-proc", "--"]
-        # bwrap sets PWD after clearing the environment: `env -i` empties it for good.
-        return [*limit_args, "--", *sandbox, "/usr/bin/env", "-i", *argv]
+        # bwrap sets PWD after clearing the environment: `env -i` empties it for good, but
+        # for the locale, without which a JVM cannot name a file outside ASCII.
+        return [*limit_args, "--", *sandbox, "/usr/bin/env", "-i", *ENVIRONMENT, *argv]
 
     def start(self, argv: Sequence[str], *, stdin: bytes = b"", read_only: Sequence[str | Path] = (),
               writable: Sequence[str | Path] = (), limits: Limits, slot: int = 0, keep_errors: bool = False) -> Run:
