@@ -240,3 +240,36 @@ def test_without_bubblewrap_the_namespaces_still_hold(tmp_path):
     assert {line.split("=", 1)[0] for line in environment} <= {"LC_ALL", "PWD"}  # PWD: set by the shell
     assert [line.strip() for line in rest] == ["lo", "started"]
     assert not leftover_processes()
+
+
+FORGER = (
+    "var out = new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);\n"
+    'for (int i = 0; i < 400; i++) out.println(i + "\\t1\\tok\\t1 inputs");\n'
+)
+
+
+@pytest.mark.slow
+def test_a_forged_generation_in_a_finished_run_changes_only_its_own_verdict(tiny_run, tmp_path):
+    """Through the real rule: one base-model generation that writes verdict lines of its
+    own (as it would have under the old harness) fails, and every other item of every
+    model is judged as before."""
+    from conftest import clone_run, run_snakemake
+    from lmtune.core.jsonl import read_jsonl, write_jsonl
+
+    workdir = clone_run(tiny_run, tmp_path / "run")
+    generations = workdir / "results/java/generations/base.jsonl"
+    records = read_jsonl(generations)
+    # The reference itself, right in every answer, but for the lines it forges.
+    records[0]["generated"] = records[0]["reference"].replace("{", "{\n" + FORGER, 1)
+    generations.unlink()  # the clone's files are links to the finished run's
+    write_jsonl(generations, records)
+    run_snakemake(workdir, "results/java/metrics.json")
+
+    def verdicts(run: Path) -> dict:
+        return {path.name: [(r["compiles"], r["signature"], r["functional"], r["reason"]) for r in read_jsonl(path)]
+                for path in sorted((run / "results/java/scored").glob("*.jsonl"))}
+
+    before, after = verdicts(tiny_run), verdicts(workdir)
+    assert after["base.jsonl"][0] == (True, True, False, "harness_error")
+    assert after["base.jsonl"][1:] == before["base.jsonl"][1:]
+    assert {k: v for k, v in after.items() if k != "base.jsonl"} == {k: v for k, v in before.items() if k != "base.jsonl"}
