@@ -4,11 +4,13 @@ the item is never `ok`, nothing appears outside a temporary folder, no secret re
 verdict, every other item's verdict is unchanged, the batch finishes and no process
 outlives it."""
 
+import fcntl
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -143,18 +145,49 @@ def hostile_cases(canaries: list[Path], secret_file: Path) -> dict[str, str]:
     }
 
 
-def leftover_processes() -> list[str]:
-    """Processes any sandboxed run started, still alive: those of a slot's own user, or
-    running our marker, the probe or bwrap."""
-    left = []
+@pytest.fixture
+def sandbox_users(monkeypatch) -> set[int]:
+    """The users this test's sandboxed runs ran as (run as root; empty otherwise)."""
+    users, claim = set(), sandbox.claim_uid
+
+    def recorded():
+        uid, lock = claim()
+        users.add(uid)
+        return uid, lock
+
+    monkeypatch.setattr(sandbox, "claim_uid", recorded)
+    return users
+
+
+def free_users(users: set[int]) -> set[int]:
+    """Those of `users` that no run holds now (a concurrent test's run may hold one this
+    test used before)."""
+    free = set()
+    for uid in users:
+        lock = os.open(Path(tempfile.gettempdir()) / "lmtune-sandbox-users" / str(uid), os.O_RDWR)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            free.add(uid)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(lock)
+    return free
+
+
+def leftover_processes(users: set[int]) -> list[str]:
+    """Processes a sandboxed run of this test started, still alive: those of its runs'
+    own users, or (run as another user) running our marker or the probe."""
+    left, users = [], free_users(users)
+    as_root = os.geteuid() == 0
     for entry in Path("/proc").iterdir():
         try:
             if not entry.name.isdigit() or entry.name == str(os.getpid()):
                 continue
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            own_user = entry.stat().st_uid >= sandbox.SLOT_UID_BASE
-            if state != "Z" and (own_user or MARKER in command or " Probe" in command or command.startswith("bwrap")):
+            ours = entry.stat().st_uid in users if as_root else (MARKER in command or " Probe" in command)
+            if state != "Z" and ours:
                 left.append(f"{entry.name}: {command[:120]}")
         except (FileNotFoundError, ProcessLookupError, IndexError):
             pass
@@ -163,7 +196,7 @@ def leftover_processes() -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("java", JDK_PARAMS)
-def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monkeypatch):
+def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monkeypatch, sandbox_users):
     token = secrets.token_hex(6)
     canaries = [Path.cwd() / f"hostile-{token}", tmp_path / f"hostile-{token}", Path(f"/tmp/hostile-{token}"),
                 Path.home() / f".hostile-{token}"]
@@ -183,7 +216,7 @@ def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monke
         assert not [name for name, verdict in hostile.items() if verdict.functional], hostile
         assert [verdicts[0], *verdicts[1 + len(cases):]] == [alone[0], *alone]
         assert not [path for path in canaries if path.exists()]
-        assert not leftover_processes()
+        assert not leftover_processes(sandbox_users)
         for verdict in verdicts:
             assert secret not in verdict.detail and "root:" not in verdict.detail
             assert len(verdict.detail) <= DETAIL_CHARS
@@ -201,7 +234,7 @@ def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monke
     assert reasons["fills the heap"] == reasons["fills direct memory"] == "out_of_memory"
     assert reasons["exits the JVM"] == reasons["halts the JVM"] == "crashed"
     assert reasons["reads the environment"] == "exception" and "env {LC_ALL=C.UTF-8}" in hostile["reads the environment"].detail
-    # Run as root, the slot's process limit stops the reaper thread of the processes.
+    # Run as root, the run's process limit stops the reaper thread of the processes.
     assert reasons["starts processes through ProcessBuilder"] in ("wrong_output", "out_of_memory")
     for name in ("runs a shell through exec", "writes files outside its folder",
                  "reads a secret file", "reads a system file", "connects to the network", "leaves a runaway thread",
@@ -227,7 +260,7 @@ def test_the_sandbox_shows_the_code_nothing_of_the_machine(java):
     assert os.getcwd() not in "\n".join(lines)
 
 
-def test_without_bubblewrap_the_namespaces_still_hold(tmp_path):
+def test_without_bubblewrap_the_namespaces_still_hold(sandbox_users):
     """The fallback, `unshare`: no network, a process namespace, an empty environment."""
     unshare, prlimit = shutil.which("unshare"), shutil.which("prlimit")
     if not (unshare and prlimit) or subprocess.run([unshare, "-rn", "true"], check=False).returncode:
@@ -239,7 +272,7 @@ def test_without_bubblewrap_the_namespaces_still_hold(tmp_path):
     environment, rest = lines[: lines.index("pid 1")], lines[lines.index("pid 1") + 1:]
     assert {line.split("=", 1)[0] for line in environment} <= {"LC_ALL", "PWD"}  # PWD: set by the shell
     assert [line.strip() for line in rest] == ["lo", "started"]
-    assert not leftover_processes()
+    assert not leftover_processes(sandbox_users)
 
 
 FORGER = (

@@ -5,7 +5,7 @@ that holds only a UTF-8 locale, an empty private working folder (a size-capped t
 read-only views of the system folders and of the paths the caller names, and nothing
 else of the file system: not the project, not the home folder, not /etc. It runs under
 limits on address space, CPU time, file size, open files, and processes and threads (run
-as root, each slot runs as a user of its own, whose count is the run's alone; otherwise
+as root, each run runs as a user of its own, whose count is the run's alone; otherwise
 the user's running tasks plus an allowance). A wall-clock deadline kills it, and
 everything it started, always.
 
@@ -21,6 +21,7 @@ one run's output as evidence about that run alone.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import queue
@@ -42,9 +43,12 @@ log = logging.getLogger(__name__)
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 WORK = "/work"  # the private working folder inside
 ENVIRONMENT = ("LC_ALL=C.UTF-8",)  # the whole environment inside
-# Run as root, each slot's processes run as a user of their own from here, so that one
-# run's process limit counts only its own processes and it can read no root-only file.
+# Run as root, each run's processes run as a user of their own from here, so that its
+# process limit counts only its own processes, it can read no root-only file, and what is
+# left of it can be told from anything else. A lock file per user keeps two runs, of this
+# process or another, from sharing one.
 SLOT_UID_BASE = 1_500_000_000
+SLOT_UIDS = 4096
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Run:
     process: subprocess.Popen
     limits: Limits
     uid: int | None
+    claim: int | None  # the locked file descriptor that holds `uid` for this run
     deadline: float
     scratch: Path | None = None  # the working folder outside bwrap, removed at the end
     errors: Path | None = None  # where its standard error goes, when kept
@@ -133,6 +138,8 @@ class Run:
 
     def __exit__(self, *exc) -> None:
         kill(self.process, self.uid)
+        if self.claim is not None:
+            os.close(self.claim)  # frees the user for another run
         for folder in (self.scratch, self.errors and self.errors.parent):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -141,7 +148,7 @@ class Run:
 def kill(process: subprocess.Popen, uid: int | None) -> None:
     """Everything the run started. Its first process's children go first: the first
     process (bwrap, unshare) is then the one that reaps them, so nothing is left for the
-    system's init to reap. Then the process group, then (with a slot's own user) any
+    system's init to reap. Then the process group, then (with a run's own user) any
     process of that user still alive."""
     for pid in _processes(lambda stat: stat["ppid"] == process.pid):
         _signal(pid)
@@ -215,15 +222,12 @@ class Sandbox:
     def isolates_files(self) -> bool:
         return self.kind == "bwrap"
 
-    def slot_uid(self, slot: int) -> int | None:
-        return SLOT_UID_BASE + slot if os.geteuid() == 0 else None
-
     def command(self, argv: Sequence[str], read_only: Sequence[str | Path], writable: Sequence[str | Path], limits: Limits, uid: int | None) -> list[str]:
         limit_args = [
             self.prlimit, f"--as={limits.address_space_mb << 20}", f"--cpu={limits.cpu_s}",
             f"--fsize={limits.file_size_mb << 20}", f"--nofile={limits.open_files}", "--core=0",
         ]
-        # The process limit counts every task of a user: a slot's own user has none but
+        # The process limit counts every task of a user: a run's own user has none but
         # the run's; any other user keeps what it runs already.
         tasks = 0 if uid is not None else _tasks_of(os.getuid())
         limit_args.append(f"--nproc={tasks + limits.processes}")
@@ -252,13 +256,13 @@ class Sandbox:
         return [*limit_args, "--", *sandbox, "/usr/bin/env", "-i", *ENVIRONMENT, *argv]
 
     def start(self, argv: Sequence[str], *, stdin: bytes = b"", read_only: Sequence[str | Path] = (),
-              writable: Sequence[str | Path] = (), limits: Limits, slot: int = 0, keep_errors: bool = False) -> Run:
+              writable: Sequence[str | Path] = (), limits: Limits, keep_errors: bool = False) -> Run:
         """Start `argv` in the sandbox with `stdin` as its input; its working folder is an
-        empty one of its own. Run as root, the `writable` folders are given to the slot's
+        empty one of its own. Run as root, the `writable` folders are given to the run's
         user and the `read_only` ones must be readable by anyone. `keep_errors` keeps the
         end of its standard error for a message (trusted code only: what a model's code
         writes there is never shown)."""
-        uid = self.slot_uid(slot)
+        uid, claim = claim_uid() if os.geteuid() == 0 else (None, None)
         scratch = None if self.kind == "bwrap" else Path(tempfile.mkdtemp(prefix="lmtune-sandbox-"))
         for path in [*writable, *([scratch] if scratch else [])]:
             if uid is not None:
@@ -272,7 +276,24 @@ class Sandbox:
             **({"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}),
         )
         threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True).start()
-        return Run(process, limits, uid, time.monotonic() + limits.wall_s, scratch, errors)
+        return Run(process, limits, uid, claim, time.monotonic() + limits.wall_s, scratch, errors)
+
+
+def claim_uid() -> tuple[int, int]:
+    """A user id no other run holds, and the locked file that holds it until closed."""
+    folder = Path(tempfile.gettempdir()) / "lmtune-sandbox-users"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOT_UIDS):
+        claim = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(claim)
+            continue
+        for pid in processes_of(uid):  # left by a run that was killed before it could clean up
+            _signal(pid)
+        return uid, claim
+    raise RuntimeError(f"all {SLOT_UIDS} sandbox users are taken (lock files in {folder})")
 
 
 def _feed(pipe, data: bytes) -> None:

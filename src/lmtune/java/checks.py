@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import queue
 import random
 import re
 import secrets
@@ -257,7 +256,7 @@ def _item_line(id_: str, spec: MethodSpec, class_name: str, parameters: str, cas
 
 
 def _probe(box: sandbox.Sandbox, java: str, classpath: list[Path], items: list[str], ids: list[str], *,
-           limits: sandbox.Limits, time_limit: float | None, slot: int, decide=None) -> tuple[_Protocol, sandbox.Run]:
+           limits: sandbox.Limits, time_limit: float | None, decide=None) -> tuple[_Protocol, sandbox.Run]:
     """Run the probe on `items` in one sandboxed JVM and read its report. `decide(item)`
     may end the reading early (the generated method has already failed). With a
     `time_limit`, the cases get that long from the probe's `start`."""
@@ -265,7 +264,7 @@ def _probe(box: sandbox.Sandbox, java: str, classpath: list[Path], items: list[s
     protocol = _Protocol(nonce, ids)
     command = [java, *PROBE_FLAGS, "-cp", ":".join(map(str, classpath)), "Probe"]
     stdin = (nonce + "\n" + "".join(line + "\n" for line in items)).encode()
-    with box.start(command, stdin=stdin, read_only=[*classpath, *jdk_paths(java)], limits=limits, slot=slot) as run:
+    with box.start(command, stdin=stdin, read_only=[*classpath, *jdk_paths(java)], limits=limits) as run:
         for line in run.lines():
             item = protocol.read(line)
             if item is None:
@@ -300,7 +299,7 @@ def _expected(box, java, probe_classes: Path, classes: Path, references: list[st
         items.append(_item_line(ids[-1], spec, ids[-1], "*", inputs[-1]))
     limits = sandbox.Limits(wall_s=STARTUP_GRACE_S + TIME_LIMIT_S * len(references))
     protocol, run = _probe(box, java, [probe_classes, *(classes / i for i in ids)], items, ids, limits=limits,
-                           time_limit=None, slot=0)
+                           time_limit=None)
     expected = []
     for code, id_, cases in zip(references, ids, inputs):
         observed = protocol.items[id_]
@@ -346,7 +345,7 @@ def _judge(observed: _Observed, expected: _Expected, run: sandbox.Run | None) ->
 
 
 def _check_generated(box, java, probe_classes: Path, classes: Path, index: int, expected: _Expected,
-                     time_limit: float, slot: int) -> tuple[bool, str, str]:
+                     time_limit: float) -> tuple[bool, str, str]:
     """One generated method, alone in a sandboxed JVM of its own."""
     id_ = f"Generated{index}"
     item = _item_line(id_, expected.spec, id_, expected.signature[1], expected.cases)
@@ -356,7 +355,7 @@ def _check_generated(box, java, probe_classes: Path, classes: Path, index: int, 
 
     limits = sandbox.Limits(wall_s=STARTUP_GRACE_S + time_limit, cpu_s=int(STARTUP_GRACE_S + 2 * time_limit))
     protocol, run = _probe(box, java, [probe_classes, classes / id_], [item], [id_], limits=limits,
-                           time_limit=time_limit, slot=slot, decide=decided)
+                           time_limit=time_limit, decide=decided)
     return _judge(protocol.items[id_], expected, run)
 
 
@@ -378,7 +377,7 @@ def check_methods(
     workers = workers or len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="lmtune-java-") as tmp:
         work = Path(tmp)
-        work.chmod(0o755)  # a slot's own user reads the classes
+        work.chmod(0o755)  # a run's own user reads the classes
         sources, classes = work / "src", work / "classes"
         sources.mkdir(mode=0o755)
         classes.mkdir(mode=0o755)
@@ -397,17 +396,10 @@ def check_methods(
             raise RuntimeError(f"the probe or a reference method does not compile: {[r.message for r in trusted if not r.compiled][:3]}")
         expected = _expected(box, java, classes / "Probe", classes, distinct)
         syntax = compiled[1 + len(distinct):]
-        slots: queue.Queue = queue.Queue()
-        for slot in range(workers):
-            slots.put(slot)
 
         def check(index: int) -> tuple[bool, str, str]:
-            slot = slots.get()
-            try:
-                return _check_generated(box, java, classes / "Probe", classes, index,
-                                        expected[distinct.index(references[index])], time_limit, slot)
-            finally:
-                slots.put(slot)
+            return _check_generated(box, java, classes / "Probe", classes, index,
+                                    expected[distinct.index(references[index])], time_limit)
 
         runnable = [index for index, result in enumerate(syntax) if result.compiled]
         with ThreadPoolExecutor(max_workers=workers) as pool:
