@@ -3,15 +3,18 @@ workflow runs it (`lmtune.core.generation`: stopped at the end of the first meth
 finished rows leaving the batch), side by side.
 
     .venv/bin/python benchmarks/generation.py [--model resources/models/...] [--prompts 80] [--unstopped-batch-size 16]
+    .venv/bin/python benchmarks/generation.py --config .test/config.yaml --prompts 4   # the tiny setting: seconds
 
-Runs greedy generation on the Java test instructions of a finished (or partly finished)
-run twice in one process, the order alternated over `--rounds`: unstopped (`model.generate`:
-every prompt of a batch runs until the batch's last one reaches the end token or
-`max_new_tokens`; at `--unstopped-batch-size`, default the config's, 16 at the start of
-issue 18) and the workflow's generation stopped by `first_block_end`.
+Runs greedy generation on the Java test instructions of the config (`java.instructions`,
+drawn as the rule generate_java_tasks draws them) twice in one process, the order
+alternated over `--rounds`: unstopped (`model.generate`: every prompt of a batch runs
+until the batch's last one reaches the end token or `max_new_tokens`; at
+`--unstopped-batch-size`, default the config's, 16 at the start of issue 18) and the
+workflow's generation stopped by `first_block_end`.
 Prints the seconds of each, their ratio, whether every stopped output is the unstopped
 one cut after its first method, and whether exact match and compile verdicts agree.
-Needs results/java/tasks/ (`snakemake results/java/tasks/test.jsonl`) and the model.
+Needs the model: by default the Java experiment's base model, materialised by the
+workflow where it is not a local folder (`snakemake resources/models/...`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,8 @@ import yaml
 
 from lmtune.core.completions import prompt_text
 from lmtune.core.generation import answer_instructions
-from lmtune.java.tasks import normalise
+from lmtune.java.tasks import generate_tasks, normalise
 from lmtune.java.javac import compile_methods, find_jdk
-from lmtune.core.jsonl import read_jsonl
 from lmtune.core.models import load_model, load_tokenizer, parse_source
 from lmtune.core.stopping import first_block_end
 
@@ -39,7 +41,7 @@ def cut(text: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--model", help="model folder (default: the config's base model)")
+    parser.add_argument("--model", help="model folder (default: the Java experiment's base model)")
     parser.add_argument("--prompts", type=int, default=80, help="first N of test + test_unseen_words")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads: 1)")
     parser.add_argument("--rounds", type=int, default=1)
@@ -48,10 +50,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     config = yaml.safe_load(open(args.config))
-    source = parse_source(config["base_model"]["source"])
+    java = config["java"]
+    source = parse_source(java.get("base_model", config["base_model"])["source"])
     model_dir = args.model or (source.location if source.kind == "folder" else f"resources/models/{source.slug}")
-    generation = config["java"]["generation"]
-    tasks = [t for split in ["test", "test_unseen_words"] for t in read_jsonl(f"results/java/tasks/{split}.jsonl")]
+    generation = java["generation"]
+    # The same seeded draw as the workflow's tasks: no run needed for the prompts.
+    drawn = generate_tasks(java["instructions"])
+    tasks = [{"prompt": t.instruction, "completion": t.code} for split in ["test", "test_unseen_words"] for t in drawn[split]]
     tasks = tasks[: args.prompts]
     tokenizer, model = load_tokenizer(model_dir), load_model(model_dir)
 

@@ -1,18 +1,21 @@
 """Training throughput of the workflow's step against a plain PyTorch loop, per stage.
 
     .venv/bin/python benchmarks/throughput.py                      # every stage of config.yaml
-    .venv/bin/python benchmarks/throughput.py --stages continual-A arithmetic --steps 4
+    .venv/bin/python benchmarks/throughput.py --stages continual.phases.A arithmetic --steps 4
+    .venv/bin/python benchmarks/throughput.py --config .test/config.yaml \
+        --stages java.instruct_runs.first --steps 1                # the tiny setting: a smoke run
 
 Default mode, for each training stage of the config (continual phases, arithmetic LoRA,
-Java stage 1 and stage 2 runs): the same model, data, batch size and collator are
-trained for one warm-up step and then `--steps` timed steps, once through the workflow's
-own `lmtune.core.training.train_causal_lm` (the transformers Trainer, as the Snakemake rules
-call it) and once through a plain loop (model.train(), torch AdamW with the same lr and
-weight decay, forward, loss.backward(), step, zero_grad) fed the very batches the
-Trainer drew. It prints non-pad tokens per second of both, their ratio, the peak
-memory of each (every measurement runs in a fresh process of its own) and the wall time
-of `snakemake -n` in the repository. Data are built in memory from the config with the
-library functions the rules call; nothing under results/ is read or written.
+Java stage 1 and stage 2 runs, the instruct fine-tune): the same model, data, batch size
+and collator are trained for one warm-up step and then `--steps` timed steps, once
+through the workflow's own `lmtune.core.training.train_causal_lm` (the transformers
+Trainer, as the Snakemake rules call it) and once through a plain loop (model.train(),
+torch AdamW with the same lr and weight decay, forward, loss.backward(), step, zero_grad)
+fed the very batches the Trainer drew. It prints non-pad tokens per second of both, their
+ratio, the peak memory of each (every measurement runs in a fresh process of its own)
+and the wall time of `snakemake -n` on the same config in the repository. Data are built
+in memory from the config with the library functions the rules call; nothing under
+results/ is read or written.
 
 The GPU benchmark of a QLoRA step on a random Mistral-7B is `benchmarks/gpu_step.py`.
 """
@@ -42,7 +45,7 @@ from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
 from lmtune.core.errors import ModelError
-from lmtune.sft.data import PromptCompletion
+from lmtune.sft.data import PromptCompletion, read_examples, split_examples
 from lmtune.sft.encoding import encode_for_training
 from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
@@ -105,6 +108,13 @@ def build_dataset(stage: Stage, config: dict, tokenizer):
     if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
         return encode_for_training(tokenizer, [PromptCompletion(e.prompt, e.completion) for e in examples], separator=" ")[0]
+    if stage.key.startswith("instruct."):  # prepare_instruct_data, then tokenize_instruct
+        section = config["instruct"]
+        data = section["data"]
+        train = read_examples(data["train"])
+        if "validation" not in data:  # else the validation file is separate: all of train trains
+            train, _validation = split_examples(train, data["validation_fraction"], data["seed"])
+        return encode_for_training(tokenizer, train, max_length=section["max_length"], overlong=section["overlong"])[0]
     if stage.key == "java.autoregressive":  # prepare_java_corpus, then tokenize_java_corpus
         settings = config["java"]["corpus"]
         raw = [snippet for source in settings["sources"] for snippet in read_source(source)]
@@ -238,7 +248,7 @@ def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmu
     settings = spec.optimisation
     counter = TokenCounter(model)
     clock = StepClock(torch.device(next(model.parameters()).device), counter)
-    collator = RecordingCollator(recipe.collator(spec, tokenizer) or default_data_collator)
+    collator = RecordingCollator(recipe.collator(spec, tokenizer, model) or default_data_collator)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs
         train_causal_lm(
             model=model,
@@ -254,7 +264,7 @@ def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmu
             progress=False,
             callbacks=(clock.callback(),),
             data_collator=collator,
-            group_by_length=spec.objective == "completions",
+            group_by_length=spec.objective == "completions" and not spec.packing,  # as lmtune.recipe.train
         )
     counter.remove()
     used = collator.batches[: (warmup + steps) * settings.gradient_accumulation_steps]
@@ -266,7 +276,7 @@ def measure_plain(model, tokenizer, batches: list, spec: recipe.TrainingSpec, wa
     settings, precision = spec.optimisation, spec.precision
     set_seed(spec.seed)
     device = next(model.parameters()).device
-    collate = recipe.collator(spec, tokenizer) or default_data_collator
+    collate = recipe.collator(spec, tokenizer, model) or default_data_collator
     accumulation = settings.gradient_accumulation_steps
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -330,13 +340,17 @@ def measure_in_child(job: dict, workdir: Path) -> dict:
         return pickle.load(file)
 
 
-def dry_run(repetitions: int) -> dict:
-    """Wall time of `snakemake -n --cores 1` in the repository, and what it plans."""
-    snakemake = Path(sys.executable).with_name("snakemake")
+def dry_run_command(config: str) -> list[str]:
+    """`snakemake -n` on the config, as a user runs it in the repository."""
+    return [str(Path(sys.executable).with_name("snakemake")), "-n", "--cores", "1", f"--configfile={config}"]
+
+
+def dry_run(config: str, repetitions: int) -> dict:
+    """Wall time of `snakemake -n` on the config in the repository, and what it plans."""
     seconds, output = [], ""
     for _ in range(repetitions):
         start = time.perf_counter()
-        done = subprocess.run([str(snakemake), "-n", "--cores", "1"], cwd=REPO, capture_output=True, text=True)
+        done = subprocess.run(dry_run_command(config), cwd=REPO, capture_output=True, text=True)
         seconds.append(time.perf_counter() - start)
         output = done.stdout + done.stderr
         if done.returncode != 0:
@@ -388,7 +402,7 @@ def cpu_mode(args) -> None:
         dry = None
         if args.dry_runs:
             progress(f"snakemake -n, {args.dry_runs} times ...")
-            dry = dry_run(args.dry_runs)
+            dry = dry_run(args.config, args.dry_runs)
 
     first = rows[0][1]["workflow"]
     print(f"\nTraining throughput, {args.config}: device {device}, precision {precision}, {args.threads} torch threads, "
@@ -398,7 +412,8 @@ def cpu_mode(args) -> None:
     print(f"  workflow: lmtune.core.training.train_causal_lm (Trainer: {first['optimizer']}, gradient clipping, lr schedule, "
           f"loss logged every step); plain: torch.optim.AdamW loop on the same batches")
     print(f"  peak: {first['peak_kind']} of a fresh process that loaded the model, built the data and trained\n")
-    header = (f"{'stage':18s} {'batch':>5s} {'steps':>5s} {'tok/step':>8s} {'epoch':>5s} {'loss':>4s} {'pad':>4s} "
+    width = max(len(stage.key) for stage, _ in rows)  # whole keys: two Java runs differ only at the end
+    header = (f"{'stage':{width}s} {'batch':>5s} {'steps':>5s} {'tok/step':>8s} {'epoch':>5s} {'loss':>4s} {'pad':>4s} "
               f"{'workflow tok/s':>14s} {'plain tok/s':>11s} {'ratio':>7s} {'best':>5s} {'peak workflow':>13s} {'peak plain':>10s}")
     print(header)
     print("-" * len(header))
@@ -406,7 +421,7 @@ def cpu_mode(args) -> None:
         w, p = r["workflow"], r["plain"]
         w_rate, p_rate = w["non_pad"] / w["seconds"], p["non_pad"] / p["seconds"]
         ratio = w_rate / p_rate
-        print(f"{stage.key[:18]:18s} {stage.spec.optimisation.batch_size:5d} {w['steps']:5d} "
+        print(f"{stage.key:{width}s} {stage.spec.optimisation.batch_size:5d} {w['steps']:5d} "
               f"{w['non_pad'] / w['steps']:8.0f} {w['epoch_tokens_per_step']:5.0f} {w['in_loss'] / w['non_pad']:4.0%} "
               f"{1 - w['non_pad'] / w['positions']:4.0%} {w_rate:14.1f} {p_rate:11.1f} "
               f"{ratio:5.2f}{' <' if ratio < TARGET_RATIO else '  '} {w['best_step_rate'] / p['best_step_rate']:5.2f} "
@@ -422,7 +437,8 @@ def cpu_mode(args) -> None:
         return
     state = ("finished (nothing to be done)" if dry["finished"]
              else f"NOT finished: {dry['jobs']} jobs planned, so the figure includes planning them")
-    print(f"\nsnakemake -n --cores 1 in {REPO}: median {dry['median']:.2f} s of {len(dry['all'])} runs "
+    print(f"\nsnakemake {' '.join(dry_run_command(args.config)[1:])} in {REPO}: median {dry['median']:.2f} s "
+          f"of {len(dry['all'])} runs "
           f"({', '.join(f'{s:.2f}' for s in dry['all'])} s), target < {TARGET_DRY_RUN_S:.0f} s; workflow {state}")
 
 
@@ -433,7 +449,7 @@ def main() -> None:
     parser.add_argument("--config", default="config.yaml", help="config file (default %(default)s)")
     parser.add_argument("--stages", nargs="+", metavar="PREFIX",
                         help="training jobs whose config key holds one of these (continual.phases.A, arithmetic, "
-                             "java.autoregressive, java.instruct_runs.<run>); default all")
+                             "java.autoregressive, java.instruct_runs.<run>, instruct.training); default all")
     parser.add_argument("--steps", type=int,
                         help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed optimizer steps first (default %(default)s)")

@@ -1,6 +1,7 @@
 # Config validation, paths and input functions shared by the rules.
 
 import hashlib
+import os
 
 from snakemake.utils import validate
 
@@ -92,7 +93,10 @@ def job_threads(kind):
     if kind != "training":
         return 1
     threads = config["compute"]["training_threads"]
-    return workflow.cores if threads == "all" else min(threads, workflow.cores)
+    # Snakemake caps every job's threads at --cores itself, so "all" can ask for the
+    # machine's cores: reading workflow.cores here would stop the commands that run no job
+    # and take no core count (--report, --unlock, --summary) while the rules load.
+    return os.cpu_count() if threads == "all" else threads
 
 
 def job_resources(kind):

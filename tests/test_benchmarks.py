@@ -1,0 +1,104 @@
+"""Every script in benchmarks/ runs: each, as a user runs it, in its smoke mode on the tiny
+setting (the tiny models, `.test/config.yaml`: a step or two, seconds), exits 0 and prints
+its result lines. The figures mean nothing here; that the scripts still run against the
+library as it is now is the point (a changed signature once broke throughput.py unseen)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, run_snakemake, tiny_config, write_config
+
+BENCHMARKS = REPO / "benchmarks"
+NUMBER = r"-?[\d.]+"
+
+# script -> (its arguments in smoke mode, a line of its normal printout that holds a
+# figure). "{name}" in an argument is the fixture of that name, set up only for the
+# scripts that name it.
+SMOKE_RUNS = {
+    "generation.py": (
+        ["--config", "{tiny_config_file}", "--prompts", "4"],
+        # Its check: stopping at the end of the first method cuts nothing else.
+        r"^stopped == unstopped cut after its first method: 4/4$",
+    ),
+    "gpu_step.py": (
+        ["--model", "{tiny_model_dir}", "--device", "cpu", "--precision", "fp32", "--shapes", "2x33",
+         "--warmup", "1", "--steps", "1", "--rounds", "1", "--threads", "1"],
+        rf"^\s+2x33\s+plain\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}%\s+{NUMBER}$",  # ... MFU, ratio
+    ),
+    # Being rewritten elsewhere: run as it stands, with its own small arguments.
+    "java_checks.py": (["--generations", "10", "--rounds", "1"], rf"^round 1: {NUMBER} s .*'ok': \d+"),
+    "job_startup.py": (
+        ["--model", "{tiny_model_dir}", "--rounds", "1"],
+        rf"^tuned / default: wall {NUMBER}, cpu {NUMBER}$",
+    ),
+    "padding.py": (
+        ["--config", "{tiny_config_file}", "--steps", "2", "--batch-size", "4", "--threads", "1"],
+        rf"^  group by length\s+{NUMBER} s\s+{NUMBER} non-pad tokens/s  ratio\s+{NUMBER}  padding\s+{NUMBER}%$",
+    ),
+    "rule_times.py": (
+        ["--results", "{evaluated_run}/results"],
+        rf"^\| evaluate_continual_model \| 1 \| {NUMBER} \| 100% \|",
+    ),
+    "sweep_expansion.py": (["--repeats", "1"], r"^expand_sweep, 1000 branches: median \d+ ms"),
+    "sweep_planning.py": (["--branches", "1", "2", "--repeats", "1"], rf"^each further branch: {NUMBER} s \(\d+ jobs\)"),
+    "throughput.py": (
+        ["--config", "{tiny_config_file}", "--stages", "java.instruct_runs.first", "--steps", "1", "--threads", "1",
+         "--dry-runs", "0"],  # a dry run would write .snakemake/ into the checkout
+        # stage, batch, steps, tokens per step and epoch, loss and pad shares, workflow and
+        # plain tokens/s, their ratio (a miss marked), the best steps' ratio, peak memory of each
+        rf"^java\.instruct_runs\.first\s+2\s+1\s+\d+\s+\d+\s+\d+%\s+\d+%\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}(?: <|  )"
+        rf"\s+{NUMBER}\s+{NUMBER} GiB\s+{NUMBER} GiB$",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_config_file(tmp_path_factory):
+    """`.test/config.yaml` with absolute paths, as a file a script reads with --config."""
+    folder = tmp_path_factory.mktemp("tiny-config")
+    write_config(folder, tiny_config())
+    return folder / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    """A small finished run: the base model evaluated on domain A (one heavy job, with its
+    `benchmark:` file), in seconds where the whole tiny setting takes minutes."""
+    workdir = tmp_path_factory.mktemp("evaluated-run")
+    write_config(workdir, tiny_config())
+    run_snakemake(workdir, "results/continual/base/eval/A.json")
+    return workdir
+
+
+class Fixtures(dict):
+    """`{name}` in a smoke run's arguments: the fixture `name`, set up on first use."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.request = request
+
+    def __missing__(self, name):
+        self[name] = self.request.getfixturevalue(name)
+        return self[name]
+
+
+def test_every_benchmark_has_a_smoke_run():
+    assert sorted(SMOKE_RUNS) == sorted(path.name for path in BENCHMARKS.glob("*.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SMOKE_RUNS))
+def test_a_benchmark_runs_in_its_smoke_mode(script, request):
+    arguments, result_line = SMOKE_RUNS[script]
+    fixtures = Fixtures(request)
+    command = [sys.executable, str(BENCHMARKS / script), *(argument.format_map(fixtures) for argument in arguments)]
+    # This checkout's library, whatever lmtune the environment has installed (as a job gets it).
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(command)} failed ({result.returncode}):\n{output[-6000:]}"
+    assert re.search(result_line, result.stdout, re.MULTILINE), f"no line matching {result_line!r} in:\n{result.stdout}"

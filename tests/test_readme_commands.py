@@ -1,0 +1,136 @@
+"""Every command the README shows in its ```bash blocks runs, in a stand-in for a user's
+clone of this repository (its files linked, the tiny models under .test/models):
+
+- each `snakemake` line as a dry run (`-n`) on the tiny setting (`--configfile=.test/config.yaml`
+  where the line names no config file of its own); `--report` on a finished tiny run;
+- each `python` line with the smallest arguments it takes (PYTHON_ARGUMENTS);
+- every other line is listed in NOT_RUN with the reason it is not run here.
+
+A command the README gains that is none of these fails the first test, and so does an
+entry here whose command the README no longer shows."""
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, clone_run, planned_jobs, snakemake_env, tiny_models
+
+README = REPO / "README.md"
+SNAKEMAKE = {"snakemake", ".venv/bin/snakemake"}
+TINY_SETTING = "--configfile=.test/config.yaml"
+
+# command (as shlex.join writes it) -> why this test does not run it
+NOT_RUN = {
+    "make run": "sets up .venv and runs the whole default workflow (minutes to hours); "
+                "its snakemake line, `.venv/bin/snakemake --cores all`, is planned here",
+    "make test": "runs the whole suite, this test among them",
+    ".venv/bin/pytest -m 'not slow'": "runs the suite's inner loop, this test among them",
+    ".venv/bin/pytest tests/test_workflow.py": "runs one file of the suite, which the suite runs",
+    ".venv/bin/snakemake --cores all --configfile=config/seed-scale.yaml":
+        "hub models and a GPU: tests/test_config_errors.py plans this config offline, its models "
+        "in place and the device the CPU",
+}
+# python command -> (the smallest arguments it runs with here, a line of its normal output)
+PYTHON_ARGUMENTS = {
+    # Into a folder of the stand-in clone: .test/models there is the suite's shared build.
+    ".venv/bin/python .test/make_tiny_models.py": (["models"], r"^tiny-gpt2: models/tiny-gpt2$"),
+}
+
+
+def readme_commands() -> dict[str, list[str]]:
+    """command -> its words, for every command line of the README's ```bash blocks
+    (comments dropped)."""
+    blocks = re.findall(r"^```bash\n(.*?)^```$", README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+    lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    commands = [shlex.split(line, comments=True) for line in lines]
+    return {shlex.join(words): words for words in commands if words}
+
+
+COMMANDS = readme_commands()
+SNAKEMAKE_COMMANDS = [command for command, words in COMMANDS.items() if words[0] in SNAKEMAKE and command not in NOT_RUN]
+# A report collects a run's results: it is made from a finished run, not planned.
+PLANNED = [command for command in SNAKEMAKE_COMMANDS if "--report" not in COMMANDS[command]]
+REPORTS = [command for command in SNAKEMAKE_COMMANDS if "--report" in COMMANDS[command]]
+
+# What a clone holds besides the repository's files: local state, never linked.
+LOCAL_STATE = {".git", ".venv", ".snakemake", "results", ".pytest_cache", "report.html"}
+
+
+def user_checkout(folder: Path, run: Path | None = None) -> Path:
+    """`folder` as a user's clone of this repository: its files (linked), the tiny models
+    under .test/models, and a finished `run`'s results and Snakemake state where given.
+    What the commands write stays in `folder`."""
+    if run is None:
+        folder.mkdir()
+    else:
+        clone_run(run, folder)
+        (folder / "config.yaml").unlink()  # the run's own copy of the tiny setting: the clone has the repository's
+    for entry in REPO.iterdir():
+        if entry.name not in LOCAL_STATE | {".test"}:
+            (folder / entry.name).symlink_to(entry)
+    (folder / ".test").mkdir()
+    for entry in (REPO / ".test").iterdir():
+        if entry.name != "models":
+            (folder / ".test" / entry.name).symlink_to(entry)
+    (folder / ".test/models").symlink_to(tiny_models()["tiny-llama"].parent)
+    return folder
+
+
+def run_in(checkout: Path, command: list[str]) -> subprocess.CompletedProcess:
+    """`command` in the clone, with this environment's Python and Snakemake."""
+    result = subprocess.run(command, cwd=checkout, capture_output=True, text=True, timeout=600,
+                            env={**snakemake_env(), "PYTHONPATH": str(checkout / "src")})
+    assert result.returncode == 0, f"{shlex.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def snakemake_on_the_tiny_setting(words: list[str]) -> list[str]:
+    """A README snakemake line as this test runs it: this environment's Snakemake, on the
+    tiny setting where the line names no config file."""
+    arguments = words[1:]
+    if not any(argument.startswith("--configfile") for argument in arguments):
+        arguments.append(TINY_SETTING)
+    return [sys.executable, "-m", "snakemake", *arguments]
+
+
+def test_every_readme_command_is_run_or_listed_with_a_reason():
+    unknown = [command for command, words in COMMANDS.items()
+               if command not in NOT_RUN and command not in PYTHON_ARGUMENTS and words[0] not in SNAKEMAKE]
+    assert not unknown, f"README commands this test neither runs nor lists in NOT_RUN with a reason: {unknown}"
+    gone = (NOT_RUN.keys() | PYTHON_ARGUMENTS.keys()) - COMMANDS.keys()
+    assert not gone, f"listed here, no longer in the README: {sorted(gone)}"
+    assert PLANNED and REPORTS  # the parser still finds the blocks
+
+
+@pytest.mark.parametrize("command", PLANNED)
+def test_a_readme_snakemake_command_plans_the_tiny_setting(command, tmp_path):
+    result = run_in(user_checkout(tmp_path / "clone"), [*snakemake_on_the_tiny_setting(COMMANDS[command]), "-n"])
+    assert sum(planned_jobs(result.stdout + result.stderr).values()) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", REPORTS)
+def test_a_readme_report_command_reports_a_finished_run(command, tiny_run, tmp_path):
+    """As a user runs it after the workflow: no --cores (it runs no job)."""
+    words = COMMANDS[command]
+    checkout = user_checkout(tmp_path / "clone", run=tiny_run)
+    run_in(checkout, snakemake_on_the_tiny_setting(words))
+    report = checkout / words[words.index("--report") + 1]
+    assert "<html" in report.read_text(encoding="utf-8")[:1000].lower()
+
+
+@pytest.mark.parametrize("command", list(PYTHON_ARGUMENTS))
+def test_a_readme_python_command_runs(command, tmp_path):
+    arguments, result_line = PYTHON_ARGUMENTS[command]
+    result = run_in(user_checkout(tmp_path / "clone"), [sys.executable, *COMMANDS[command][1:], *arguments])
+    assert re.search(result_line, result.stdout, re.MULTILINE), result.stdout
+
+
+@pytest.mark.parametrize("command", ["--unlock", "--summary"])
+def test_a_command_that_runs_no_job_needs_no_core_count(command, tmp_path):
+    """Snakemake takes no --cores for these; the rules must load without one."""
+    run_in(user_checkout(tmp_path / "clone"), [sys.executable, "-m", "snakemake", command, TINY_SETTING])
