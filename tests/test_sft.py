@@ -12,6 +12,7 @@ import pytest
 from lmtune.core.blocks import IGNORE_INDEX
 from lmtune.core.completions import encode_example, packing_collator, padding_collator
 from lmtune.core.errors import DataError, LmtuneError, ModelError, TrainingError
+from lmtune.core.jsonl import read_jsonl
 from lmtune.sft.data import Conversation, PromptCompletion, read_examples, split_examples, warn_overlap
 from lmtune.sft.encoding import encode_for_training
 from lmtune.sft.metrics import generation_metrics
@@ -93,6 +94,16 @@ def test_a_csv_record_after_a_multiline_cell_is_named_by_its_own_line(tmp_path):
     path.write_text('prompt,completion\n"a\nb\nc",x\nd,\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"data\.csv line 5: field 'completion' is empty"):
         read_examples(path)
+
+
+def test_jsonl_lines_end_at_newlines_only(tmp_path):
+    """JSON writes U+2028 and U+2029 unescaped (ensure_ascii=False); str.splitlines()
+    breaks at them, cutting a record in two. A "\\r\\n" line end reads as "\\n"."""
+    records = [{"prompt": "a\u2028b", "completion": "c\u2029d"}, {"prompt": "\u2028", "completion": "e\u0085f\x1c"}]
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\r\n" for r in records))
+    assert read_jsonl(path) == records
+    assert [e.to_record() for e in read_examples(path)] == records
 
 
 BAD_JSONL = [

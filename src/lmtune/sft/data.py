@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from lmtune.core.errors import DataError
+from lmtune.core.jsonl import jsonl_lines
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,7 @@ def _utf8_text(path: Path) -> str:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[str, object]]:
-    # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line breaks.
-    for number, line in enumerate(_utf8_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(_utf8_text(path)):
         try:
             yield f"{path.name} line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
