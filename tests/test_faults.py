@@ -240,6 +240,29 @@ def test_atomic_outputs_get_the_permissions_of_a_plain_write(tmp_path):
     assert mode("model") == mode("plain") == 0o775
 
 
+def test_files_written_private_into_an_atomic_folder_follow_the_umask(tmp_path):
+    """safetensors writes weights 0600 (the exported model, the adapter); the folder
+    writer gives every file and subfolder the mode a plain write would."""
+    import numpy
+    from safetensors.numpy import save_file
+
+    previous = os.umask(0o027)
+    try:
+        with atomic.directory(tmp_path / "export") as tmp:
+            save_file({"w": numpy.zeros(2, dtype=numpy.float32)}, tmp / "model.safetensors")
+            (tmp / "sub").mkdir(mode=0o700)
+            os.close(os.open(tmp / "sub" / "private.json", os.O_CREAT | os.O_WRONLY, 0o600))
+            os.close(os.open(tmp / "run.sh", os.O_CREAT | os.O_WRONLY, 0o700))
+    finally:
+        os.umask(previous)
+
+    def mode(name):
+        return stat.S_IMODE((tmp_path / "export" / name).stat().st_mode)
+
+    assert mode("model.safetensors") == mode("sub/private.json") == 0o640
+    assert mode("sub") == mode("run.sh") == mode(".") == 0o750
+
+
 # --- broken model folders --------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Write outputs so that an interrupted job never leaves something that looks finished.
 
 Every file or folder is written under a temporary name beside its target and renamed
-into place at the end; a rename within one file system is atomic.
+into place at the end; a rename within one file system is atomic. What is renamed into
+place has the modes a plain write would give it under the process's umask.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +26,23 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _give_plain_modes(folder: Path) -> None:
+    """Every file and folder under `folder` gets the mode a plain write would give it.
+    Libraries write some files private: safetensors' save_file (model and adapter
+    weights) makes them 0600 through temporary files of its own, and a result must be
+    readable as the umask allows (a shared cluster's group reads them)."""
+    mask = _umask()
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                continue  # chmod would change what the link points to
+            executable = os.stat(path).st_mode & stat.S_IXUSR
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -64,6 +83,7 @@ def directory(path: str | os.PathLike) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private (0700)
         yield tmp
+        _give_plain_modes(tmp)
         if path.exists() or path.is_symlink():
             old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
             os.replace(path, old / path.name)
