@@ -220,6 +220,22 @@ def test_a_failed_folder_write_keeps_the_previous_folder(tmp_path):
     assert leftovers(tmp_path, target) == [], "the temporary folder is removed"
 
 
+def test_a_folder_write_removes_what_a_killed_write_of_it_left(tmp_path):
+    """A kill while the instruct export is written leaves `.export.*.tmp` (partial
+    weights) or the previous folder set aside (`.export.*.old`); the rerun's write of
+    the same folder removes them, and nothing of another target."""
+    kill_when_stalled(DIRECTORY_STALLED_INSIDE, tmp_path / "export")
+    (tmp_path / ".export.k3_x9q2a.old" / "export").mkdir(parents=True)
+    others = [".export.x.k3_x9q2a.tmp", ".exports.k3_x9q2a.tmp", ".export.json.k3_x9q2a.tmp", "export.k3_x9q2a.tmp"]
+    for name in others:
+        (tmp_path / name).mkdir()
+    assert len(leftovers(tmp_path, tmp_path / "export")) == 2 + len(others)
+    with atomic.directory(tmp_path / "export") as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert [p.name for p in (tmp_path / "export").iterdir()] == ["config.json"]
+    assert leftovers(tmp_path, tmp_path / "export") == sorted(others)
+
+
 def test_atomic_outputs_get_the_permissions_of_a_plain_write(tmp_path):
     """Temporary files and folders are private; the results they become must not be (a
     shared cluster's group reads them)."""

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+log = logging.getLogger(__name__)
 
 
 def _umask() -> int:
@@ -68,16 +72,35 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove what an earlier write of the folder `path`, killed part-way, left beside
+    it: its temporary folder (`.name.XXXXXXXX.tmp`, partial weights) and the previous
+    folder set aside (`.name.XXXXXXXX.old`). Only one job writes a given output at a
+    time, so no other writer's temporaries are there; the random part of the name never
+    holds a dot, so another target's (`name.x`) never match."""
+    stale = re.compile(rf"\.{re.escape(path.name)}\.[^.]+\.(tmp|old)")
+    for leftover in path.parent.iterdir():
+        if stale.fullmatch(leftover.name):
+            log.info("removing %s, left by an interrupted write of %s", leftover, path)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+
+
 @contextlib.contextmanager
 def directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder that becomes `path` only if the block finishes.
 
     A folder already at `path` is first renamed aside, then deleted once the new one is
     in place: a kill at any moment leaves either a complete folder at `path` or none,
-    never one half deleted.
+    never one half deleted. What such a kill left beside `path` is removed by the next
+    write of it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     old = None
     try:
