@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from lmtune.config import (
     EXPERIMENTS as ALL_EXPERIMENTS,
     check_config,
+    check_results_folder,
     check_schema,
     coerce_to_schema,
     experiments,
@@ -38,11 +39,13 @@ from lmtune.study.tracking import tracking_for_jobs
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
 # line naming the key, the value and what was expected.
 CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+RESULTS_SETTING = config.get("results", CONFIG_SCHEMA["properties"]["results"]["default"])
+if isinstance(RESULTS_SETTING, str):  # else the schema names it below
+    check_results_folder(RESULTS_SETTING, Path("."), Path(workflow.basedir))
 # `--configfile FILE target` reads the target as a second config file.
 for configfile_path in map(Path, workflow.overwrite_configfiles):
-    if configfile_path.resolve().is_relative_to(
-        Path(config.get("results", "results")).resolve()
-    ) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
+    in_results = configfile_path.resolve().is_relative_to(Path(RESULTS_SETTING).resolve())
+    if in_results or configfile_path.suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(
             f"--configfile took {configfile_path} as a config file: put targets before --configfile, "
             "or write --configfile=FILE"
