@@ -287,7 +287,7 @@ def check_instruct(config: dict, workdir: Path = Path(".")) -> None:
     for part in ("train", "validation"):
         if part in data:
             try:
-                examples[part] = read_examples(workdir / data[part])
+                examples[part] = read_examples(workdir / data[part], data["format"])
             except LmtuneError as exc:
                 raise ConfigError(f"instruct.data.{part}: {exc}") from None
     if "validation" not in examples:
