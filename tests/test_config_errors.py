@@ -137,8 +137,15 @@ def test_a_partition_the_cluster_lacks_is_named_before_any_job(tmp_path, good_co
          "instruct.data.train: data.jsonl line 2: field 'completion' is missing"),
         ('{"prompt": "a", "completion": "b"}\n\n{"prompt": "c", "completion": "  "}\n',
          "instruct.data.train: data.jsonl line 3: field 'completion' is empty: nothing to learn"),
+        ('{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}\n'
+         '{"messages": [{"role": "user", "content": "c"}, {"role": "asistant", "content": "d"}]}\n',
+         "instruct.data.train: data.jsonl line 2: field messages[1].role is 'asistant', not one of system, user, assistant"),
+        ('{"question": "a", "answer": "b"}\n',
+         "instruct.data.train: data.jsonl line 1: a record of no known format (it has 'question', 'answer'); expected the "
+         "fields 'messages' (chat); 'conversations' (sharegpt); 'instruction' and 'output' (alpaca); 'prompt' and "
+         "'completion' (prompt_completion); instruct.data.format accepts auto, chat, sharegpt, alpaca, prompt_completion"),
     ],
-    ids=["missing field", "empty completion"],
+    ids=["missing field", "empty completion", "unknown role", "unknown format"],
 )
 def test_bad_instruct_data_is_named_by_file_line_and_field(tmp_path, good_config, records, message):
     data = tmp_path / "data.jsonl"
@@ -146,6 +153,32 @@ def test_bad_instruct_data_is_named_by_file_line_and_field(tmp_path, good_config
     config = copy.deepcopy(good_config)
     config["instruct"]["data"]["train"] = str(data)
     assert message in dry_run_error(tmp_path, config)
+
+
+def test_alpaca_and_sharegpt_data_are_prepared_as_chat_records(tmp_path, good_config):
+    """instruct.data.format names the records' format (auto: the first record's fields)."""
+    import json
+
+    from conftest import write_config
+
+    alpaca = [{"instruction": f"Di {n}", "input": "" if n % 2 else "en cifras", "output": str(n)} for n in range(4)]
+    sharegpt = [{"conversations": [{"from": "human", "value": "Hola"}, {"from": "gpt", "value": "¿Qué tal?"}]}]
+    for name, records in (("alpaca.jsonl", alpaca), ("sharegpt.jsonl", sharegpt)):
+        (tmp_path / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    config = copy.deepcopy(good_config)
+    config["instruct"]["data"] = {"train": str(tmp_path / "alpaca.jsonl"), "validation": str(tmp_path / "sharegpt.jsonl")}
+    (tmp_path / "sharegpt-named").mkdir()
+    config["instruct"]["data"]["format"] = "sharegpt"
+    assert ("instruct.data.train: alpaca.jsonl line 1: field 'conversations' is missing (the file is read as sharegpt data)"
+            in dry_run_error(tmp_path / "sharegpt-named", config))
+    config["instruct"]["data"]["format"] = "auto"
+    write_config(tmp_path, config)
+    run_snakemake(tmp_path, "results/instruct/data/train.jsonl", "results/instruct/data/validation.jsonl")
+    read = {part: [json.loads(line) for line in (tmp_path / f"results/instruct/data/{part}.jsonl").read_text().splitlines()]
+            for part in ("train", "validation")}
+    assert read["train"] == [{"messages": [{"role": "user", "content": r["instruction"] + (f"\n{r['input']}" if r["input"] else "")},
+                                           {"role": "assistant", "content": r["output"]}]} for r in alpaca]
+    assert read["validation"] == [{"messages": [{"role": "user", "content": "Hola"}, {"role": "assistant", "content": "¿Qué tal?"}]}]
 
 
 def test_chat_data_on_a_model_without_a_chat_template_and_packing_on_a_cpu_stop_at_load(tmp_path, good_config):

@@ -114,6 +114,21 @@ def test_a_target_read_as_a_config_file_is_named(tmp_path, config):
     assert "--configfile took" in output and "write --configfile=FILE" in output
 
 
+@pytest.mark.parametrize("results, message", [
+    (".", "results: '.' is the working folder"),
+    ("sub/..", "results: 'sub/..' is the working folder"),
+    ("..", "results: '..' holds the working folder"),
+    (str(REPO), f"results: '{REPO}' is the checkout"),
+], ids=["dot", "a-way-back", "parent", "checkout"])
+def test_a_results_folder_that_is_the_working_folder_or_the_checkout_is_refused(tmp_path, config, results, message):
+    """Outputs, logs, checkpoints and a study's branches would mix with the config and
+    the code (before, `results: .` was told to put targets before --configfile)."""
+    config = {**config, "results": results}
+    output = error_of(dry_run(tmp_path / "work", config, f"--configfile={tmp_path / 'work' / 'config.yaml'}"))
+    assert message in output and "--configfile took" not in output, output
+    assert "name a folder of its own inside it for the results" in output
+
+
 # --- point 10 (and 9): fail fast, in a few lines --------------------------------------------
 
 

@@ -220,6 +220,22 @@ def test_a_failed_folder_write_keeps_the_previous_folder(tmp_path):
     assert leftovers(tmp_path, target) == [], "the temporary folder is removed"
 
 
+def test_a_folder_write_removes_what_a_killed_write_of_it_left(tmp_path):
+    """A kill while the instruct export is written leaves `.export.*.tmp` (partial
+    weights) or the previous folder set aside (`.export.*.old`); the rerun's write of
+    the same folder removes them, and nothing of another target."""
+    kill_when_stalled(DIRECTORY_STALLED_INSIDE, tmp_path / "export")
+    (tmp_path / ".export.k3_x9q2a.old" / "export").mkdir(parents=True)
+    others = [".export.x.k3_x9q2a.tmp", ".exports.k3_x9q2a.tmp", ".export.json.k3_x9q2a.tmp", "export.k3_x9q2a.tmp"]
+    for name in others:
+        (tmp_path / name).mkdir()
+    assert len(leftovers(tmp_path, tmp_path / "export")) == 2 + len(others)
+    with atomic.directory(tmp_path / "export") as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert [p.name for p in (tmp_path / "export").iterdir()] == ["config.json"]
+    assert leftovers(tmp_path, tmp_path / "export") == sorted(others)
+
+
 def test_atomic_outputs_get_the_permissions_of_a_plain_write(tmp_path):
     """Temporary files and folders are private; the results they become must not be (a
     shared cluster's group reads them)."""
@@ -238,6 +254,29 @@ def test_atomic_outputs_get_the_permissions_of_a_plain_write(tmp_path):
 
     assert mode("metrics.json") == mode("plain.txt") == 0o664
     assert mode("model") == mode("plain") == 0o775
+
+
+def test_files_written_private_into_an_atomic_folder_follow_the_umask(tmp_path):
+    """safetensors writes weights 0600 (the exported model, the adapter); the folder
+    writer gives every file and subfolder the mode a plain write would."""
+    import numpy
+    from safetensors.numpy import save_file
+
+    previous = os.umask(0o027)
+    try:
+        with atomic.directory(tmp_path / "export") as tmp:
+            save_file({"w": numpy.zeros(2, dtype=numpy.float32)}, tmp / "model.safetensors")
+            (tmp / "sub").mkdir(mode=0o700)
+            os.close(os.open(tmp / "sub" / "private.json", os.O_CREAT | os.O_WRONLY, 0o600))
+            os.close(os.open(tmp / "run.sh", os.O_CREAT | os.O_WRONLY, 0o700))
+    finally:
+        os.umask(previous)
+
+    def mode(name):
+        return stat.S_IMODE((tmp_path / "export" / name).stat().st_mode)
+
+    assert mode("model.safetensors") == mode("sub/private.json") == 0o640
+    assert mode("sub") == mode("run.sh") == mode(".") == 0o750
 
 
 # --- broken model folders --------------------------------------------------------------

@@ -199,6 +199,14 @@ def test_corpus_sources_are_read_deduplicated_and_filtered(tmp_path):
         read_source(str(bad))
 
 
+def test_a_jsonl_snippet_holding_unicode_line_separators_is_one_snippet(tmp_path):
+    """JSON writes U+2028 and U+2029 unescaped (ensure_ascii=False): they are no line end."""
+    jsonl = tmp_path / "s.jsonl"
+    codes = ["class A { String s = \"a\u2028b\"; }", "class B { String s = \"\u2029\"; }"]
+    jsonl.write_bytes(b"".join(json.dumps({"code": c}, ensure_ascii=False).encode() + b"\r\n" for c in codes))
+    assert read_source(str(jsonl)) == codes
+
+
 def test_a_level_not_measured_is_labelled_n_a_and_gets_no_bar(tmp_path):
     from lmtune.core.plots import figure_text
     from lmtune.java.plots import plot_java_accuracy

@@ -12,6 +12,7 @@ import pytest
 from lmtune.core.blocks import IGNORE_INDEX
 from lmtune.core.completions import encode_example, packing_collator, padding_collator
 from lmtune.core.errors import DataError, LmtuneError, ModelError, TrainingError
+from lmtune.core.jsonl import read_jsonl
 from lmtune.sft.data import Conversation, PromptCompletion, read_examples, split_examples, warn_overlap
 from lmtune.sft.encoding import encode_for_training
 from lmtune.sft.metrics import generation_metrics
@@ -43,7 +44,8 @@ def write_data(folder, records, fmt):
         import pandas as pd
 
         path = folder / "data.csv"
-        rows = [{**r, "messages": json.dumps(r["messages"], ensure_ascii=False)} if "messages" in r else r for r in records]
+        # A list of turns is a JSON cell.
+        rows = [{**r, **{k: json.dumps(r[k], ensure_ascii=False) for k in ("messages", "conversations") if k in r}} for r in records]
         pd.DataFrame(rows).to_csv(path, index=False)
     elif fmt == "parquet":
         import pandas as pd
@@ -78,6 +80,57 @@ def test_every_format_reads_both_shapes_to_the_same_examples(tmp_path, fmt):
     assert all(isinstance(c, Conversation) for c in chats)
 
 
+ALPACA = [
+    {"instruction": "Traduce al inglés", "input": "hola", "output": "hello"},
+    {"instruction": "Di un número", "input": "", "output": "7"},
+    {"instruction": "Saluda", "output": "¡Hola!"},
+]
+SHAREGPT = [
+    {"conversations": [{"from": "human", "value": "Hola"}, {"from": "gpt", "value": "¿Qué tal?"}]},
+    {"conversations": [
+        {"from": "system", "value": "Eres breve."}, {"from": "human", "value": "2+2"}, {"from": "gpt", "value": "4"},
+        {"from": "human", "value": "¿y 3+3?"}, {"from": "gpt", "value": "6"},
+    ]},
+]
+ALPACA_AS_CHAT = [
+    (("user", "Traduce al inglés\nhola"), ("assistant", "hello")),
+    (("user", "Di un número"), ("assistant", "7")),
+    (("user", "Saluda"), ("assistant", "¡Hola!")),
+]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "saved"])
+def test_alpaca_and_sharegpt_records_are_read_as_chat_records(tmp_path, fmt):
+    (tmp_path / "alpaca").mkdir()
+    (tmp_path / "sharegpt").mkdir()
+    alpaca = write_data(tmp_path / "alpaca", ALPACA, fmt)
+    sharegpt = write_data(tmp_path / "sharegpt", SHAREGPT, fmt)
+    chats = [Conversation(tuple((t["role"], t["content"]) for t in r["messages"])) for r in CHATS]
+    assert read_examples(sharegpt) == read_examples(sharegpt, "sharegpt") == chats
+    assert [e.messages for e in read_examples(alpaca)] == [e.messages for e in read_examples(alpaca, "alpaca")] == ALPACA_AS_CHAT
+
+
+def test_a_named_record_format_reads_every_record_as_that_format(tmp_path):
+    pairs = write_data(tmp_path, PAIRS, "jsonl")
+    assert read_examples(pairs, "prompt_completion") == read_examples(pairs)
+    with pytest.raises(DataError, match=r"data\.jsonl line 1: field 'messages' is missing \(the file is read as chat data\)"):
+        read_examples(pairs, "chat")
+    with pytest.raises(DataError, match=r"data\.jsonl line 1: field 'instruction' is missing \(the file is read as alpaca data\)"):
+        read_examples(pairs, "alpaca")
+
+
+def test_the_config_schema_offers_the_record_formats_the_reader_reads():
+    import yaml
+
+    from lmtune.sft.data import AUTO, RECORD_FORMATS
+
+    from conftest import REPO
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    setting = schema["properties"]["instruct"]["properties"]["data"]["properties"]["format"]
+    assert setting["enum"] == [AUTO, *RECORD_FORMATS] and setting["default"] == AUTO
+
+
 def test_records_written_back_read_the_same_and_split_into_query_and_reference(tmp_path):
     examples = [PromptCompletion(r["prompt"], r["completion"]) for r in PAIRS]
     examples += [Conversation(tuple((t["role"], t["content"]) for t in r["messages"])) for r in CHATS]
@@ -95,6 +148,16 @@ def test_a_csv_record_after_a_multiline_cell_is_named_by_its_own_line(tmp_path):
         read_examples(path)
 
 
+def test_jsonl_lines_end_at_newlines_only(tmp_path):
+    """JSON writes U+2028 and U+2029 unescaped (ensure_ascii=False); str.splitlines()
+    breaks at them, cutting a record in two. A "\\r\\n" line end reads as "\\n"."""
+    records = [{"prompt": "a\u2028b", "completion": "c\u2029d"}, {"prompt": "\u2028", "completion": "e\u0085f\x1c"}]
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\r\n" for r in records))
+    assert read_jsonl(path) == records
+    assert [e.to_record() for e in read_examples(path)] == records
+
+
 BAD_JSONL = [
     # (file bytes, what the message must say)
     (b'{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n', "data.jsonl line 2: field 'completion' is missing"),
@@ -104,7 +167,19 @@ BAD_JSONL = [
     (b'{"prompt": "a", "completion": "\\ud800"}\n', "data.jsonl line 1: field 'completion' is not valid Unicode"),
     (b'{"prompt": "a", "completion": "b"\n', "data.jsonl line 1: not valid JSON"),
     (b'["a", "b"]\n', "data.jsonl line 1: a record must be an object"),
-    (b'{"text": "a"}\n', "data.jsonl line 1: the first record has neither 'messages'"),
+    (b'{"text": "a"}\n', "data.jsonl line 1: a record of no known format (it has 'text'); expected the fields 'messages' (chat); "
+     "'conversations' (sharegpt); 'instruction' and 'output' (alpaca); 'prompt' and 'completion' (prompt_completion); "
+     "instruct.data.format accepts auto, chat, sharegpt, alpaca, prompt_completion"),
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "asistant", "content": "b"}]}\n',
+     "data.jsonl line 1: field messages[1].role is 'asistant', not one of system, user, assistant"),
+    (b'{"conversations": [{"from": "human", "value": "a"}, {"from": "bot", "value": "b"}]}\n',
+     "data.jsonl line 1: field conversations[1].from is 'bot', not one of system, human, gpt"),
+    (b'{"conversations": [{"from": "gpt", "value": "a"}]}\n', "data.jsonl line 1: field conversations[0] is an assistant turn"),
+    (b'{"instruction": "a", "output": "b"}\n{"instruction": "c", "input": 3, "output": "d"}\n',
+     "data.jsonl line 2: field 'input' is int, not a string"),
+    (b'{"instruction": "a", "output": " "}\n', "data.jsonl line 1: field 'output' is empty"),
+    (b'{"instruction": "a", "output": "b"}\n{"prompt": "c", "completion": "d"}\n',
+     "data.jsonl line 2: field 'instruction' is missing (the file is alpaca data, from its first record)"),
     (b"\n\n", "holds no records"),
     (b'{"messages": [{"role": "user", "content": "a"}]}\n', "data.jsonl line 1: field 'messages' has no assistant turn"),
     (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]}\n',

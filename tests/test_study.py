@@ -29,6 +29,7 @@ from lmtune.study.sweeps import (
     Branch,
     SweepError,
     apply_overrides,
+    distinct_branches,
     expand_sweep,
     format_value,
     read_sweep_sheet,
@@ -171,13 +172,55 @@ def test_a_sheet_of_runs_gives_its_rows_as_branches(tmp_path, base, schema):
     (f"id\t{RANK}\nmy run\t4\n", r"row 1: 'my run' does not match"),
     (f"{RANK}\tbad-column\n4\t1\n", r"row 1: 'bad-column' does not match"),
     (f"{RANK}\n4\t5\n", "more or fewer cells"),
-    (f"id\t{RANK}\nsame\t4\nsame\t16\n", "id 'same' is already another run's"),
+    (f"id\t{RANK}\nsame\t4\nsame\t16\n", "row 2: id 'same' is already row 1's"),
 ])
 def test_a_bad_sheet_is_named_by_row(tmp_path, base, schema, text, message):
     sheet = tmp_path / "runs.tsv"
     sheet.write_text(text)
     with pytest.raises(SweepError, match=message):
         read_sweep_sheet(sheet, base, schema)
+
+
+@pytest.mark.parametrize("identity", [".", "..", "a/b", "../x", "/tmp"])
+def test_a_sheet_id_that_is_not_a_folder_of_its_own_under_study_is_refused_naming_the_row(tmp_path, base, schema, identity):
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text(f"id\t{RANK}\nfine\t4\n{identity}\t16\n")
+    with pytest.raises(SweepError, match=r"runs\.tsv: row 2: (id '[./a-z]+' is not a folder name of its own|'[./a-z]+' does not match)"):
+        read_sweep_sheet(sheet, base, schema)
+
+
+def test_two_branches_that_would_get_one_id_are_an_error_naming_both(tmp_path, base, schema):
+    """Ids round numbers to 6 significant digits and write '/' as '_': two different
+    branches must not share a folder (before, the second was dropped without a word)."""
+    with pytest.raises(SweepError, match=r"continual\.phases\.B\.learning_rate=0\.0010000001 and "
+                                         r"continual\.phases\.B\.learning_rate=0\.0010000002 both get the id 'B\.learning_rate=0\.001'"):
+        expand_sweep(sweep("one_at_a_time", **{LR: [1.0000001e-3, 1.0000002e-3]}), base, schema)
+    with pytest.raises(SweepError, match=r"source='m/x\.gguf' and .*source='m_x\.gguf' both get the id 'base_model\.source=m_x\.gguf'"):
+        expand_sweep(sweep("one_at_a_time", **{"base_model.source": ["m/x.gguf", "m_x.gguf"]}), base, schema)
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text(f"{LR}\n1.0000001e-3\n3e-4\n1.0000002e-3\n")
+    with pytest.raises(SweepError, match=r"row 3: id 'B\.learning_rate=0\.001' is already row 1's \(an id writes a number"):
+        read_sweep_sheet(sheet, base, schema)
+
+
+def test_a_branch_that_runs_what_the_base_or_another_branch_runs_is_one_of_its_repeats(base, schema):
+    """The same resolved settings for the experiments that run: the base's own value, or
+    an arithmetic setting swept where only continual runs."""
+    config = {**base, "experiments": ["continual"]}
+    branches = expand_sweep(sweep("grid", **{LR: [1e-4, 3e-4], RANK: [4, 8]}), config, schema)
+    assert [(b.id, b.repeats) for b in branches] == [
+        ("base", ["B.learning_rate=1e-4,lora.r=8"]), ("lora.r=4", []),
+        ("B.learning_rate=3e-4,lora.r=4", []), ("B.learning_rate=3e-4", []),
+    ]
+    configs = {branch.id: resolved_config(config, branch, schema) for branch in branches}
+    distinct = distinct_branches(branches, configs)
+    assert [(b.id, b.repeats) for b in distinct] == [
+        ("base", ["B.learning_rate=1e-4,lora.r=8", "lora.r=4"]), ("B.learning_rate=3e-4,lora.r=4", ["B.learning_rate=3e-4"]),
+    ]
+    # Where arithmetic runs, every branch is a run of its own.
+    everything = {branch.id: resolved_config(base, branch, schema) for branch in branches}
+    assert [b.id for b in distinct_branches(expand_sweep(sweep("grid", **{LR: [1e-4, 3e-4], RANK: [4, 8]}), base, schema), everything)] == [
+        "base", "lora.r=4", "B.learning_rate=3e-4,lora.r=4", "B.learning_rate=3e-4"]
 
 
 def test_a_1000_branch_grid_expands_in_well_under_a_second(base, schema):

@@ -146,6 +146,23 @@ def test_a_branch_that_sets_a_whole_section_gets_the_schema_defaults_the_base_ha
     assert sum(count for rule, count in jobs.items() if rule.removeprefix("branch_").endswith("train_lora")) == 2
 
 
+def test_a_branch_that_runs_what_the_base_runs_is_not_planned_and_is_said_once(tmp_path):
+    """The base's own value, and a setting of an experiment that does not run: the
+    same run as the base's, reported as its row."""
+    config = {**tiny_config(), "experiments": ["instruct"]}
+    rate = config["instruct"]["training"]["learning_rate"]
+    write_config(tmp_path, {**config, "sweeps": {"settings": {"arithmetic.lora.r": [4, 16], "instruct.training.learning_rate": [rate]}}})
+    result = run_snakemake(tmp_path, "-n")
+    jobs = planned_jobs(result.stdout)
+    assert not [rule for rule in jobs if rule.startswith("branch_")] and jobs["study_table"] == 1, jobs
+    said = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("sweeps: ")]
+    assert said == [
+        f"sweeps: {branch} runs exactly what base runs (the same settings for the experiments that run): "
+        "not planned again, reported as base's row of study.csv"
+        for branch in (f"training.learning_rate={rate:g}", "lora.r=4", "lora.r=16")
+    ]
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

@@ -157,6 +157,20 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
             )
 
 
+def check_results_folder(results: str, workdir: Path, checkout: Path) -> None:
+    """Raise ConfigError when the results folder is the working folder or the checkout,
+    or holds one of them: every output, log and checkpoint goes under it, and a study
+    writes its branches into it, so their files would mix with the config and the code
+    (and a target would be read as a config file inside it)."""
+    folder = (workdir / results).resolve()
+    for what, place in (("the working folder", workdir.resolve()), ("the checkout", checkout.resolve())):
+        if place.is_relative_to(folder):
+            how = "is" if place == folder else "holds"
+            raise ConfigError(
+                f"results: {results!r} {how} {what} ({place}); name a folder of its own inside it for the results"
+            )
+
+
 def check_config(config: dict, workdir: Path = Path(".")) -> None:
     """Raise ConfigError naming the setting; the schema has already checked the types and
     filled in defaults. The device is checked here unless the jobs run elsewhere."""
@@ -273,7 +287,7 @@ def check_instruct(config: dict, workdir: Path = Path(".")) -> None:
     for part in ("train", "validation"):
         if part in data:
             try:
-                examples[part] = read_examples(workdir / data[part])
+                examples[part] = read_examples(workdir / data[part], data["format"])
             except LmtuneError as exc:
                 raise ConfigError(f"instruct.data.{part}: {exc}") from None
     if "validation" not in examples:

@@ -3,11 +3,13 @@
 import hashlib
 import os
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from lmtune.config import (
     EXPERIMENTS as ALL_EXPERIMENTS,
     check_config,
+    check_results_folder,
     check_schema,
     coerce_to_schema,
     experiments,
@@ -27,7 +29,9 @@ from lmtune.study.sharing import (
 )
 from lmtune.study.sweeps import (
     BASE_ID,
+    NOT_RUN_SETTINGS,
     SweepError,
+    distinct_branches,
     expand_sweep,
     overlay,
     read_sweep_sheet,
@@ -39,11 +43,13 @@ from lmtune.study.tracking import tracking_for_jobs
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
 # line naming the key, the value and what was expected.
 CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+RESULTS_SETTING = config.get("results", CONFIG_SCHEMA["properties"]["results"]["default"])
+if isinstance(RESULTS_SETTING, str):  # else the schema names it below
+    check_results_folder(RESULTS_SETTING, Path("."), Path(workflow.basedir))
 # `--configfile FILE target` reads the target as a second config file.
 for configfile_path in map(Path, workflow.overwrite_configfiles):
-    if configfile_path.resolve().is_relative_to(
-        Path(config.get("results", "results")).resolve()
-    ) or configfile_path.suffix not in (".yaml", ".yml", ".json"):
+    in_results = configfile_path.resolve().is_relative_to(Path(RESULTS_SETTING).resolve())
+    if in_results or configfile_path.suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(
             f"--configfile took {configfile_path} as a config file: put targets before --configfile, "
             "or write --configfile=FILE"
@@ -51,7 +57,7 @@ for configfile_path in map(Path, workflow.overwrite_configfiles):
 coerce_to_schema(config, CONFIG_SCHEMA)  # --config values arrive as strings
 check_schema(config, CONFIG_SCHEMA)
 # Fills in the schema's defaults. A study's branch (a module, study.smk) skips it here:
-# load_branch fills its config's before the module loads.
+# branch_config fills its config's before the module loads.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
 
@@ -505,8 +511,7 @@ def unplanned_experiment(wildcards):
 # of this config, each this same workflow loaded as a module under its own config in its
 # own folder, and the study table.
 # What a run is: its config less the study around it and where its curves go (neither
-# changes a result, so neither reruns anything).
-NOT_RUN_SETTINGS = ("sweeps", "tracking", "results")
+# changes a result, so neither reruns anything; lmtune.study.sweeps.NOT_RUN_SETTINGS).
 RUN_SETTINGS = {key: value for key, value in config.items() if key not in NOT_RUN_SETTINGS}
 # A branch is loaded as a module named after it; the top level has no namespace.
 TOP_LEVEL = workflow.modifier.namespace is None
@@ -525,7 +530,9 @@ def branch_results(branch_id):
 
 
 def study_branches():
-    """The study's branches, the base first; none without `sweeps:`."""
+    """The study's branches whose runs differ, the base first, each with its config;
+    none without `sweeps:`. A branch that runs what another runs is said once in the
+    log and reported as that one's row."""
     sweep = config.get("sweeps")
     if not sweep:
         return []
@@ -538,22 +545,31 @@ def study_branches():
         for path in branch.overrides:
             if path.split(".")[0] in NOT_RUN_SETTINGS:
                 raise SweepError(f"sweeps: {path} is not a setting of a run and cannot be swept")
-    return branches
+    configs = {BASE_ID: config, **{branch.id: branch_config(base, branch) for branch in branches[1:]}}
+    distinct = distinct_branches(branches, configs)
+    for branch in distinct:
+        for repeat in branch.repeats:
+            logger.info(
+                f"sweeps: {repeat} runs exactly what {branch.id} runs (the same settings for the experiments "
+                f"that run): not planned again, reported as {branch.id}'s row of study.csv"
+            )
+    return [(branch, configs[branch.id]) for branch in distinct]
 
 
-def load_branch(branch):
+def branch_config(base, branch):
+    """The branch's whole config in its own folder, with the defaults the base has (a
+    branch that sets a whole section gets them too)."""
+    resolved = resolved_config(base, branch, CONFIG_SCHEMA)
+    resolved["results"] = branch_results(branch.id)
+    # The module skips validation: it would read the schema relative to the module.
+    validate(resolved, "../schemas/config.schema.yaml")
+    return resolved
+
+
+def load_branch(branch, branch_config):
     """The workflow under the branch's config, as rules named after it; the base model
     preparation stays the top level's."""
-    branch_config = resolved_config(
-        {key: value for key, value in config.items() if key != "sweeps"},
-        branch,
-        CONFIG_SCHEMA,
-    )
-    branch_config["results"] = branch_results(branch.id)
     register_branch(branch_config["results"], RUN_SETTINGS, RESULTS)
-    # A branch that sets a whole section gets the defaults the base has (the module skips
-    # validation: it would read the schema relative to the module).
-    validate(branch_config, "../schemas/config.schema.yaml")
     name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
     workflow.module(
         name,

@@ -17,6 +17,7 @@ rule prepare_instruct_data:
         ENV
     params:
         split=instruct_split_settings(),
+        record_format=config["instruct"]["data"]["format"],
     script:
         "../scripts/prepare_instruct_data.py"
 

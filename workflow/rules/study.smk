@@ -12,10 +12,11 @@ if TOP_LEVEL:
     tracking_for_jobs(config["tracking"], RESULTS)
 
 
-BRANCHES = study_branches()
+BRANCH_CONFIGS = study_branches()
+BRANCHES = [branch for branch, _ in BRANCH_CONFIGS]
 BRANCH_EXPERIMENTS = {BASE_ID: EXPERIMENTS} if BRANCHES else {}
-for branch in BRANCHES[1:]:
-    BRANCH_EXPERIMENTS[branch.id] = load_branch(branch)
+for branch, own_config in BRANCH_CONFIGS[1:]:
+    BRANCH_EXPERIMENTS[branch.id] = load_branch(branch, own_config)
 SWEPT = list(dict.fromkeys(path for branch in BRANCHES for path in branch.overrides))
 
 

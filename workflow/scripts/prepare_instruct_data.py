@@ -7,10 +7,11 @@ from lmtune.core.jsonl import write_jsonl
 from lmtune.sft.data import read_examples, split_examples, warn_overlap
 
 log = start_job(snakemake)
-train = read_examples(snakemake.input.train)
+record_format = snakemake.params.record_format
+train = read_examples(snakemake.input.train, record_format)
 split = snakemake.params.split
 if split is None:
-    validation = read_examples(snakemake.input.validation)
+    validation = read_examples(snakemake.input.validation, record_format)
 else:
     train, validation = split_examples(train, split["validation_fraction"], split["seed"])
 overlap = warn_overlap(train, validation)

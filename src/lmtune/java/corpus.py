@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from lmtune.core.errors import CorpusError
+from lmtune.core.jsonl import jsonl_lines
 
 
 def jdk_source_zip() -> Path | None:
@@ -46,12 +47,11 @@ def read_source(source: str) -> list[str]:
             return [archive.read(n).decode("utf-8", errors="replace") for n in names]
     if path.suffix == ".jsonl":
         records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line)["code"])
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise CorpusError(f"{path}, line {number}: not a JSON object with a 'code' field") from None
+        for number, line in jsonl_lines(path.read_text(encoding="utf-8")):
+            try:
+                records.append(json.loads(line)["code"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise CorpusError(f"{path}, line {number}: not a JSON object with a 'code' field") from None
         return records
     raise CorpusError(f"Java corpus source {path}: expected a .jsonl file, a folder, a .zip or 'jdk'")
 

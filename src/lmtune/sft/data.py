@@ -1,15 +1,22 @@
 """Read a user's instruction data, check every record, split it and find overlaps.
 
-A file holds one of two shapes, decided by its first record:
+A file holds records of one format, named by `instruct.data.format` or, with `auto`,
+decided by its first record's fields:
 
-- prompt/completion: string fields `prompt` and `completion` (the completion not empty);
-- chat: a field `messages`, a list of `{"role": ..., "content": ...}` turns that opens
-  with a system or user turn and has at least one `assistant` turn, none of them empty.
+- prompt_completion: string fields `prompt` and `completion` (the completion not empty);
+- chat: a field `messages`, a list of `{"role": ..., "content": ...}` turns, each role
+  one of system, user and assistant, that opens with a system or user turn and has at
+  least one `assistant` turn, none of them empty;
+- alpaca: string fields `instruction`, `output` and, optionally, `input`: read as a chat
+  of one user turn (the instruction, then the input on the next line) and its answer;
+- sharegpt: a field `conversations`, a list of `{"from": ..., "value": ...}` turns, each
+  `from` one of system, human and gpt: read as the chat of those turns.
 
-Files are JSON Lines (`.jsonl`), CSV (`.csv`, with a header; a `messages` cell holds the
-list as JSON), Parquet (`.parquet`), or a folder written by `datasets`'
-`save_to_disk` (one split). A bad record stops the read with a `DataError` naming the
-file, the line (text files) or row (1 = the first record) and the field.
+Files are JSON Lines (`.jsonl`), CSV (`.csv`, with a header; a `messages` or
+`conversations` cell holds the list as JSON), Parquet (`.parquet`), or a folder written
+by `datasets`' `save_to_disk` (one split). A bad record stops the read with a
+`DataError` naming the file, the line (text files) or row (1 = the first record) and the
+field.
 """
 
 from __future__ import annotations
@@ -24,10 +31,25 @@ from pathlib import Path
 from typing import Iterator
 
 from lmtune.core.errors import DataError
+from lmtune.core.jsonl import jsonl_lines
 
 log = logging.getLogger(__name__)
 
 FORMATS = ".jsonl, .csv, .parquet, or a folder saved by datasets' save_to_disk"
+# The record formats (instruct.data.format, beside `auto`), each with the fields that
+# mark it, in the order `auto` tries them.
+RECORD_FORMATS = {
+    "chat": ("messages",),
+    "sharegpt": ("conversations",),
+    "alpaca": ("instruction", "output"),
+    "prompt_completion": ("prompt", "completion"),
+}
+AUTO = "auto"
+# Fields that hold a list of turns: a CSV cell holds it as JSON.
+_TURN_LISTS = ("messages", "conversations")
+CHAT_ROLES = ("system", "user", "assistant")
+# A ShareGPT turn's `from` -> the chat role it is.
+SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}
 
 
 @dataclass(frozen=True)
@@ -79,17 +101,21 @@ class Conversation:
 Example = PromptCompletion | Conversation
 
 
-def read_examples(path: str | Path) -> list[Example]:
-    """Every record of one data file, checked, in file order."""
+def read_examples(path: str | Path, record_format: str = AUTO) -> list[Example]:
+    """Every record of one data file, checked, in file order: records of `record_format`
+    (one of RECORD_FORMATS), or of the format its first record's fields mark (`auto`)."""
+    if record_format != AUTO and record_format not in RECORD_FORMATS:
+        raise DataError(f"unknown record format {record_format!r}; expected one of {AUTO}, {', '.join(RECORD_FORMATS)}")
     path = Path(path)
     records = _records(path)
-    examples, shape = [], None
+    examples, why = [], f"the file is read as {record_format} data"
     for where, record in records:
         if not isinstance(record, dict):
             raise DataError(f"{where}: a record must be an object with fields, not {type(record).__name__}")
-        if shape is None:
-            shape = _shape(record, where)
-        examples.append(_conversation(record, where) if shape == "chat" else _prompt_completion(record, where, shape))
+        if record_format == AUTO:
+            record_format = _detect(record, where)
+            why = f"the file is {record_format} data, from its first record"
+        examples.append(_READERS[record_format](record, where, why))
     if not examples:
         raise DataError(f"{path} holds no records")
     return examples
@@ -117,10 +143,7 @@ def _utf8_text(path: Path) -> str:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[str, object]]:
-    # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line breaks.
-    for number, line in enumerate(_utf8_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(_utf8_text(path)):
         try:
             yield f"{path.name} line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
@@ -138,11 +161,12 @@ def _csv_records(path: Path) -> Iterator[tuple[str, object]]:
         if None in row:
             raise DataError(f"{where}: more cells than the header has columns")
         record = {name: value for name, value in row.items() if value is not None}
-        if "messages" in record:
-            try:
-                record["messages"] = json.loads(record["messages"])
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: field 'messages' is not valid JSON ({exc.msg}, column {exc.colno})") from None
+        for name in _TURN_LISTS:
+            if name in record:
+                try:
+                    record[name] = json.loads(record[name])
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{where}: field {name!r} is not valid JSON ({exc.msg}, column {exc.colno})") from None
         yield where, record
 
 
@@ -184,20 +208,22 @@ def _table_records(name: str, table) -> Iterator[tuple[str, object]]:
             yield f"{name} row {number}", row
 
 
-def _shape(record: dict, where: str) -> str:
-    if "messages" in record:
-        return "chat"
-    if "prompt" in record or "completion" in record:
-        return "prompt/completion"
+def _detect(record: dict, where: str) -> str:
+    """The format whose fields the record has (any one of them: a missing other is then
+    named as missing)."""
+    for name, fields in RECORD_FORMATS.items():
+        if any(field in record for field in fields):
+            return name
+    expected = "; ".join(f"{' and '.join(map(repr, fields))} ({name})" for name, fields in RECORD_FORMATS.items())
     raise DataError(
-        f"{where}: the first record has neither 'messages' (chat) nor 'prompt' and 'completion' fields "
-        f"(it has {', '.join(map(repr, record)) or 'none'})"
+        f"{where}: a record of no known format (it has {', '.join(map(repr, record)) or 'no field'}); "
+        f"expected the fields {expected}; instruct.data.format accepts {AUTO}, {', '.join(RECORD_FORMATS)}"
     )
 
 
-def _text(value, where: str, name: str, shape: str) -> str:
+def _text(value, where: str, name: str, why: str) -> str:
     if value is None:
-        raise DataError(f"{where}: field {name!r} is missing (the file is {shape} data, from its first record)")
+        raise DataError(f"{where}: field {name!r} is missing ({why})")
     if not isinstance(value, str):
         raise DataError(f"{where}: field {name!r} is {type(value).__name__}, not a string")
     try:
@@ -207,34 +233,64 @@ def _text(value, where: str, name: str, shape: str) -> str:
     return value
 
 
-def _prompt_completion(record: dict, where: str, shape: str) -> PromptCompletion:
-    prompt = _text(record.get("prompt"), where, "prompt", shape)
-    completion = _text(record.get("completion"), where, "completion", shape)
-    if not completion.strip():
-        raise DataError(f"{where}: field 'completion' is empty: nothing to learn")
-    return PromptCompletion(prompt, completion, where)
+def _answer(value, where: str, name: str, why: str) -> str:
+    answer = _text(value, where, name, why)
+    if not answer.strip():
+        raise DataError(f"{where}: field {name!r} is empty: nothing to learn")
+    return answer
 
 
-def _conversation(record: dict, where: str) -> Conversation:
-    messages = record.get("messages")
+def _prompt_completion(record: dict, where: str, why: str) -> PromptCompletion:
+    prompt = _text(record.get("prompt"), where, "prompt", why)
+    return PromptCompletion(prompt, _answer(record.get("completion"), where, "completion", why), where)
+
+
+def _alpaca(record: dict, where: str, why: str) -> Conversation:
+    instruction = _text(record.get("instruction"), where, "instruction", why)
+    extra = record.get("input")
+    extra = _text(extra, where, "input", why) if extra is not None else ""
+    output = _answer(record.get("output"), where, "output", why)
+    # The instruction, then its input on the next line, as LLaMA-Factory joins them.
+    question = f"{instruction}\n{extra}" if extra.strip() else instruction
+    return Conversation((("user", question), ("assistant", output)), where)
+
+
+def _chat(record: dict, where: str, why: str) -> Conversation:
+    return _turns(record, where, why, "messages", ("role", "content"), dict(zip(CHAT_ROLES, CHAT_ROLES)))
+
+
+def _sharegpt(record: dict, where: str, why: str) -> Conversation:
+    return _turns(record, where, why, "conversations", ("from", "value"), SHAREGPT_ROLES)
+
+
+def _turns(record: dict, where: str, why: str, field_name: str, keys: tuple[str, str], roles: dict[str, str]) -> Conversation:
+    """The conversation in the list `field_name` of turns, each an object with a role
+    (`keys[0]`, one of `roles`, which maps it to a chat role) and a content (`keys[1]`)."""
+    role_key, content_key = keys
+    messages = record.get(field_name)
     if not isinstance(messages, list) or not messages:
-        what = "missing" if messages is None else f"{type(messages).__name__}, not a non-empty list of turns"
-        raise DataError(f"{where}: field 'messages' is {what}")
+        what = f"missing ({why})" if messages is None else f"{type(messages).__name__}, not a non-empty list of turns"
+        raise DataError(f"{where}: field {field_name!r} is {what}")
     turns = []
     for index, turn in enumerate(messages):
-        name = f"messages[{index}]"
+        name = f"{field_name}[{index}]"
         if not isinstance(turn, dict):
-            raise DataError(f"{where}: field {name} is {type(turn).__name__}, not an object with 'role' and 'content'")
-        role = _text(turn.get("role"), where, f"{name}.role", "chat")
-        content = _text(turn.get("content"), where, f"{name}.content", "chat")
+            raise DataError(f"{where}: field {name} is {type(turn).__name__}, not an object with {role_key!r} and {content_key!r}")
+        given = _text(turn.get(role_key), where, f"{name}.{role_key}", why)
+        if given not in roles:
+            raise DataError(f"{where}: field {name}.{role_key} is {given!r}, not one of {', '.join(roles)}")
+        role, content = roles[given], _text(turn.get(content_key), where, f"{name}.{content_key}", why)
         if role == "assistant" and index == 0:
-            raise DataError(f"{where}: field messages[0] is an assistant turn: a conversation opens with a system or user turn")
+            raise DataError(f"{where}: field {name} is an assistant turn: a conversation opens with a system or user turn")
         if role == "assistant" and not content.strip():
-            raise DataError(f"{where}: field {name}.content is empty: an assistant turn must say something")
+            raise DataError(f"{where}: field {name}.{content_key} is empty: an assistant turn must say something")
         turns.append((role, content))
     if not any(role == "assistant" for role, _ in turns):
-        raise DataError(f"{where}: field 'messages' has no assistant turn: nothing to learn")
+        raise DataError(f"{where}: field {field_name!r} has no assistant turn: nothing to learn")
     return Conversation(tuple(turns), where)
+
+
+_READERS = {"prompt_completion": _prompt_completion, "chat": _chat, "alpaca": _alpaca, "sharegpt": _sharegpt}
 
 
 def split_examples(examples: list[Example], validation_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:

@@ -13,7 +13,13 @@ or from a TSV sheet of runs (`read_sweep_sheet`): one row per run, one column pe
 setting path, an empty cell keeping the base's value, an optional `id` column naming the
 run. The base config is always the first branch, `base`; a branch overrides only the
 settings that differ from the base, so listing the base's own value never makes a
-duplicate of it.
+duplicate of it: it is one of the base's `repeats`. `distinct_branches` folds any branch
+that runs what an earlier one runs (the experiments that run, their settings, defaults
+filled in) into that branch's repeats.
+
+An id names the branch's folder, <results>/study/<id>/: a sheet's id must be a folder
+name of its own there, and two different branches that get one id (ids round numbers and
+replace '/') are an error naming both.
 
 Every setting path must exist in the base config or in the config schema (an unknown one
 is an error naming the nearest valid path), and every value must pass the schema where
@@ -34,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmtune.config import ConfigError, _subschemas, _types_at, check_schema, coerce_to_schema
+from lmtune.config import EXPERIMENTS, ConfigError, _subschemas, _types_at, check_schema, coerce_to_schema, experiments
 from lmtune.core.errors import LmtuneError
 
 BASE_ID = "base"
@@ -42,7 +48,13 @@ MODES = ("one_at_a_time", "grid")
 # Ids name folders and Snakemake wildcards: readable, and short enough to type. A longer
 # one keeps a readable start and ends in a hash of the overrides, which keeps it unique.
 MAX_ID_LENGTH = 64
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
+ID_CHARACTERS = "A-Za-z0-9._=,+-"
+_UNSAFE = re.compile(f"[^{ID_CHARACTERS}]")
+# Ids that are folder names but not a folder of their own under <results>/study/.
+_NOT_A_FOLDER_OF_ITS_OWN = (".", "..")
+# What a run is not: the study around it, where its curves go and where it writes
+# (none of them changes a result).
+NOT_RUN_SETTINGS = ("sweeps", "tracking", "results")
 
 # The sheet's own schema, as the snakemake-workflows catalog gives its sample sheets one:
 # checked before any cell is read as a setting.
@@ -53,7 +65,7 @@ SHEET_SCHEMA = {
     "minItems": 1,
     "items": {
         "type": "object",
-        "properties": {"id": {"type": "string", "pattern": r"^([A-Za-z0-9._=,+-]+)?$", "maxLength": MAX_ID_LENGTH}},
+        "properties": {"id": {"type": "string", "pattern": f"^([{ID_CHARACTERS}]+)?$", "maxLength": MAX_ID_LENGTH}},
         "propertyNames": {"pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"},
         "additionalProperties": {"type": "string"},
     },
@@ -71,6 +83,9 @@ class Branch:
 
     id: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    # The ids of the branches asked for that run exactly what this one runs: they are not
+    # planned again, and study.csv reports them as this branch's row.
+    repeats: list[str] = field(default_factory=list)
 
 
 # --- setting paths -----------------------------------------------------------------
@@ -274,9 +289,63 @@ def expand_sweep(sweep: dict, base: dict, schema: dict) -> list[Branch]:
     branches = {BASE_ID: Branch(BASE_ID)}
     for combination in combinations:
         overrides = {path: value for path, value in combination.items() if value != base_values[path]}
+        if not overrides:  # the base's own values: the base branch
+            branches[BASE_ID].repeats.append(branch_id(combination, labels))
+            continue
         identity = branch_id(overrides, labels)
-        branches.setdefault(identity, Branch(identity, overrides))
+        if identity in branches:
+            raise SweepError(
+                f"sweeps: {describe(branches[identity].overrides)} and {describe(overrides)} both get the id "
+                f"{identity!r} ({ID_ROUNDING}); a sheet with an id column names them apart"
+            )
+        branches[identity] = Branch(identity, overrides)
     return list(branches.values())
+
+
+# Why two different branches can get one id.
+ID_ROUNDING = "an id writes a number to 6 significant digits and a character outside letters, digits and ._=,+- as _"
+
+
+def describe(overrides: dict[str, Any]) -> str:
+    """The settings of a branch, each value exactly (an id rounds it)."""
+    return ", ".join(f"{path}={value!r}" for path, value in overrides.items())
+
+
+def check_branch_id(identity: str, where: str) -> None:
+    """Raise SweepError unless `identity` names a folder of its own under
+    <results>/study/: not empty, only letters, digits and ._=,+- (no path separator),
+    not `.` or `..`."""
+    if identity in _NOT_A_FOLDER_OF_ITS_OWN or not re.fullmatch(f"[{ID_CHARACTERS}]+", identity):
+        raise SweepError(
+            f"{where}: id {identity!r} is not a folder name of its own under <results>/study/; "
+            f"use letters, digits and ._=,+- (not . or ..)"
+        )
+
+
+def run_settings(config: dict) -> dict:
+    """What a run computes from: its config less what is not a run (NOT_RUN_SETTINGS)
+    and less the sections of the experiments it does not run."""
+    planned = experiments(config)
+    return {
+        **{key: value for key, value in config.items()
+           if key not in NOT_RUN_SETTINGS and (key not in EXPERIMENTS or key in planned)},
+        "experiments": planned,
+    }
+
+
+def distinct_branches(branches: list[Branch], configs: dict[str, dict]) -> list[Branch]:
+    """The branches whose runs differ, in order (the base first): a branch that runs
+    exactly what an earlier one runs (`run_settings` of its whole config in `configs`,
+    branch id -> config with the schema's defaults filled in) becomes one of that
+    branch's `repeats`, with its own."""
+    kept: dict[str, Branch] = {}
+    for branch in branches:
+        key = json.dumps(run_settings(configs[branch.id]), sort_keys=True, default=str)
+        if key in kept:
+            kept[key].repeats.extend([branch.id, *branch.repeats])
+        else:
+            kept[key] = branch
+    return list(kept.values())
 
 
 def read_sweep_sheet(path: str | Path, base: dict, schema: dict) -> list[Branch]:
@@ -306,6 +375,7 @@ def read_sweep_sheet(path: str | Path, base: dict, schema: dict) -> list[Branch]
     labels = setting_labels(columns)
     branches = {BASE_ID: Branch(BASE_ID)}
     seen: dict[str, int] = {}
+    rows_of: dict[str, str] = {BASE_ID: "the base"}  # id -> the row that has it
     for number, row in enumerate(rows, start=1):
         overrides = {}
         for column in columns:
@@ -317,11 +387,16 @@ def read_sweep_sheet(path: str | Path, base: dict, schema: dict) -> list[Branch]
         if key in seen:
             raise SweepError(f"{path}: row {number} sets the same settings as row {seen[key]}")
         seen[key] = number
-        if not overrides:  # the base's own values: the base branch, under its own id
+        if row.get("id"):
+            check_branch_id(row["id"], f"{path}: row {number}")
+        if not overrides:  # the base's own values: the base branch
+            branches[BASE_ID].repeats.append(row.get("id") or f"row {number}")
             continue
         branch = Branch(row.get("id") or branch_id(overrides, labels), overrides)
         if branch.id in branches:
-            raise SweepError(f"{path}: row {number}: id {branch.id!r} is already another run's")
+            rounding = "" if row.get("id") else f" ({ID_ROUNDING}; an id column names them apart)"
+            raise SweepError(f"{path}: row {number}: id {branch.id!r} is already {rows_of[branch.id]}'s{rounding}")
         resolved_config(base, branch, schema)  # the row's settings together
         branches[branch.id] = branch
+        rows_of[branch.id] = f"row {number}"
     return list(branches.values())
