@@ -7,14 +7,19 @@
 
 Default mode, for each training stage of the config (continual phases, arithmetic LoRA,
 Java stage 1 and stage 2 runs, the instruct fine-tune): the same model, data, batch size
-and collator are trained for one warm-up step and then `--steps` timed steps, once
-through the workflow's own `lmtune.core.training.train_causal_lm` (the transformers
-Trainer, as the Snakemake rules call it) and once through a plain loop (model.train(),
-torch AdamW with the same lr and weight decay, forward, loss.backward(), step, zero_grad)
-fed the very batches the Trainer drew. It prints non-pad tokens per second of both, their
-ratio, the peak memory of each (every measurement runs in a fresh process of its own)
-and the wall time of `snakemake -n` on the same config in the repository. Data are built
-in memory from the config with the library functions the rules call; nothing under
+and collator are trained for one warm-up step and then `--steps` timed steps, through
+the workflow's own `lmtune.core.training.train_causal_lm` (the transformers Trainer, as
+the Snakemake rules call it) and through a plain loop that does the same maths (forward,
+loss.backward(), gradient clipping at the Trainer's norm, the optimizer and learning-rate
+schedule the Trainer builds, zero_grad) fed the very batches the Trainer drew. The two
+run side by side in fresh processes of their own and take turns step by step, so that
+both meet the same moments of a shared machine (`--rounds` pairs of processes); only a
+step's own time counts, never the wait for its turn, and no checkpoint falls in the timed
+window (the workflow's checkpoints are a resume feature, not part of a step). It prints non-pad tokens per
+second of both, their ratio, the peak memory of each and the wall time of `snakemake -n`
+on the same config in the repository; `--profile` adds, per stage, where a timed step's
+CPU time goes in each method (torch.profiler, the operators that differ most). Data are
+built in memory from the config with the library functions the rules call; nothing under
 results/ is read or written.
 
 The GPU benchmark of a QLoRA step on a random Mistral-7B is `benchmarks/gpu_step.py`.
@@ -55,7 +60,7 @@ from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, m
 from lmtune.core.training import train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
-TARGET_RATIO = 0.9  # workflow tokens/s over plain-loop tokens/s
+TARGET_RATIO = 0.95  # workflow tokens/s over plain-loop tokens/s
 TARGET_DRY_RUN_S = 5.0  # `snakemake -n` on a finished workflow
 TOKENS = "non-pad tokens = attention_mask == 1 in the batches the model was given"
 
@@ -71,7 +76,7 @@ class Stage:
 
     @property
     def default_steps(self) -> int:
-        return 2 if self.spec.adapter is None else 8  # a full 135M step: 7-35 s on 2 cores
+        return 5 if self.spec.adapter is None else 8  # a full 135M step: 5-35 s on 2 cores
 
 
 def validated(config: dict) -> dict:
@@ -168,14 +173,19 @@ class TokenCounter:
 
 
 class StepClock:
-    """Time and forward-pass count after every optimizer step; the measured window runs
-    from the end of the last warm-up step to the end of the last step."""
+    """Each optimizer step's own time, from when the step could start (`begin`: the end of
+    the last step, or the moment its process got its turn back) to its end (`tick`), and
+    the forward passes done by then."""
 
     def __init__(self, device: torch.device, counter: TokenCounter):
         self.device, self.counter = device, counter
+        self.starts: list[float] = []
         self.times: list[float] = []
         self.forwards: list[int] = []
         self.optimizer = "?"
+
+    def begin(self):
+        self.starts.append(time.perf_counter())
 
     def tick(self):
         if self.device.type == "cuda":
@@ -183,37 +193,86 @@ class StepClock:
         self.times.append(time.perf_counter())
         self.forwards.append(len(self.counter.counts))
 
-    def callback(self) -> TrainerCallback:
-        clock = self
-
-        class Tick(TrainerCallback):
-            def on_train_begin(self, args, state, control, **kwargs):
-                clock.optimizer = str(getattr(args.optim, "value", args.optim))
-
-            def on_step_end(self, args, state, control, **kwargs):
-                clock.tick()
-
-        return Tick()
-
     def result(self, warmup: int, steps: int) -> dict:
         if len(self.times) < warmup + steps:
             raise RuntimeError(f"only {len(self.times)} optimizer steps ran, {warmup + steps} were asked for")
-        first, last = warmup - 1, warmup + steps - 1
-        window = slice(self.forwards[first], self.forwards[last])
+        timed = range(warmup, warmup + steps)
         non_pad = [int(n) for n, _in_loss in torch.stack(self.counter.counts).tolist()]  # one device sync
         in_loss = [int(n) for _non_pad, n in torch.stack(self.counter.counts).tolist()]
-        step_seconds = [b - a for a, b in zip(self.times[first:last], self.times[first + 1 : last + 1])]
-        step_tokens = [sum(non_pad[a:b]) for a, b in zip(self.forwards[first:last], self.forwards[first + 1 : last + 1])]
+        window = slice(self.forwards[warmup - 1], self.forwards[warmup + steps - 1])
+        step_seconds = [self.times[i] - self.starts[i] for i in timed]
+        step_tokens = [sum(non_pad[self.forwards[i - 1] : self.forwards[i]]) for i in timed]
         return {
-            "seconds": self.times[last] - self.times[first],
+            "seconds": sum(step_seconds),
             "steps": steps,
             "non_pad": sum(non_pad[window]),
             "in_loss": sum(in_loss[window]),
             "positions": sum(self.counter.positions[window]),
             "step_seconds": step_seconds,
+            "step_tokens": step_tokens,
             # The fastest step: on a shared machine, the one least slowed by other processes.
             "best_step_rate": max(t / s for t, s in zip(step_tokens, step_seconds)),
         }
+
+
+class Turns:
+    """The two methods' processes take turns, step by step (the workflow's first), so
+    that both meet the same moments of a shared machine: after each of its steps the
+    workflow hands the plain loop that step's batches and waits; the plain loop runs its
+    step on them and hands the turn back. Waiting is never timed."""
+
+    TIMEOUT_S = 3600  # a step of the other process, at most
+
+    def __init__(self, context):
+        self.to_plain, self.to_workflow = context.Queue(), context.Queue()
+
+    def workflow_callback(self, clock: StepClock, collator, profiler, accumulation: int) -> TrainerCallback:
+        turns, sent = self, [0]
+
+        class Take(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                clock.optimizer = str(getattr(args.optim, "value", args.optim))
+                clock.begin()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                clock.tick()
+                profiler.after_step(state.global_step)
+                # The data loader reads a batch ahead: this step's are the next `accumulation`.
+                turns.to_plain.put(collator.batches[sent[0] : sent[0] + accumulation])
+                sent[0] += accumulation
+                turns.to_workflow.get(timeout=turns.TIMEOUT_S)
+                clock.begin()
+
+        return Take()
+
+    def plain_batches(self, steps: int):
+        """The batches of each of the workflow's steps, in turn; the turn goes back once
+        the caller asks for the next."""
+        for step in range(steps):
+            if step:
+                self.to_workflow.put(True)
+            yield self.to_plain.get(timeout=self.TIMEOUT_S)
+        self.to_workflow.put(True)
+
+
+class StepProfiler:
+    """torch.profiler over the timed steps (from the end of the last warm-up step): CPU
+    time per operator, per timed step."""
+
+    def __init__(self, enabled: bool, warmup: int, steps: int):
+        self.enabled, self.warmup, self.steps = enabled, warmup, steps
+        self.profile = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if enabled else None
+
+    def after_step(self, done: int) -> None:
+        if self.enabled and done == self.warmup:
+            self.profile.start()
+        elif self.enabled and done == self.warmup + self.steps:
+            self.profile.stop()
+
+    def milliseconds_per_step(self) -> dict[str, float]:
+        if not self.enabled:
+            return {}
+        return {event.key: event.self_cpu_time_total / 1000 / self.steps for event in self.profile.key_averages()}
 
 
 class RecordingCollator:
@@ -242,12 +301,15 @@ def peak_memory(device: torch.device) -> tuple[float, str]:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "max RSS"
 
 
-def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmup: int, steps: int) -> tuple[dict, list]:
+def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmup: int, steps: int, turns: Turns,
+                     profile: bool = False) -> dict:
     """Train through lmtune.core.training.train_causal_lm as lmtune.recipe.train calls it,
-    stopped after warmup + steps optimizer steps (max_steps is the only setting changed)."""
+    stopped after warmup + steps optimizer steps, with no checkpoint on the way (the only
+    settings changed)."""
     settings = spec.optimisation
     counter = TokenCounter(model)
     clock = StepClock(torch.device(next(model.parameters()).device), counter)
+    profiler = StepProfiler(profile, warmup, steps)
     collator = RecordingCollator(recipe.collator(spec, tokenizer, model) or default_data_collator)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs
         train_causal_lm(
@@ -257,49 +319,74 @@ def measure_workflow(model, tokenizer, dataset, spec: recipe.TrainingSpec, warmu
             out_dir=f"{tmp}/model",
             loss_log=f"{tmp}/train_loss.csv",
             checkpoint_dir=f"{tmp}/checkpoints",
-            settings=replace(settings, max_steps=warmup + steps),
+            settings=replace(settings, max_steps=warmup + steps, save_steps=10**9, save_minutes=0),
             seed=spec.seed,
             device=spec.device,
             precision=spec.precision,
             progress=False,
-            callbacks=(clock.callback(),),
+            callbacks=(turns.workflow_callback(clock, collator, profiler, settings.gradient_accumulation_steps),),
             data_collator=collator,
             group_by_length=spec.objective == "completions" and not spec.packing,  # as lmtune.recipe.train
         )
     counter.remove()
-    used = collator.batches[: (warmup + steps) * settings.gradient_accumulation_steps]
-    return {**clock.result(warmup, steps), "optimizer": clock.optimizer}, used
+    return {**clock.result(warmup, steps), "optimizer": clock.optimizer, "profile": profiler.milliseconds_per_step()}
 
 
-def measure_plain(model, tokenizer, batches: list, spec: recipe.TrainingSpec, warmup: int, steps: int) -> dict:
-    """The same batches through a plain loop: forward, backward, AdamW step, zero_grad."""
+def trainer_optimisation(model, settings, total_steps: int, device: torch.device, folder: str):
+    """The optimizer, learning-rate schedule and clipping norm that the workflow's Trainer
+    builds for these settings (transformers' own construction: its default AdamW, fused
+    where torch has it, no weight decay on biases and norms), for the plain loop to do the
+    same maths with."""
+    from transformers import Trainer, TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=folder, max_steps=total_steps, learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay, warmup_steps=settings.warmup_steps, lr_scheduler_type=settings.lr_scheduler,
+        lr_scheduler_kwargs=dict(settings.lr_scheduler_kwargs), use_cpu=device.type == "cpu", report_to="none",
+    )
+    trainer = Trainer(model=model, args=args)
+    trainer.create_optimizer_and_scheduler(num_training_steps=total_steps)
+    return trainer.optimizer, trainer.lr_scheduler, args.max_grad_norm
+
+
+def measure_plain(model, tokenizer, spec: recipe.TrainingSpec, warmup: int, steps: int, turns: Turns,
+                  profile: bool = False) -> dict:
+    """The workflow's batches, step by step, through a plain loop: forward, backward,
+    clipping, the Trainer's optimizer and schedule, zero_grad."""
     settings, precision = spec.optimisation, spec.precision
     set_seed(spec.seed)
     device = next(model.parameters()).device
     collate = recipe.collator(spec, tokenizer, model) or default_data_collator
-    accumulation = settings.gradient_accumulation_steps
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    with tempfile.TemporaryDirectory() as folder:
+        optimizer, schedule, max_norm = trainer_optimisation(model, settings, warmup + steps, device, folder)
+    trained = [p for p in model.parameters() if p.requires_grad]
     counter = TokenCounter(model)
     clock = StepClock(device, counter)
+    profiler = StepProfiler(profile, warmup, steps)
     model.train()
-    for step in range(warmup + steps):
-        for features in batches[step * accumulation : (step + 1) * accumulation]:
+    for step, step_batches in enumerate(turns.plain_batches(warmup + steps)):
+        clock.begin()
+        accumulation = len(step_batches)
+        for features in step_batches:
             batch = {key: value.to(device) for key, value in collate(features).items()}
             with torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32"):
                 loss = model(**batch).loss
             (loss / accumulation).backward()
+        torch.nn.utils.clip_grad_norm_(trained, max_norm)
         optimizer.step()
+        schedule.step()
         optimizer.zero_grad()
         clock.tick()
+        profiler.after_step(step + 1)
     counter.remove()
-    return {**clock.result(warmup, steps), "optimizer": "torch.optim.AdamW (defaults)"}
+    kind = f"{type(optimizer.optimizer if hasattr(optimizer, 'optimizer') else optimizer).__name__}"
+    return {**clock.result(warmup, steps), "optimizer": kind, "profile": profiler.milliseconds_per_step()}
 
 
 # --- Default mode: each (stage, method) in a fresh process, so peak memory is its own ---
 
 
-def measure_in_process(job: dict) -> dict:
+def measure_in_process(job: dict, turns: Turns) -> dict:
     config, stage = job["config"], job["stage"]
     spec = replace(stage.spec, device=job["device"], precision=job["precision"])
     settings = spec.optimisation
@@ -307,37 +394,50 @@ def measure_in_process(job: dict) -> dict:
     tokenizer = load_tokenizer(job["model_dir"])
     dataset = build_dataset(stage, config, tokenizer)
     model = recipe.add_adapter(spec, recipe.model_to_train(spec, job["model_dir"]))  # as lmtune.recipe.train builds it
-    if job["method"] == "workflow":
-        result, batches = measure_workflow(model, tokenizer, dataset, spec, job["warmup"], job["steps"])
-        result["batches"] = batches
-    else:
-        result = measure_plain(model, tokenizer, job["batches"], spec, job["warmup"], job["steps"])
+    measure = measure_workflow if job["method"] == "workflow" else measure_plain
+    arguments = (model, tokenizer, dataset) if job["method"] == "workflow" else (model, tokenizer)
+    result = measure(*arguments, spec, job["warmup"], job["steps"], turns, job["profile"])
     result["peak_gib"], result["peak_kind"] = peak_memory(next(model.parameters()).device)
     # Non-pad tokens per step over a whole epoch: by-length batching starts with its longest batches.
     result["epoch_tokens_per_step"] = sum(map(sum, dataset["attention_mask"])) / math.ceil(len(dataset) / settings.batch_size)
     return result
 
 
-def _child(job: dict, result_path: str, log_path: str) -> None:
+def _child(job: dict, turns: Turns, result_path: str, log_path: str) -> None:
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    result = measure_in_process(job)
+    result = measure_in_process(job, turns)
     with open(result_path, "wb") as file:
         pickle.dump(result, file)
 
 
-def measure_in_child(job: dict, workdir: Path) -> dict:
-    name = f"{re.sub(r'[^A-Za-z0-9]+', '-', job['stage'].key)}-{job['method']}"
-    result_path, log_path = workdir / f"{name}.pickle", workdir / f"{name}.log"
-    process = multiprocessing.get_context("spawn").Process(target=_child, args=(job, str(result_path), str(log_path)))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-        tail = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
-        raise RuntimeError(f"{name} failed (exit code {process.exitcode}); its log ends:\n{tail}")
-    with open(result_path, "rb") as file:
-        return pickle.load(file)
+def measure_round(job: dict, workdir: Path) -> dict[str, dict]:
+    """Both methods, each in a fresh process of its own, taking turns step by step."""
+    context = multiprocessing.get_context("spawn")
+    turns = Turns(context)
+    children = {}
+    for method in ("workflow", "plain"):
+        name = f"{re.sub(r'[^A-Za-z0-9]+', '-', job['stage'].key)}-{method}-{job['round']}"
+        paths = (workdir / f"{name}.pickle", workdir / f"{name}.log")
+        process = context.Process(target=_child, args=({**job, "method": method}, turns, *map(str, paths)))
+        process.start()
+        children[method] = (name, process, *paths)
+    results = {}
+    while children:
+        for method, (name, process, result_path, log_path) in list(children.items()):
+            process.join(timeout=1)
+            if process.exitcode is None:
+                continue
+            del children[method]
+            if process.exitcode != 0:
+                for _, other, *_ in children.values():  # it waits for a turn that will not come
+                    other.kill()
+                tail = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+                raise RuntimeError(f"{name} failed (exit code {process.exitcode}); its log ends:\n{tail}")
+            with open(result_path, "rb") as file:
+                results[method] = pickle.load(file)
+    return results
 
 
 def dry_run_command(config: str) -> list[str]:
@@ -364,6 +464,47 @@ def dry_run(config: str, repetitions: int) -> dict:
     }
 
 
+def pooled(results: list[dict]) -> dict:
+    """One method's rounds as one measurement: their tokens over their seconds, the
+    fastest step of any, the highest peak, the profiles averaged."""
+    profiles = [r["profile"] for r in results]
+    return {
+        **results[0],
+        "seconds": sum(r["seconds"] for r in results),
+        "non_pad": sum(r["non_pad"] for r in results),
+        "in_loss": sum(r["in_loss"] for r in results),
+        "positions": sum(r["positions"] for r in results),
+        "steps": sum(r["steps"] for r in results),
+        "step_seconds": [s for r in results for s in r["step_seconds"]],
+        "best_step_rate": max(r["best_step_rate"] for r in results),
+        "peak_gib": max(r["peak_gib"] for r in results),
+        "rounds": [r["non_pad"] / r["seconds"] for r in results],
+        "step_tokens": [t for r in results for t in r["step_tokens"]],
+        "profile": {op: sum(p.get(op, 0.0) for p in profiles) / len(profiles) for op in set().union(*profiles)},
+    }
+
+
+def turn_ratio(workflow: dict, plain: dict) -> float:
+    """The median, over the timed steps, of a workflow step's tokens/s over that of the
+    plain step that followed it (the two took turns)."""
+    return statistics.median(
+        (tw / sw) / (tp / sp)
+        for tw, sw, tp, sp in zip(workflow["step_tokens"], workflow["step_seconds"], plain["step_tokens"], plain["step_seconds"])
+    )
+
+
+def print_profile(stage_key: str, workflow: dict[str, float], plain: dict[str, float], rows: int = 12) -> None:
+    """The operators whose CPU time per step differs most between the methods, and the total."""
+    ops = sorted(set(workflow) | set(plain), key=lambda op: -abs(workflow.get(op, 0) - plain.get(op, 0)))[:rows]
+    print(f"\n{stage_key}: CPU time per timed step by operator (self time, ms; torch.profiler), largest differences first")
+    print(f"  {'operator':48s} {'workflow':>9s} {'plain':>9s} {'difference':>10s}")
+    for op in ops:
+        w, p = workflow.get(op, 0.0), plain.get(op, 0.0)
+        print(f"  {op[:48]:48s} {w:9.1f} {p:9.1f} {w - p:+10.1f}")
+    print(f"  {'all operators':48s} {sum(workflow.values()):9.1f} {sum(plain.values()):9.1f} "
+          f"{sum(workflow.values()) - sum(plain.values()):+10.1f}")
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -387,17 +528,19 @@ def cpu_mode(args) -> None:
             steps = args.steps or stage.default_steps
             job = {"config": config, "stage": stage, "model_dir": model_folder(stage.model_spec, Path(tmp)),
                    "device": device, "precision": precision, "threads": args.threads,
-                   "warmup": args.warmup, "steps": steps}
-            results = {}
-            for method in ("workflow", "plain"):  # the plain loop replays the batches the Trainer drew
-                progress(f"{stage.key} ({stage.spec.name}): {method}, {args.warmup} warm-up + {steps} timed steps ...")
-                batches = results["workflow"]["batches"] if method == "plain" else None
-                r = results[method] = measure_in_child({**job, "method": method, "batches": batches}, Path(tmp))
-                progress(f"  {r['non_pad']} non-pad tokens in {r['seconds']:.1f} s "
-                         f"(steps: {', '.join(f'{s:.1f}' for s in r['step_seconds'])} s), peak {gib(r['peak_gib'])}")
-            if results["workflow"]["non_pad"] != results["plain"]["non_pad"]:
-                raise RuntimeError(f"{stage.key}: the two methods saw different tokens")
-            rows.append((stage, results))
+                   "warmup": args.warmup, "steps": steps, "profile": args.profile}
+            runs = {"workflow": [], "plain": []}
+            for round_ in range(args.rounds):
+                progress(f"{stage.key} ({stage.spec.name}), round {round_ + 1}: both methods, turn by turn, "
+                         f"{args.warmup} warm-up + {steps} timed steps ...")
+                for method, r in measure_round({**job, "round": round_}, Path(tmp)).items():
+                    runs[method].append(r)
+                    progress(f"  {method}: {r['non_pad']} non-pad tokens in {r['seconds']:.1f} s "
+                             f"(steps: {', '.join(f'{s:.1f}' for s in r['step_seconds'])} s), peak {gib(r['peak_gib'])}")
+            if len({r["non_pad"] for method in runs.values() for r in method}) != 1:
+                seen = {method: [r["non_pad"] for r in results] for method, results in runs.items()}
+                raise RuntimeError(f"{stage.key}: the runs saw different tokens: {seen}")
+            rows.append((stage, {method: pooled(results) for method, results in runs.items()}))
         load_after = os.getloadavg()[0]
         dry = None
         if args.dry_runs:
@@ -410,11 +553,14 @@ def cpu_mode(args) -> None:
           f"on {os.cpu_count()} cores")
     print(f"  tok/s counts {TOKENS}")
     print(f"  workflow: lmtune.core.training.train_causal_lm (Trainer: {first['optimizer']}, gradient clipping, lr schedule, "
-          f"loss logged every step); plain: torch.optim.AdamW loop on the same batches")
+          f"loss logged every step); plain: a loop on the same batches with the same clipping, optimizer "
+          f"({rows[0][1]['plain']['optimizer']}) and schedule; the two take turns step by step, in {args.rounds} round(s) "
+          f"of two fresh processes")
     print(f"  peak: {first['peak_kind']} of a fresh process that loaded the model, built the data and trained\n")
     width = max(len(stage.key) for stage, _ in rows)  # whole keys: two Java runs differ only at the end
     header = (f"{'stage':{width}s} {'batch':>5s} {'steps':>5s} {'tok/step':>8s} {'epoch':>5s} {'loss':>4s} {'pad':>4s} "
-              f"{'workflow tok/s':>14s} {'plain tok/s':>11s} {'ratio':>7s} {'best':>5s} {'peak workflow':>13s} {'peak plain':>10s}")
+              f"{'workflow tok/s':>14s} {'plain tok/s':>11s} {'ratio':>7s} {'best':>5s} {'turns':>5s} "
+              f"{'peak workflow':>13s} {'peak plain':>10s}")
     print(header)
     print("-" * len(header))
     for stage, r in rows:
@@ -425,11 +571,18 @@ def cpu_mode(args) -> None:
               f"{w['non_pad'] / w['steps']:8.0f} {w['epoch_tokens_per_step']:5.0f} {w['in_loss'] / w['non_pad']:4.0%} "
               f"{1 - w['non_pad'] / w['positions']:4.0%} {w_rate:14.1f} {p_rate:11.1f} "
               f"{ratio:5.2f}{' <' if ratio < TARGET_RATIO else '  '} {w['best_step_rate'] / p['best_step_rate']:5.2f} "
-              f"{gib(w['peak_gib']):>13s} {gib(p['peak_gib']):>10s}")
+              f"{turn_ratio(w, p):5.2f} "
+              f"{gib(w['peak_gib']):>13s} {gib(p['peak_gib']):>10s}  rounds: "
+              + ", ".join(f"{a / b:.2f}" for a, b in zip(w["rounds"], p["rounds"])))
     print(f"tok/step: non-pad tokens per timed step (epoch: the mean over an epoch; by-length batching draws its longest "
           f"batches first);\nloss: share of them with labels != -100; pad: padded share of all positions; ratio: workflow "
           f"tok/s / plain tok/s, target >= {TARGET_RATIO} ('<' marks a miss);\nbest: the same ratio for the fastest step "
-          f"of each, which other processes on a shared machine slow the least")
+          f"of each, which other processes on a shared machine slow the least;\nturns: the median over the timed steps of "
+          f"the ratio of a workflow step to the plain step taken right after it (the least moved by bursts of load); "
+          f"rounds: the ratio in each round")
+    if args.profile:
+        for stage, r in rows:
+            print_profile(stage.key, r["workflow"]["profile"], r["plain"]["profile"])
     if dry is None:
         return
     if "error" in dry:
@@ -451,8 +604,11 @@ def main() -> None:
                         help="training jobs whose config key holds one of these (continual.phases.A, arithmetic, "
                              "java.autoregressive, java.instruct_runs.<run>, instruct.training); default all")
     parser.add_argument("--steps", type=int,
-                        help="timed optimizer steps per method (default 2 for full fine-tuning, 8 for LoRA)")
+                        help="timed optimizer steps per run (default 5 for full fine-tuning, 8 for LoRA)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed optimizer steps first (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds, each of two fresh processes taking turns (default %(default)s)")
+    parser.add_argument("--profile", action="store_true", help="where a timed step's CPU time goes, per operator")
     parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's")
     parser.add_argument("--precision", choices=sorted(PRECISIONS), help="override compute.precision; default the config's")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads (default %(default)s)")
