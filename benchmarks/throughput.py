@@ -11,7 +11,9 @@ and collator are trained for one warm-up step and then `--steps` timed steps, th
 the workflow's own `lmtune.core.training.train_causal_lm` (the transformers Trainer, as
 the Snakemake rules call it) and through a plain loop that does the same maths (forward,
 loss.backward(), gradient clipping at the Trainer's norm, the optimizer and learning-rate
-schedule the Trainer builds, zero_grad) fed the very batches the Trainer drew. The two
+schedule the Trainer builds, zero_grad) fed the very batches the Trainer drew; the
+workflow's process is set up as a job's (`lmtune.core.jobs.start_job`: garbage
+collector and memory allocator), the plain loop's left as Python starts it. The two
 run side by side in fresh processes of their own and take turns step by step, so that
 both meet the same moments of a shared machine (`--rounds` pairs of processes); only a
 step's own time counts, never the wait for its turn, and no checkpoint falls in the timed
@@ -57,6 +59,7 @@ from lmtune.java.tasks import generate_tasks
 from lmtune import recipe
 from lmtune.config import experiments
 from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
+from lmtune.core.jobs import tune_garbage_collector, tune_memory_allocator
 from lmtune.core.training import train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -388,6 +391,9 @@ def measure_plain(model, tokenizer, spec: recipe.TrainingSpec, warmup: int, step
 
 def measure_in_process(job: dict, turns: Turns) -> dict:
     config, stage = job["config"], job["stage"]
+    if job["method"] == "workflow":  # the process as lmtune.core.jobs.start_job sets up a job's
+        tune_garbage_collector()
+        tune_memory_allocator()
     spec = replace(stage.spec, device=job["device"], precision=job["precision"])
     settings = spec.optimisation
     torch.set_num_threads(job["threads"])

@@ -4,6 +4,7 @@ its output to the job's log file."""
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import logging
 import os
@@ -31,6 +32,7 @@ def start_job(snakemake) -> logging.Logger:
     """
     check_library(snakemake)
     tune_garbage_collector()
+    tune_memory_allocator()
     log_file = open(snakemake.log[0], "w", buffering=1, encoding="utf-8")
     console = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
     # At the descriptor level too, so that what processes started by the job write (the
@@ -94,6 +96,31 @@ def tune_garbage_collector() -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     atexit.register(gc.freeze)
+
+
+# glibc's mallopt parameters (malloc.h).
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+
+
+def tune_memory_allocator() -> None:
+    """Keep the memory a training step frees for the next step, rather than hand it back
+    to the system and fault it in again page by page.
+
+    glibc serves every block over 32 MiB with a fresh mmap and unmaps it when freed; a
+    training step's largest tensors (the logits alone: 200 MB at batch 8 x 128 over a
+    49,152-word vocabulary) are such blocks. A full fine-tuning step of SmolLM2-135M on 2
+    cores took about 300,000 minor page faults, and a fifth of its time
+    (benchmarks/throughput.py). Served from the heap, which is never trimmed, they reuse
+    the same pages from the second step on: no faults, and the same arithmetic on the
+    same values. glibc only (elsewhere nothing changes).
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_MAX, 0)
+    mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
 
 
 def library_first_for_jobs(src: Path) -> None:
