@@ -1,6 +1,7 @@
 """Bad input stops the workflow before any job runs, with the setting or file named."""
 
 import copy
+import importlib.util
 import re
 
 import pytest
@@ -55,7 +56,7 @@ def test_a_missing_corpus_is_named(tmp_path, good_config):
     config = copy.deepcopy(good_config)
     config["continual"]["domains"]["B"]["corpus"] = str(tmp_path / "nope.txt")
     output = dry_run_error(tmp_path, config)
-    assert "continual.domains.B.corpus: corpus file not found" in output and "nope.txt" in output
+    assert "continual.domains.B.corpus: corpus file" in output and "nope.txt does not exist" in output
 
 
 def test_an_empty_or_non_utf8_corpus_is_named(tmp_path, good_config):
@@ -74,6 +75,12 @@ def test_a_missing_model_folder_is_named(tmp_path, good_config):
     config = copy.deepcopy(good_config)
     config["base_model"]["source"] = "/no/such/model-folder"
     assert "model folder /no/such/model-folder does not exist" in dry_run_error(tmp_path, config)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlflow") is not None, reason="mlflow is installed here")
+def test_a_tracker_whose_package_is_missing_stops_the_workflow_where_it_loads(tmp_path, good_config):
+    config = {**copy.deepcopy(good_config), "tracking": "mlflow"}
+    assert "tracking 'mlflow' needs the Python package 'mlflow', which is not installed" in dry_run_error(tmp_path, config)
 
 
 def test_an_unknown_domain_in_the_order_is_named(tmp_path, good_config):

@@ -36,7 +36,7 @@ def test_split_keeps_at_least_one_paragraph_on_each_side():
 
 
 def test_bad_corpus_files_are_named(tmp_path):
-    with pytest.raises(CorpusError, match="not found: .*missing.txt"):
+    with pytest.raises(CorpusError, match="corpus file .*missing.txt does not exist"):
         read_corpus(tmp_path / "missing.txt")
     empty = tmp_path / "empty.txt"
     empty.write_text(" \n\n \n")
@@ -91,5 +91,19 @@ def test_a_parquet_corpus_without_a_text_column_is_named(tmp_path):
     pd.DataFrame({"body": ["uno"]}).to_parquet(tmp_path / "c.parquet")
     with pytest.raises(CorpusError, match=r"c\.parquet has no 'text' column \(it has body\)"):
         read_paragraphs(tmp_path / "c.parquet")
-    with pytest.raises(CorpusError, match="not found"):
+    with pytest.raises(CorpusError, match="does not exist"):
         read_paragraphs(tmp_path / "missing.parquet")
+
+
+def test_a_symbolic_link_that_loops_or_leads_nowhere_is_named_as_one(tmp_path):
+    from lmtune.core.errors import ModelError
+    from lmtune.core.models import check_model_folder
+
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    with pytest.raises(CorpusError, match=f"corpus file {loop} is a symbolic link that loops back on itself"):
+        read_corpus(loop)
+    dangling = tmp_path / "model"
+    dangling.symlink_to(tmp_path / "moved-away")
+    with pytest.raises(ModelError, match=f"model folder {dangling} is a symbolic link to .*moved-away, which does not exist"):
+        check_model_folder(dangling)

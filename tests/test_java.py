@@ -191,7 +191,7 @@ def test_corpus_sources_are_read_deduplicated_and_filtered(tmp_path):
     assert len(snippets) == 4
     kept = clean_snippets(snippets, min_chars=15, max_chars=1000)
     assert len(kept) == 2  # duplicate and too-short snippet dropped
-    with pytest.raises(CorpusError, match="not found: .*missing"):
+    with pytest.raises(CorpusError, match="source .*missing does not exist"):
         read_source(str(tmp_path / "missing"))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": 1}\n')

@@ -78,3 +78,68 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_mod
     expected = load_file(tmp_path / "straight/out/model.safetensors")
     resumed = load_file(interrupted / "out/model.safetensors")
     assert all((expected[name] == resumed[name]).all() for name in expected)
+
+
+class Planted:
+    """A pickle that would leave a mark if it ever ran."""
+
+    def __init__(self, mark: Path):
+        self.mark = mark
+
+    def __reduce__(self):
+        return (Path.touch, (self.mark,))
+
+
+@pytest.mark.parametrize("damage", ["weights cut short", "weights header cut", "optimizer state a pickle"])
+def test_a_checkpoint_that_cannot_be_read_is_discarded_and_the_run_starts_afresh(
+    damage, tmp_path, tiny_model_dir, tiny_tokenizer, caplog
+):
+    import torch
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    from lmtune.core.blocks import load_blocks, tokenize_to_dataset
+    from lmtune.core.models import load_model
+    from lmtune.core.training import TrainSettings, train_causal_lm
+
+    text = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
+    tokenize_to_dataset(text, tiny_tokenizer, block_size=8).save_to_disk(str(tmp_path / "blocks"))
+    blocks = load_blocks(tmp_path / "blocks")
+
+    def train(folder, callbacks=()):
+        folder.mkdir(exist_ok=True)
+        return train_causal_lm(
+            model=load_model(tiny_model_dir), tokenizer=tiny_tokenizer, train_data=blocks,
+            out_dir=folder / "out", loss_log=folder / "loss.csv", checkpoint_dir=folder / "checkpoints",
+            settings=TrainSettings(epochs=1, max_steps=3, batch_size=2, learning_rate=1e-3, save_steps=1),
+            seed=0, progress=False, callbacks=callbacks,
+        )
+
+    class Kill(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:  # checkpoint-1 complete, checkpoint-2 not begun
+                raise KeyboardInterrupt
+
+    train(tmp_path / "straight")
+    interrupted = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        train(interrupted, [Kill()])
+    checkpoint = interrupted / "checkpoints/checkpoint-1"
+    weights, mark = checkpoint / "model.safetensors", tmp_path / "the pickle ran"
+    if damage == "weights cut short":
+        weights.write_bytes(weights.read_bytes()[:-1000])
+        culprit = "model.safetensors is cut short"
+    elif damage == "weights header cut":
+        weights.write_bytes(weights.read_bytes()[:50])
+        culprit = "model.safetensors has no readable header"
+    else:
+        torch.save({"state": Planted(mark)}, checkpoint / "optimizer.pt")
+        culprit = "optimizer.pt cannot be loaded (UnpicklingError"
+
+    with caplog.at_level("INFO", logger="lmtune.core.training"):
+        train(interrupted)
+    assert f"{checkpoint} cannot be resumed from: {culprit}" in caplog.text
+    assert "resuming from" not in caplog.text and not mark.exists()
+    expected = load_file(tmp_path / "straight/out/model.safetensors")
+    afresh = load_file(interrupted / "out/model.safetensors")
+    assert all((expected[name] == afresh[name]).all() for name in expected)

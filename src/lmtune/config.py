@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from lmtune.continual.corpus import read_paragraphs
-from lmtune.core.errors import CorpusError, LmtuneError, TrainingError
+from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
 from lmtune.continual.strategies import StrategyError, check_strategy
@@ -255,7 +255,7 @@ def check_java(section: dict, workdir: Path = Path(".")) -> None:
             if jdk_source_zip() is None:
                 raise ConfigError("java.corpus.sources names 'jdk', but this JDK has no lib/src.zip (Debian: openjdk-17-source)")
         elif not path.exists():
-            raise ConfigError(f"java.corpus.sources: {source} does not exist")
+            raise ConfigError(f"java.corpus.sources: {source} {missing(path)}")
         elif path.suffix == ".jsonl":  # cheap to read whole: a broken line is named now, not when its job runs
             try:
                 if not read_source(str(path)):

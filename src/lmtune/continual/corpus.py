@@ -11,7 +11,7 @@ import random
 import re
 from pathlib import Path
 
-from lmtune.core.errors import CorpusError
+from lmtune.core.errors import CorpusError, missing
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
@@ -20,7 +20,7 @@ def read_corpus(path: str | Path) -> str:
     """Return the text of a UTF-8 corpus, or raise CorpusError naming the file."""
     path = Path(path)
     if not path.exists():
-        raise CorpusError(f"corpus file not found: {path}")
+        raise CorpusError(f"corpus file {path} {missing(path)}")
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file"
         raise CorpusError(f"corpus file {path} is {kind}; name a UTF-8 text file")
@@ -90,7 +90,7 @@ def _parquet_paragraphs(path: Path) -> list[str]:
     import pyarrow.parquet
 
     if not path.is_file():
-        raise CorpusError(f"corpus file not found: {path}" if not path.exists() else f"corpus file {path} is not a regular file")
+        raise CorpusError(f"corpus file {path} {missing(path) if not path.exists() else 'is not a regular file'}")
     try:
         table = pyarrow.parquet.read_table(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, and others

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lmtune.core import atomic
-from lmtune.core.errors import ModelError
+from lmtune.core.errors import ModelError, missing
 
 if TYPE_CHECKING:
     import torch
@@ -75,12 +75,12 @@ def parse_source(source: str) -> ModelSource:
             )
         folder = Path(list(spec.submodule_search_locations)[0])
         if not (folder / filename).is_file():
-            raise ModelError(f"base_model.source {source!r}: {folder / filename} does not exist")
+            raise ModelError(f"base_model.source {source!r}: {folder / filename} {missing(folder / filename)}")
         return ModelSource("gguf", str(folder), filename)
     path = Path(source).expanduser()
     if source.endswith(".gguf"):
         if not path.is_file():
-            raise ModelError(f"base_model.source: GGUF file {path} does not exist")
+            raise ModelError(f"base_model.source: GGUF file {path} {missing(path)}")
         return ModelSource("gguf", str(path.parent), path.name)
     if path.exists() or not HUB_ID.fullmatch(source):
         check_model_folder(path)
@@ -122,7 +122,7 @@ def check_model_folder(path: str | Path) -> None:
     """
     path = Path(path)
     if not path.is_dir():
-        raise ModelError(f"model folder {path} does not exist")
+        raise ModelError(f"model folder {path} {missing(path)}")
     config = path / "config.json"
     if not config.is_file():
         raise ModelError(f"model folder {path} has no config.json: not a transformers model")

@@ -170,18 +170,48 @@ def _penalised_trainer():
     return PenalisedTrainer
 
 
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a checkpoint cannot be resumed from, or None: its trainer_state.json (written
+    last) parses, every safetensors file holds the bytes its header promises, and every
+    pickled state (optimizer, schedule, random generators) loads as the Trainer loads it,
+    with `weights_only` (a pickle that asks for anything else is refused, never run)."""
+    import torch
+    from transformers.trainer_pt_utils import safe_globals
+
+    try:
+        json.loads((folder / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return "no complete trainer_state.json: the save was cut short"
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            with open(path, "rb") as stream:
+                header_size = int.from_bytes(stream.read(8), "little")
+                header = json.loads(stream.read(header_size))
+            needed = 8 + header_size + max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            return f"{path.name} has no readable header ({type(exc).__name__})"
+        if path.stat().st_size < needed:
+            return f"{path.name} is cut short ({path.stat().st_size} of {needed} bytes)"
+    for path in sorted([*folder.glob("*.pt"), *folder.glob("*.pth"), *folder.glob("*.bin")]):
+        try:
+            with safe_globals():
+                torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the Trainer's own load
+            return f"{path.name} cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
+    return None
+
+
 def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest checkpoint whose save finished, or None. The Trainer writes
-    trainer_state.json last, so a folder without a readable one was cut short by a kill:
-    it is removed, and the one before it is taken."""
+    """The newest checkpoint that can be resumed from, or None. One that cannot (a save
+    cut short by a kill, a file truncated or replaced: `checkpoint_problem`) is removed
+    with one log line naming the file and why, and the one before it is taken."""
     numbered = [(int(p.name.split("-")[1]), p) for p in checkpoint_dir.glob("checkpoint-*") if p.name.split("-")[1].isdigit()]
     for _, folder in sorted(numbered, reverse=True):
-        try:
-            json.loads((folder / "trainer_state.json").read_text())
+        problem = checkpoint_problem(folder)
+        if problem is None:
             return str(folder)
-        except (OSError, ValueError):
-            log.warning("checkpoint %s was cut short (no complete trainer_state.json): removing it", folder)
-            shutil.rmtree(folder, ignore_errors=True)
+        log.warning("checkpoint %s cannot be resumed from: %s; removing it", folder, problem)
+        shutil.rmtree(folder, ignore_errors=True)
     return None
 
 

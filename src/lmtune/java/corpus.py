@@ -14,7 +14,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from lmtune.core.errors import CorpusError
+from lmtune.core.errors import CorpusError, missing
 from lmtune.core.jsonl import jsonl_lines
 
 
@@ -38,7 +38,7 @@ def read_source(source: str) -> list[str]:
         return read_source(str(found))
     path = Path(source)
     if not path.exists():
-        raise CorpusError(f"Java corpus source not found: {path}")
+        raise CorpusError(f"Java corpus source {path} {missing(path)}")
     if path.is_dir():
         return [file.read_text(encoding="utf-8", errors="replace") for file in sorted(path.rglob("*.java"))]
     if path.suffix == ".zip":

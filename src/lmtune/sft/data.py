@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from lmtune.core.errors import DataError
+from lmtune.core.errors import DataError, missing
 from lmtune.core.jsonl import jsonl_lines
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _records(path: Path) -> Iterator[tuple[str, object]]:
     if path.is_dir():
         return _saved_dataset_records(path)
     if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
+        raise DataError(f"data file {path} {missing(path)}")
     readers = {".jsonl": _jsonl_records, ".csv": _csv_records, ".parquet": _parquet_records}
     if path.suffix.lower() not in readers:
         raise DataError(f"data file {path}: unknown format {path.suffix!r}; use {FORMATS}")

@@ -46,22 +46,31 @@ def tracking_arguments(kind: str, log_dir: str | Path) -> dict:
     Raises TrackingError for an unknown kind or a tracker whose package is missing."""
     if kind == "none":
         return {"report_to": "none"}
-    if kind not in TRACKERS:
-        raise TrackingError(f"unknown tracking {kind!r}; expected one of {', '.join(KINDS)}")
-    package, install, variable = TRACKERS[kind]
-    if importlib.util.find_spec(package) is None:
-        raise TrackingError(f"tracking {kind!r} needs the Python package {package!r}, which is not installed: pip install {install}")
+    check_tracker(kind)
+    variable = TRACKERS[kind][2]
     log_dir = Path(log_dir).resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ[variable] = log_dir.as_uri() if kind == "mlflow" else str(log_dir)
     return {"report_to": [kind]}
 
 
+def check_tracker(kind: str) -> None:
+    """Raise TrackingError for an unknown kind or a tracker whose package is missing."""
+    if kind == "none":
+        return
+    if kind not in TRACKERS:
+        raise TrackingError(f"unknown tracking {kind!r}; expected one of {', '.join(KINDS)}")
+    package, install, _variable = TRACKERS[kind]
+    if importlib.util.find_spec(package) is None:
+        raise TrackingError(f"tracking {kind!r} needs the Python package {package!r}, which is not installed: pip install {install}")
+
+
 def tracking_for_jobs(kind: str, results: str | Path) -> None:
     """Tell every job this process starts to track to `kind` under the results folder
-    `results` (a study's branches, in folders below it, track there too)."""
-    if kind not in KINDS:
-        raise TrackingError(f"unknown tracking {kind!r}; expected one of {', '.join(KINDS)}")
+    `results` (a study's branches, in folders below it, track there too). A tracker
+    whose package is missing stops the workflow here, where it loads, not in the first
+    training job."""
+    check_tracker(kind)
     os.environ[KIND_VARIABLE] = kind
     os.environ[RESULTS_VARIABLE] = str(Path(results).resolve())
 
