@@ -36,10 +36,9 @@ def test_a_killed_phase_resumes_from_its_checkpoint_to_the_same_results(tiny_run
     assert same_tree(workdir / RUN, tiny_run / RUN)
 
 
-def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_model_dir, tiny_tokenizer):
-    from safetensors.torch import load_file
-    from transformers import TrainerCallback
-
+def tiny_trainer(tmp_path, tiny_model_dir, tiny_tokenizer):
+    """train(folder, callbacks): three steps of the tiny model on a few blocks, a
+    checkpoint after each, into `folder`."""
     from lmtune.core.blocks import load_blocks, tokenize_to_dataset
     from lmtune.core.models import load_model
     from lmtune.core.training import TrainSettings, train_causal_lm
@@ -57,15 +56,34 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_mod
             seed=0, progress=False, callbacks=callbacks,
         )
 
+    return train
+
+
+def kill_at_step_2():
+    """A callback that stops training at step 2: checkpoint-1 complete, checkpoint-2 not begun."""
+    from transformers import TrainerCallback
+
     class Kill(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step == 2:  # before checkpoint-2 is saved
+            if state.global_step == 2:
                 raise KeyboardInterrupt
 
+    return Kill()
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    from safetensors.torch import load_file
+
+    first, second = load_file(a), load_file(b)
+    return first.keys() == second.keys() and all((first[name] == second[name]).all() for name in first)
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_model_dir, tiny_tokenizer):
+    train = tiny_trainer(tmp_path, tiny_model_dir, tiny_tokenizer)
     train(tmp_path / "straight")
     interrupted = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
-        train(interrupted, [Kill()])
+        train(interrupted, [kill_at_step_2()])
     # What a kill during the save of checkpoint-2 leaves: part of the model, no optimizer
     # state, no trainer_state.json.
     first, cut = interrupted / "checkpoints/checkpoint-1", interrupted / "checkpoints/checkpoint-2"
@@ -75,9 +93,7 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path, tiny_mod
     (cut / "model.safetensors").write_bytes(weights[: len(weights) // 2])
 
     train(interrupted)
-    expected = load_file(tmp_path / "straight/out/model.safetensors")
-    resumed = load_file(interrupted / "out/model.safetensors")
-    assert all((expected[name] == resumed[name]).all() for name in expected)
+    assert same_weights(tmp_path / "straight/out/model.safetensors", interrupted / "out/model.safetensors")
 
 
 class Planted:
@@ -95,35 +111,12 @@ def test_a_checkpoint_that_cannot_be_read_is_discarded_and_the_run_starts_afresh
     damage, tmp_path, tiny_model_dir, tiny_tokenizer, caplog
 ):
     import torch
-    from safetensors.torch import load_file
-    from transformers import TrainerCallback
 
-    from lmtune.core.blocks import load_blocks, tokenize_to_dataset
-    from lmtune.core.models import load_model
-    from lmtune.core.training import TrainSettings, train_causal_lm
-
-    text = ["la inteligencia artificial es un modelo de datos", "el reglamento de la universidad"] * 6
-    tokenize_to_dataset(text, tiny_tokenizer, block_size=8).save_to_disk(str(tmp_path / "blocks"))
-    blocks = load_blocks(tmp_path / "blocks")
-
-    def train(folder, callbacks=()):
-        folder.mkdir(exist_ok=True)
-        return train_causal_lm(
-            model=load_model(tiny_model_dir), tokenizer=tiny_tokenizer, train_data=blocks,
-            out_dir=folder / "out", loss_log=folder / "loss.csv", checkpoint_dir=folder / "checkpoints",
-            settings=TrainSettings(epochs=1, max_steps=3, batch_size=2, learning_rate=1e-3, save_steps=1),
-            seed=0, progress=False, callbacks=callbacks,
-        )
-
-    class Kill(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step == 2:  # checkpoint-1 complete, checkpoint-2 not begun
-                raise KeyboardInterrupt
-
+    train = tiny_trainer(tmp_path, tiny_model_dir, tiny_tokenizer)
     train(tmp_path / "straight")
     interrupted = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
-        train(interrupted, [Kill()])
+        train(interrupted, [kill_at_step_2()])
     checkpoint = interrupted / "checkpoints/checkpoint-1"
     weights, mark = checkpoint / "model.safetensors", tmp_path / "the pickle ran"
     if damage == "weights cut short":
@@ -140,6 +133,4 @@ def test_a_checkpoint_that_cannot_be_read_is_discarded_and_the_run_starts_afresh
         train(interrupted)
     assert f"{checkpoint} cannot be resumed from: {culprit}" in caplog.text
     assert "resuming from" not in caplog.text and not mark.exists()
-    expected = load_file(tmp_path / "straight/out/model.safetensors")
-    afresh = load_file(interrupted / "out/model.safetensors")
-    assert all((expected[name] == afresh[name]).all() for name in expected)
+    assert same_weights(tmp_path / "straight/out/model.safetensors", interrupted / "out/model.safetensors")
