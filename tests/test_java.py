@@ -112,7 +112,7 @@ def test_inputs_are_seeded_per_task_and_include_boundary_values():
 
 @needs_jdk
 def test_every_reference_runs_like_itself_on_its_inputs():
-    tasks = generate_tasks({**SETTINGS, "train_pairs": 9})
+    tasks = generate_tasks({**SETTINGS, "train_pairs": 9, "test_pairs": 9})  # every family, three times
     references = [t.code for split in tasks.values() for t in split]
     verdicts = check_methods(references, references)
     assert [v.reason for v in verdicts] == ["ok"] * len(references), [v.detail for v in verdicts if v.reason != "ok"]

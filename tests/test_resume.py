@@ -106,7 +106,7 @@ class Planted:
         return (Path.touch, (self.mark,))
 
 
-@pytest.mark.parametrize("damage", ["weights cut short", "weights header cut", "optimizer state a pickle"])
+@pytest.mark.parametrize("damage", ["none", "weights cut short", "weights header cut", "optimizer state a pickle"])
 def test_a_checkpoint_that_cannot_be_read_is_discarded_and_the_run_starts_afresh(
     damage, tmp_path, tiny_model_dir, tiny_tokenizer, caplog
 ):
@@ -119,7 +119,9 @@ def test_a_checkpoint_that_cannot_be_read_is_discarded_and_the_run_starts_afresh
         train(interrupted, [kill_at_step_2()])
     checkpoint = interrupted / "checkpoints/checkpoint-1"
     weights, mark = checkpoint / "model.safetensors", tmp_path / "the pickle ran"
-    if damage == "weights cut short":
+    if damage == "none":  # the check must pass what the Trainer wrote
+        culprit = None
+    elif damage == "weights cut short":
         weights.write_bytes(weights.read_bytes()[:-1000])
         culprit = "model.safetensors is cut short"
     elif damage == "weights header cut":
@@ -131,6 +133,9 @@ def test_a_checkpoint_that_cannot_be_read_is_discarded_and_the_run_starts_afresh
 
     with caplog.at_level("INFO", logger="lmtune.core.training"):
         train(interrupted)
-    assert f"{checkpoint} cannot be resumed from: {culprit}" in caplog.text
-    assert "resuming from" not in caplog.text and not mark.exists()
+    if culprit is None:
+        assert f"resuming from checkpoint {checkpoint}" in caplog.text and "cannot be resumed" not in caplog.text
+    else:
+        assert f"{checkpoint} cannot be resumed from: {culprit}" in caplog.text
+        assert "resuming from" not in caplog.text and not mark.exists()
     assert same_weights(tmp_path / "straight/out/model.safetensors", interrupted / "out/model.safetensors")

@@ -192,7 +192,9 @@ def checkpoint_problem(folder: Path) -> str | None:
             return f"{path.name} has no readable header ({type(exc).__name__})"
         if path.stat().st_size < needed:
             return f"{path.name} is cut short ({path.stat().st_size} of {needed} bytes)"
-    for path in sorted([*folder.glob("*.pt"), *folder.glob("*.pth"), *folder.glob("*.bin")]):
+    # training_args.bin, a pickle of the arguments, is never loaded on resume: not judged.
+    pickled = [*folder.glob("*.pt"), *folder.glob("*.pth"), *folder.glob("*.bin")]
+    for path in sorted(p for p in pickled if p.name != "training_args.bin"):
         try:
             with safe_globals():
                 torch.load(path, map_location="cpu", weights_only=True, mmap=True)
