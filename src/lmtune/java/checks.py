@@ -291,23 +291,21 @@ class _Expected:
 
 def _expected(box, java, probe_classes: Path, classes: Path, references: list[str]) -> list[_Expected]:
     """Every distinct reference run on its inputs, all in one sandboxed JVM."""
-    items, ids, inputs = [], [], []
-    for index, code in enumerate(references):
-        spec = method_spec(code)
-        inputs.append(method_inputs(code))
-        ids.append(f"Reference{index}")
-        items.append(_item_line(ids[-1], spec, ids[-1], "*", inputs[-1]))
+    specs = [method_spec(code) for code in references]
+    inputs = [method_inputs(code) for code in references]
+    ids = [f"Reference{index}" for index in range(len(references))]
+    items = [_item_line(id_, spec, id_, "*", cases) for id_, spec, cases in zip(ids, specs, inputs)]
     limits = sandbox.Limits(wall_s=STARTUP_GRACE_S + TIME_LIMIT_S * len(references))
     protocol, run = _probe(box, java, [probe_classes, *(classes / i for i in ids)], items, ids, limits=limits,
                            time_limit=None)
     expected = []
-    for code, id_, cases in zip(references, ids, inputs):
+    for code, spec, id_, cases in zip(references, specs, ids, inputs):
         observed = protocol.items[id_]
         if not observed.done or observed.failure or len(observed.cases) != len(cases):
             raise RuntimeError(f"the probe could not run reference method {id_} ({observed.failure or 'no report'}; "
                                f"JVM exit status {run.returncode()}, timed out: {run.timed_out}):\n{code}")
         kept = [(case, outcome) for case, outcome in zip(cases, observed.cases) if outcome[0] == "value"]
-        expected.append(_Expected(method_spec(code), observed.signature, [c for c, _ in kept], [o for _, o in kept]))
+        expected.append(_Expected(spec, observed.signature, [c for c, _ in kept], [o for _, o in kept]))
     return expected
 
 
