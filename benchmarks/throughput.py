@@ -59,7 +59,7 @@ from lmtune.java.tasks import generate_tasks
 from lmtune import recipe
 from lmtune.config import experiments
 from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
-from lmtune.core.jobs import tune_garbage_collector, tune_memory_allocator
+from lmtune.core.jobs import tune_job_process
 from lmtune.core.training import train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -392,8 +392,7 @@ def measure_plain(model, tokenizer, spec: recipe.TrainingSpec, warmup: int, step
 def measure_in_process(job: dict, turns: Turns) -> dict:
     config, stage = job["config"], job["stage"]
     if job["method"] == "workflow":  # the process as lmtune.core.jobs.start_job sets up a job's
-        tune_garbage_collector()
-        tune_memory_allocator()
+        tune_job_process()
     spec = replace(stage.spec, device=job["device"], precision=job["precision"])
     settings = spec.optimisation
     torch.set_num_threads(job["threads"])

@@ -100,10 +100,9 @@ def _process(fn: Callable, args: tuple, device: str, threads: int) -> Any:
 
     import torch
 
-    from lmtune.core.jobs import tune_garbage_collector, tune_memory_allocator
+    from lmtune.core.jobs import tune_job_process
 
-    tune_garbage_collector()  # a fresh process, with a job's imports and exit
-    tune_memory_allocator()
+    tune_job_process()  # a fresh process, with a job's imports, steps and exit
     # A fresh process: its log lines go where the parent's output goes (the job's log),
     # each marked with its rank.
     logging.basicConfig(

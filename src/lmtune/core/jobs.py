@@ -31,8 +31,7 @@ def start_job(snakemake) -> logging.Logger:
     the thread count is set in the environment that a later import of torch reads.
     """
     check_library(snakemake)
-    tune_garbage_collector()
-    tune_memory_allocator()
+    tune_job_process()
     log_file = open(snakemake.log[0], "w", buffering=1, encoding="utf-8")
     console = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
     # At the descriptor level too, so that what processes started by the job write (the
@@ -121,6 +120,13 @@ def tune_memory_allocator() -> None:
         return
     mallopt(M_MMAP_MAX, 0)
     mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
+
+
+def tune_job_process() -> None:
+    """A job's process as every job runs: the garbage collector and the memory allocator
+    tuned (start_job, each data-parallel process, the benchmarks' workflow side)."""
+    tune_garbage_collector()
+    tune_memory_allocator()
 
 
 def library_first_for_jobs(src: Path) -> None:
