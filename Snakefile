@@ -14,9 +14,10 @@ min_version("9.0")
 # (two clones sharing one environment would run each other's code): src/ goes first on
 # the path of this process and, through PYTHONPATH, of every job. Snakemake only appends
 # a script's folder to sys.path, after site-packages; each job also checks where its
-# lmtune came from (lmtune.core.jobs.check_library).
+# lmtune came from (lmtune.pipeline.jobs.check_library).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from lmtune.core.jobs import library_first_for_jobs, tune_garbage_collector
+from lmtune.core.process import tune_garbage_collector
+from lmtune.pipeline.jobs import library_first_for_jobs
 
 library_first_for_jobs(Path(workflow.basedir) / "src")
 # Snakemake's own process as a job's: planning a large DAG starts and ends faster.

@@ -1,5 +1,5 @@
 """What a short job costs before and after its work, with Python's default garbage
-collector and with the one `lmtune.core.jobs.start_job` sets up (tune_garbage_collector),
+collector and with the one `lmtune.pipeline.jobs.start_job` sets up (tune_garbage_collector),
 side by side.
 
     .venv/bin/python benchmarks/job_startup.py [--model .test/models/tiny-llama] [--rounds 5]
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 JOB = """
 import torch, datasets
 if {tuned}:
-    from lmtune.core.jobs import tune_garbage_collector
+    from lmtune.core.process import tune_garbage_collector
     tune_garbage_collector()
 from transformers import AutoModelForCausalLM, Trainer
 model = AutoModelForCausalLM.from_pretrained({model!r})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from lmtune.config import coerce_to_schema
+from lmtune.core.schema import coerce_to_schema
 from lmtune.study.sweeps import expand_sweep, resolved_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ the workflow's own `lmtune.core.training.train_causal_lm` (the transformers Trai
 the Snakemake rules call it) and through a plain loop that does the same maths (forward,
 loss.backward(), gradient clipping at the Trainer's norm, the optimizer and learning-rate
 schedule the Trainer builds, zero_grad) fed the very batches the Trainer drew; the
-workflow's process is set up as a job's (`lmtune.core.jobs.start_job`: garbage
+workflow's process is set up as a job's (`lmtune.pipeline.jobs.start_job`: garbage
 collector and memory allocator), the plain loop's left as Python starts it. The two
 run side by side in fresh processes of their own and take turns step by step, so that
 both meet the same moments of a shared machine (`--rounds` pairs of processes); only a
@@ -59,7 +59,7 @@ from lmtune.java.tasks import generate_tasks
 from lmtune import recipe
 from lmtune.config import experiments
 from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
-from lmtune.core.jobs import tune_job_process
+from lmtune.core.process import tune_job_process
 from lmtune.core.training import train_causal_lm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -391,7 +391,7 @@ def measure_plain(model, tokenizer, spec: recipe.TrainingSpec, warmup: int, step
 
 def measure_in_process(job: dict, turns: Turns) -> dict:
     config, stage = job["config"], job["stage"]
-    if job["method"] == "workflow":  # the process as lmtune.core.jobs.start_job sets up a job's
+    if job["method"] == "workflow":  # the process as lmtune.pipeline.jobs.start_job sets up a job's
         tune_job_process()
     spec = replace(stage.spec, device=job["device"], precision=job["precision"])
     settings = spec.optimisation

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from lmtune.core.jobs import tune_garbage_collector
+from lmtune.core.process import tune_garbage_collector
 
 # A test process imports torch, transformers and peft as a job does: the same collector
 # settings make its start and end as much cheaper.

@@ -38,10 +38,6 @@ SMOKE_RUNS = {
         ["--config", "{tiny_config_file}", "--steps", "2", "--batch-size", "4", "--threads", "1"],
         rf"^  group by length\s+{NUMBER} s\s+{NUMBER} non-pad tokens/s  ratio\s+{NUMBER}  padding\s+{NUMBER}%$",
     ),
-    "rule_times.py": (
-        ["--results", "{tiny_run}/results"],
-        rf"^\| evaluate_continual_model \| \d+ \| {NUMBER} \| {NUMBER}% \|",
-    ),
     "sweep_expansion.py": (["--repeats", "1"], r"^expand_sweep, 1000 branches: median \d+ ms"),
     "sweep_planning.py": (["--branches", "1", "2", "--repeats", "1"], rf"^each further branch: {NUMBER} s \(\d+ jobs\)"),
     "throughput.py": (
@@ -93,3 +89,13 @@ def test_a_benchmark_runs_in_its_smoke_mode(script, request):
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{' '.join(command)} failed ({result.returncode}):\n{output[-6000:]}"
     assert re.search(result_line, result.stdout, re.MULTILINE), f"no line matching {result_line!r} in:\n{result.stdout}"
+
+
+@pytest.mark.slow
+def test_the_rule_times_command_reads_a_real_run(tiny_run):
+    """`lmtune rule-times`, a user's tool rather than a benchmark, on the tiny run's files."""
+    command = [sys.executable, "-m", "lmtune", "rule-times", "--results", str(tiny_run / "results")]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"^\| evaluate_continual_model \| \d+ \| {NUMBER} \| {NUMBER}% \|", result.stdout, re.MULTILINE)

@@ -26,7 +26,7 @@ from lmtune.core.distributed import (
     trainer_arguments,
 )
 from lmtune.core.errors import ClusterError, ParallelError
-from lmtune.core.slurm import check_partition, cluster_partitions, parse_partitions
+from lmtune.pipeline.slurm import check_partition, cluster_partitions, parse_partitions
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 
 BLOCK_SIZE = 16

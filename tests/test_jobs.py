@@ -6,7 +6,7 @@ import sys
 SCRIPT = """
 import sys
 from types import SimpleNamespace
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 start_job(SimpleNamespace(log=[sys.argv[1]], threads=1, rule="light", scriptdir=None))
 light = "torch" in sys.modules
 import torch

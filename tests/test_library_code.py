@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmtune.core.fingerprint import library_code, library_codes, library_modules
+from lmtune.pipeline.library_code import library_code, library_codes, library_modules
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -20,7 +20,7 @@ def modules_of(script: str) -> set[str]:
 def test_a_script_runs_what_it_imports_and_not_the_rest_of_the_library():
     scoring = modules_of("score_java.py")
     # Imported at the top of the script, inside a function of a module, and the packages on the way.
-    assert {"java/checks.py", "java/javac.py", "java/plots.py", "core/jobs.py", "java/__init__.py", "__init__.py"} <= scoring
+    assert {"java/checks.py", "java/javac.py", "java/plots.py", "pipeline/jobs.py", "java/__init__.py", "__init__.py"} <= scoring
     assert not {"core/training.py", "recipe.py", "core/generation.py", "continual/corpus.py"} & scoring
     assert "core/training.py" in modules_of("train.py")
 
@@ -82,7 +82,7 @@ def test_the_answers_kept_for_a_study_follow_the_code(tmp_path):
 
 
 def test_the_answers_kept_on_disk_are_those_of_the_current_code(tmp_path, monkeypatch):
-    from lmtune.core import fingerprint
+    from lmtune.pipeline import library_code as fingerprint
 
     package = write_package(tmp_path, {"__init__.py": "", "a.py": "def f(x):\n    return x + 1\n"})
     script = tmp_path / "script.py"

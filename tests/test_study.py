@@ -15,7 +15,7 @@ import yaml
 
 from conftest import REPO
 from lmtune.arithmetic.scoring import score
-from lmtune.config import coerce_to_schema
+from lmtune.core.schema import coerce_to_schema
 from lmtune.continual.metrics import metrics_report, stage_names, summarise_runs
 from lmtune.core import atomic
 from lmtune.java.tasks import score_generations
@@ -362,7 +362,7 @@ def test_rule_times_table_and_the_benchmark_script_share_one_reader(tmp_path):
     assert list(table["peak_rss_mb"]) == [700, 650]
     markdown = rule_times_markdown(jobs)
     assert markdown.splitlines()[-1] == "| total | 3 | 60 | 100% | 700 |  |"
-    printed = subprocess.run([sys.executable, "benchmarks/rule_times.py", "--results", str(tmp_path)], cwd=REPO,
+    printed = subprocess.run([sys.executable, "-m", "lmtune", "rule-times", "--results", str(tmp_path)], cwd=REPO,
                              capture_output=True, text=True, check=True).stdout
     assert printed == markdown
 
@@ -386,7 +386,7 @@ def test_compare_reports_differing_settings_and_metric_deltas(tmp_path, base):
 
 
 def run_compare(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lmtune.compare", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lmtune", "compare", *map(str, args)], capture_output=True, text=True,
                           env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import tiny_models
 from lmtune.core.errors import ModelError
 from lmtune.study.interpolation import read_weights, write_interpolated_model
-from lmtune.study.tracking import TrackingError, tracking_arguments
+from lmtune.core.tracking import TrackingError, tracking_arguments
 
 
 def short_training(model_dir, out_dir, steps: int, **arguments) -> None:

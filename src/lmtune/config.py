@@ -3,9 +3,6 @@ what a JSON schema cannot express (corpora readable, models findable, the device
 
 from __future__ import annotations
 
-import copy
-import functools
-import os
 from pathlib import Path
 
 from lmtune.continual.corpus import read_paragraphs
@@ -13,12 +10,8 @@ from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
 from lmtune.continual.strategies import StrategyError, check_strategy
-from lmtune.core.slurm import check_partition
+from lmtune.core.schema import ConfigError
 from lmtune.core.training import check_warmup
-
-
-class ConfigError(LmtuneError):
-    pass
 
 
 EXPERIMENTS = ("continual", "arithmetic", "java", "instruct")
@@ -28,105 +21,6 @@ def experiments(config: dict) -> list[str]:
     """The experiments to run: `experiments` where the config lists them (so that
     `--config experiments=[arithmetic]` runs one), else every one it has a section for."""
     return list(config.get("experiments") or [name for name in EXPERIMENTS if name in config])
-
-
-@functools.cache
-def _schema_text(path: Path, modified: float) -> dict:
-    import yaml
-
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-def load_schema(path: str | Path) -> dict:
-    """The config schema at `path`, a fresh copy: read once per process while the file is
-    unchanged (a study loads the workflow once per branch)."""
-    path = Path(path).resolve()
-    return copy.deepcopy(_schema_text(path, path.stat().st_mtime))
-
-
-def check_schema(config: dict, schema: dict) -> None:
-    """Raise ConfigError with the schema's most relevant complaint on one line: the key
-    path, the value and what was expected (a full jsonschema error runs to hundreds of
-    lines, the schema and the whole config included)."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
-
-    error = best_match(Draft202012Validator(schema).iter_errors(config))
-    if error is None:
-        return
-    where = ".".join(map(str, error.absolute_path)) or "top level"
-    expected = error.schema.get("description") if isinstance(error.schema, dict) else None
-    raise ConfigError(f"config {where}: {error.message}" + (f" (expected: {expected})" if expected else ""))
-
-
-def _subschemas(node: dict, root: dict) -> list[dict]:
-    """`node` and what it refers to or combines (allOf/anyOf), with each $ref resolved."""
-    if "$ref" in node:
-        target = root
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    found = [node]
-    for key in ("allOf", "anyOf", "oneOf"):
-        for child in node.get(key, []):
-            found.extend(_subschemas(child, root))
-    return found
-
-
-def _types_at(nodes: list[dict], key, root: dict) -> tuple[list[dict], set[str]]:
-    """The subschemas that govern `key` under `nodes`, and the types they allow."""
-    children = []
-    for node in (sub for n in nodes for sub in _subschemas(n, root)):
-        if isinstance(key, int):
-            if isinstance(node.get("items"), dict):
-                children.append(node["items"])
-        elif key in node.get("properties", {}):
-            children.append(node["properties"][key])
-        elif isinstance(node.get("additionalProperties"), dict):
-            children.append(node["additionalProperties"])
-    types = set()
-    for node in (sub for n in children for sub in _subschemas(n, root)):
-        declared = node.get("type", [])
-        declared = [declared] if isinstance(declared, str) else declared
-        if "string" in declared and "enum" in node:
-            # A string from a fixed list only ("all"): other strings may be numbers.
-            declared = [t for t in declared if t != "string"]
-            types.update(f"string:{value}" for value in node["enum"])
-        types.update(declared)
-    return children, types
-
-
-def _coerce(value: str, types: set[str]):
-    if "string" in types or f"string:{value}" in types:
-        return value
-    if "boolean" in types and value in ("true", "false", "True", "False"):
-        return value.lower() == "true"
-    for kind, convert in [("integer", int), ("number", float)]:
-        if kind in types:
-            try:
-                return convert(value)
-            except ValueError:
-                pass
-    return value
-
-
-def coerce_to_schema(config: dict, schema: dict) -> None:
-    """Give command-line values the type the schema expects where they sit. Snakemake
-    reads `--config continual="{phases: {A: {learning_rate: 1e-3}}}"` with every nested
-    value a string; a string where the schema wants a number or a boolean is converted,
-    and anything that does not convert is left for the schema to name."""
-
-    def walk(container, nodes):
-        keys = range(len(container)) if isinstance(container, list) else list(container)
-        for key in keys:
-            children, types = _types_at(nodes, key, schema)
-            value = container[key]
-            if isinstance(value, str):
-                container[key] = _coerce(value, types)
-            elif isinstance(value, (dict, list)):
-                walk(value, children)
-
-    walk(config, [schema])
 
 
 def check_continual(section: dict, workdir: Path = Path(".")) -> None:
@@ -210,7 +104,6 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
             if not compute["jobs_run_here"]:
                 check_fsdp(compute["fsdp"], compute["device"])
         check_liger_kernel(compute["liger_kernel"], compute["device"], here=compute["jobs_run_here"])
-        check_partition(os.environ.get("LMTUNE_SLURM_PARTITION"), "LMTUNE_SLURM_PARTITION")
     except LmtuneError as exc:
         raise ConfigError(str(exc)) from None
     for key, spec in specs.items():

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lmtune.continual.strategies import Strategy, StrategyError, strategy
+from lmtune.continual.strategies.sequential import Sequential
 from lmtune.core.training import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def phase_strategy(config: dict, name: str, phase: str) -> tuple[Strategy, dict]
     settings = strategy_settings(config, name)
     plugin = strategy(settings["method"])
     if phase == config["continual"]["order"][0] and plugin.first_phase_plain:
-        return Strategy(), {"method": Strategy.method, **{k: v for k, v in settings.items() if k == "training"}}
+        return Sequential(), {"method": Sequential.method, **{k: v for k, v in settings.items() if k == "training"}}
     return plugin, settings
 
 

@@ -6,16 +6,10 @@ import os
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from lmtune.config import (
-    EXPERIMENTS as ALL_EXPERIMENTS,
-    check_config,
-    check_results_folder,
-    check_schema,
-    coerce_to_schema,
-    experiments,
-    load_schema,
-)
-from lmtune.core.fingerprint import library_codes
+from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_results_folder, experiments
+from lmtune.core.schema import check_schema, coerce_to_schema, load_schema
+from lmtune.pipeline.library_code import library_codes
+from lmtune.pipeline.slurm import check_partition
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
@@ -38,7 +32,7 @@ from lmtune.study.sweeps import (
     resolved_config,
     setting_value,
 )
-from lmtune.study.tracking import tracking_for_jobs
+from lmtune.core.tracking import tracking_for_jobs
 
 # Checked when the workflow loads, before any job: a bad setting stops it here with one
 # line naming the key, the value and what was expected.
@@ -60,6 +54,8 @@ check_schema(config, CONFIG_SCHEMA)
 # branch_config fills its config's before the module loads.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
+# A job sent to a partition the cluster does not have stops here, not after the planning.
+check_partition(os.environ.get("LMTUNE_SLURM_PARTITION"), "LMTUNE_SLURM_PARTITION")
 
 EXPERIMENTS = experiments(config)
 # Every output, log, benchmark and checkpoint lives under the config's results folder
@@ -610,7 +606,7 @@ def study_inputs(wildcards):
 
 def track_library_code():
     """A `library` param for each script's rules, the hash of the lmtune code the script
-    runs (lmtune.core.fingerprint.library_codes). Snakemake reruns a job when its script
+    runs (lmtune.pipeline.library_code.library_codes). Snakemake reruns a job when its script
     changes, not when the library does; through this param a change of what that code
     does reruns exactly the jobs that run it. Called once all rules are defined."""
     scripts = {

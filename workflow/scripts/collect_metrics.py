@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from lmtune.core import atomic
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.continual.metrics import matrix_rows, metrics_report
 
 log = start_job(snakemake)

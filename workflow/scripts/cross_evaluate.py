@@ -2,7 +2,7 @@
 
 from lmtune.core import atomic
 from lmtune.cross import evaluate_everywhere
-from lmtune.core.jobs import job_model, start_job
+from lmtune.pipeline.jobs import job_model, start_job
 
 log = start_job(snakemake)
 model, tokenizer = job_model(snakemake)

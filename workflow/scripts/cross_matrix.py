@@ -7,7 +7,7 @@ import pandas as pd
 
 from lmtune.core import atomic
 from lmtune.cross import cross_rows, gather_results
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.cross import plot_cross_matrix
 
 log = start_job(snakemake)

@@ -6,7 +6,7 @@ import datasets
 from lmtune.core import atomic
 from lmtune.core.completions import padding_collator
 from lmtune.core.evaluation import evaluate_lm
-from lmtune.core.jobs import job_model, start_job
+from lmtune.pipeline.jobs import job_model, start_job
 
 log = start_job(snakemake)
 model, tokenizer = job_model(snakemake)

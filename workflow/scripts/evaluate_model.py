@@ -4,7 +4,7 @@ or the held-out Java snippets): the model is loaded once."""
 from lmtune.core import atomic
 from lmtune.core.blocks import load_blocks
 from lmtune.core.evaluation import evaluate_lm
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.adapters import load_for_inference
 
 log = start_job(snakemake)

@@ -1,7 +1,7 @@
 """The fine-tuned model as a plain transformers folder (safetensors and the tokenizer):
 the adapter merged into its base where there is one."""
 
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.sft.export import export_model
 
 log = start_job(snakemake)

@@ -2,7 +2,7 @@
 score rule judges them."""
 
 from lmtune.core.generation import answer_instructions
-from lmtune.core.jobs import job_model, start_job
+from lmtune.pipeline.jobs import job_model, start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
 from lmtune.core.stopping import first_line_end
 

@@ -3,7 +3,7 @@ records (lmtune.sft.data's format) with their target and kind; prompts without a
 answer have an empty completion."""
 
 from lmtune.arithmetic.tasks import generate_datasets
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import write_jsonl
 
 log = start_job(snakemake)

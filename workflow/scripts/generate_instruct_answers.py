@@ -3,7 +3,7 @@ a conversation the turns before its last assistant turn; that turn, or the compl
 is the reference the score rule compares with."""
 
 from lmtune.core.generation import answer_instructions
-from lmtune.core.jobs import job_model, start_job
+from lmtune.pipeline.jobs import job_model, start_job
 from lmtune.core.jsonl import write_jsonl
 from lmtune.sft.data import Conversation, read_examples
 

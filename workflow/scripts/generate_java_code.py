@@ -1,7 +1,7 @@
 """Greedy code for every test instruction from one model; the score rule judges it."""
 
 from lmtune.core.generation import answer_instructions
-from lmtune.core.jobs import job_model, start_job
+from lmtune.pipeline.jobs import job_model, start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
 from lmtune.core.stopping import first_block_end
 

@@ -2,7 +2,7 @@
 records (lmtune.sft.data's format), each with its task family."""
 
 from lmtune.java.tasks import generate_tasks
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import write_jsonl
 
 log = start_job(snakemake)

@@ -1,6 +1,6 @@
 """θ(α) = (1 − α)·start + α·end, written as a model folder (WiSE-FT): no training."""
 
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.study.interpolation import write_interpolated_model
 
 log = start_job(snakemake)

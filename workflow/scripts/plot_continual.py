@@ -4,7 +4,7 @@ perplexity per stage and training loss."""
 import json
 from pathlib import Path
 
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.continual.plots import plot_forgetting_vs_learning, plot_loss_matrix, plot_perplexity, plot_training_loss
 
 start_job(snakemake)

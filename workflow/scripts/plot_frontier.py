@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from lmtune.core import atomic
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.study.interpolation import frontier_points, strategy_points
 from lmtune.study.plots import plot_frontier
 

@@ -1,6 +1,6 @@
 """Materialise the configured base model as a transformers folder (safetensors)."""
 
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.models import materialize, parse_source
 
 log = start_job(snakemake)

@@ -2,7 +2,7 @@
 normalised JSON Lines: the validation file where the config names one, else a seeded
 split of the training file. Examples in both are counted and warned about."""
 
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import write_jsonl
 from lmtune.sft.data import read_examples, split_examples, warn_overlap
 

@@ -3,7 +3,7 @@
 from lmtune.continual.corpus import split_train_test
 from lmtune.core.errors import CorpusError
 from lmtune.java.corpus import clean_snippets, read_source
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import write_jsonl
 
 log = start_job(snakemake)

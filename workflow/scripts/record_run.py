@@ -5,7 +5,7 @@ time and peak memory; and the per-rule times as a table for the report."""
 from pathlib import Path
 
 from lmtune.core import atomic
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.study.record import read_benchmarks, rule_times, write_run_record
 
 log = start_job(snakemake)

@@ -3,7 +3,7 @@ set, and the error-by-target plot. Reads only the generations: rescoring needs n
 
 from lmtune.core import atomic
 from lmtune.arithmetic.scoring import judge, score
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
 from lmtune.arithmetic.plots import plot_error_by_target
 

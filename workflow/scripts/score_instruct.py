@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from lmtune.core import atomic
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
 from lmtune.sft.metrics import example_scores, generation_metrics
 

@@ -9,7 +9,7 @@ from lmtune.core import atomic, sandbox
 from lmtune.java.checks import judge_generations
 from lmtune.java.tasks import examples_table, score_generations
 from lmtune.java.javac import find_jdk
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
 from lmtune.java.plots import plot_java_accuracy
 

@@ -2,7 +2,7 @@
 
 from lmtune.core import atomic
 from lmtune.continual.corpus import join_paragraphs, read_paragraphs, split_train_test
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 
 log = start_job(snakemake)
 paragraphs = read_paragraphs(snakemake.input.corpus)

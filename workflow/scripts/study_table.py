@@ -1,7 +1,7 @@
 """The study table: one row per branch (the settings it changes, every headline metric
 and its change against the base), as CSV and Markdown; a figure per swept setting."""
 
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.study.headline import headline_metrics
 from lmtune.study.plots import plot_setting
 from lmtune.study.sweeps import Branch

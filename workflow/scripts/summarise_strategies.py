@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from lmtune.core import atomic
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.continual.metrics import summarise_runs, summary_rows
 
 log = start_job(snakemake)

@@ -4,7 +4,7 @@ encode_for_training's settings (max_length, overlong, separator); what the lengt
 is counted in the log."""
 
 from lmtune.core import atomic
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.models import load_tokenizer
 from lmtune.sft.data import read_examples
 from lmtune.sft.encoding import encode_for_training

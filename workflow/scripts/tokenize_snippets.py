@@ -2,7 +2,7 @@
 
 from lmtune.core import atomic
 from lmtune.core.blocks import predicted_tokens, tokenize_to_dataset
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import read_jsonl
 from lmtune.core.models import load_tokenizer
 

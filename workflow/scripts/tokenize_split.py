@@ -3,7 +3,7 @@
 from lmtune.core import atomic
 from lmtune.core.blocks import predicted_tokens, tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs
-from lmtune.core.jobs import start_job
+from lmtune.pipeline.jobs import start_job
 from lmtune.core.models import load_tokenizer
 
 log = start_job(snakemake)

@@ -2,7 +2,7 @@
 its input model and data, in as many data-parallel processes as it asks for."""
 
 from lmtune.core.distributed import run_data_parallel
-from lmtune.core.jobs import job_identity, start_job
+from lmtune.pipeline.jobs import job_identity, start_job
 from lmtune.recipe import TrainingSpec, train
 
 log = start_job(snakemake)

@@ -9,16 +9,6 @@ from pathlib import Path
 from lmtune.core import models  # PRECISIONS read through the module: torch on first use, not at workflow load
 from lmtune.core.models import check_model_folder, load_model, resolve_device
 
-# A LoRA adapter's settings, as the config gives them (a continual strategy's, the
-# arithmetic experiment's).
-LORA_SETTINGS = {
-    "r": {"type": "integer", "minimum": 1},
-    "alpha": {"type": "number", "exclusiveMinimum": 0},
-    "dropout": {"type": "number", "minimum": 0, "maximum": 1},
-    "target_modules": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-}
-
-
 def quantization_config(precision: str):
     from transformers import BitsAndBytesConfig
 

@@ -100,7 +100,7 @@ def _process(fn: Callable, args: tuple, device: str, threads: int) -> Any:
 
     import torch
 
-    from lmtune.core.jobs import tune_job_process
+    from lmtune.core.process import tune_job_process
 
     tune_job_process()  # a fresh process, with a job's imports, steps and exit
     # A fresh process: its log lines go where the parent's output goes (the job's log),

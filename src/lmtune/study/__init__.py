@@ -6,8 +6,7 @@
 - `table`: one row per branch, its settings and headline metrics with deltas.
 - `record`: `run.json`, what produced a results folder (config, commit, packages,
   device, per-job time and memory).
-- `compare`: two or more results folders side by side (`python -m lmtune.compare`).
-- `tracking`: TensorBoard / MLflow arguments for the Trainer.
+- `compare`: two or more results folders side by side (`lmtune compare`).
 - `interpolation`: WiSE-FT weight interpolation and the forgetting-learning frontier.
 - `plots`: a figure per swept setting; the frontier figure.
 """

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmtune.config import EXPERIMENTS, ConfigError, _subschemas, _types_at, check_schema, coerce_to_schema, experiments
+from lmtune.config import EXPERIMENTS, experiments
+from lmtune.core.schema import ConfigError, check_schema, coerce_to_schema, subschemas, types_at
 from lmtune.core.errors import LmtuneError
 
 BASE_ID = "base"
@@ -110,12 +111,12 @@ def setting_paths(config: dict, schema: dict) -> set[str]:
 
     def walk(value, nodes: list[dict], prefix: str) -> None:
         keys = set(value) if isinstance(value, dict) else set()
-        for node in (sub for n in nodes for sub in _subschemas(n, schema)):
+        for node in (sub for n in nodes for sub in subschemas(n, schema)):
             keys.update(node.get("properties", {}))
         for key in keys:
             path = f"{prefix}.{key}" if prefix else key
             paths.add(path)
-            children, _ = _types_at(nodes, key, schema)
+            children, _ = types_at(nodes, key, schema)
             walk(value.get(key) if isinstance(value, dict) else None, children, path)
 
     walk(config, [schema], "")
@@ -128,7 +129,7 @@ def check_setting_path(path: str, config: dict, schema: dict, known: set[str] | 
     nodes, value = [schema], config
     for key in path.split("."):
         value = value.get(key) if isinstance(value, dict) else None
-        nodes, _ = _types_at(nodes, key, schema)
+        nodes, _ = types_at(nodes, key, schema)
         if not nodes and value is None:
             known = known if known is not None else setting_paths(config, schema)
             nearest = difflib.get_close_matches(path, sorted(known), n=1, cutoff=0.0)

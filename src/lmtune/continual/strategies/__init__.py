@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from lmtune.core.errors import LmtuneError
+from lmtune.core.schema import ConfigError, check_schema, coerce_to_schema, definition
 
 
 class StrategyError(LmtuneError):
@@ -36,28 +37,29 @@ class StrategyError(LmtuneError):
 
 
 # What every strategy's settings may hold besides its own: its method and overrides of
-# the phases' optimisation settings (a LoRA strategy's own learning rate, say).
-COMMON_SETTINGS = {
-    "method": {"type": "string"},
-    "training": {
-        "type": "object",
-        "description": "overrides of the phases' hyper-parameters for this strategy (e.g. a LoRA learning rate)",
-        "properties": {
-            "learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-            "epochs": {"type": "number", "exclusiveMinimum": 0},
-            "max_steps": {"type": "integer", "minimum": -1},
-            "warmup_steps": {"type": "number", "minimum": 0},
-            "weight_decay": {"type": "number", "minimum": 0},
+# some of the phases' optimisation settings (a LoRA strategy's own learning rate, say),
+# as the config schema defines them.
+TRAINING_OVERRIDES = ("learning_rate", "epochs", "max_steps", "warmup_steps", "weight_decay")
+
+
+def common_settings() -> dict:
+    training = definition("training")["properties"]
+    return {
+        "method": {"type": "string"},
+        "training": {
+            "type": "object",
+            "description": "overrides of the phases' hyper-parameters for this strategy (e.g. a LoRA learning rate)",
+            "properties": {key: training[key] for key in TRAINING_OVERRIDES},
+            "additionalProperties": False,
         },
-        "additionalProperties": False,
-    },
-}
+    }
 
 
 class Strategy:
-    """The plain sequential method: each phase trains on its domain and nothing else."""
+    """What a strategy may add to a phase; each piece does nothing until a subclass says
+    otherwise (lmtune.continual.strategies.sequential is the plain method)."""
 
-    method: ClassVar[str] = "sequential"
+    method: ClassVar[str]
     settings_schema: ClassVar[dict] = {}  # JSON schema properties of the strategy's own settings
     required: ClassVar[tuple[str, ...]] = ()
     first_phase_plain: ClassVar[bool] = False
@@ -79,7 +81,7 @@ class Strategy:
     def schema(cls) -> dict:
         return {
             "type": "object",
-            "properties": {**COMMON_SETTINGS, **cls.settings_schema},
+            "properties": {**common_settings(), **cls.settings_schema},
             "required": ["method", *cls.required],
             "additionalProperties": False,
         }
@@ -87,9 +89,11 @@ class Strategy:
 
 @lru_cache(maxsize=1)
 def registry() -> dict[str, type[Strategy]]:
-    """method name -> strategy class, from every module of this package."""
-    found = {Strategy.method: Strategy}
-    for module in pkgutil.iter_modules(__path__):
+    """method name -> strategy class, from every module of this package, the plain
+    sequential method first."""
+    found = {}
+    modules = sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name != "sequential")
+    for module in modules:
         if module.name.startswith("_"):
             continue
         imported = importlib.import_module(f"{__name__}.{module.name}")
@@ -101,12 +105,12 @@ def registry() -> dict[str, type[Strategy]]:
 
 def describe() -> str:
     """Every strategy: its method, what it does (its module's first line) and its settings,
-    as a Markdown table (`python -m lmtune.continual.strategies`)."""
+    as a Markdown table (`lmtune strategies`)."""
     import sys
 
     rows = ["| method | what it does | settings |", "| --- | --- | --- |"]
     for method, cls in registry().items():
-        doc = (sys.modules[cls.__module__].__doc__ if cls is not Strategy else cls.__doc__) or ""
+        doc = sys.modules[cls.__module__].__doc__ or ""
         summary = " ".join(doc.strip().split("\n\n")[0].split())
         settings = ", ".join(f"`{name}`" for name in cls.settings_schema)
         rows.append(f"| `{method}` | {summary} | {settings} |")
@@ -123,8 +127,6 @@ def strategy(method: str) -> Strategy:
 def check_strategy(name: str, settings: dict) -> None:
     """Check a configured strategy's settings against its plug-in's schema: one line
     naming the key, at workflow load."""
-    from lmtune.config import ConfigError, check_schema, coerce_to_schema
-
     method = settings.get("method")
     if method not in registry():
         raise StrategyError(

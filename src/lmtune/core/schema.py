@@ -1,0 +1,135 @@
+"""The config schema's machinery: read it, give command-line values their types, and say
+its verdict in one line. The schema itself is workflow/schemas/config.schema.yaml; every
+setting is defined there once, and code that checks a part of the config (a strategy's
+settings, a sweep's paths) reads its definitions from it (`definition`)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+from lmtune.core.errors import LmtuneError
+
+# The checkout's schema, beside the package's source (src/lmtune/core -> the checkout).
+CONFIG_SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(LmtuneError):
+    pass
+
+
+@functools.cache
+def _schema_text(path: Path, modified: float) -> dict:
+    import yaml
+
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_schema(path: str | Path) -> dict:
+    """The config schema at `path`, a fresh copy: read once per process while the file is
+    unchanged (a study loads the workflow once per branch)."""
+    path = Path(path).resolve()
+    return copy.deepcopy(_schema_text(path, path.stat().st_mtime))
+
+
+def check_schema(config: dict, schema: dict) -> None:
+    """Raise ConfigError with the schema's most relevant complaint on one line: the key
+    path, the value and what was expected (a full jsonschema error runs to hundreds of
+    lines, the schema and the whole config included)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return
+    where = ".".join(map(str, error.absolute_path)) or "top level"
+    expected = error.schema.get("description") if isinstance(error.schema, dict) else None
+    raise ConfigError(f"config {where}: {error.message}" + (f" (expected: {expected})" if expected else ""))
+
+
+def subschemas(node: dict, root: dict) -> list[dict]:
+    """`node` and what it refers to or combines (allOf/anyOf), with each $ref resolved."""
+    if "$ref" in node:
+        target = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    found = [node]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for child in node.get(key, []):
+            found.extend(subschemas(child, root))
+    return found
+
+
+def types_at(nodes: list[dict], key, root: dict) -> tuple[list[dict], set[str]]:
+    """The subschemas that govern `key` under `nodes`, and the types they allow."""
+    children = []
+    for node in (sub for n in nodes for sub in subschemas(n, root)):
+        if isinstance(key, int):
+            if isinstance(node.get("items"), dict):
+                children.append(node["items"])
+        elif key in node.get("properties", {}):
+            children.append(node["properties"][key])
+        elif isinstance(node.get("additionalProperties"), dict):
+            children.append(node["additionalProperties"])
+    types = set()
+    for node in (sub for n in children for sub in subschemas(n, root)):
+        declared = node.get("type", [])
+        declared = [declared] if isinstance(declared, str) else declared
+        if "string" in declared and "enum" in node:
+            # A string from a fixed list only ("all"): other strings may be numbers.
+            declared = [t for t in declared if t != "string"]
+            types.update(f"string:{value}" for value in node["enum"])
+        types.update(declared)
+    return children, types
+
+
+def _coerce(value: str, types: set[str]):
+    if "string" in types or f"string:{value}" in types:
+        return value
+    if "boolean" in types and value in ("true", "false", "True", "False"):
+        return value.lower() == "true"
+    for kind, convert in [("integer", int), ("number", float)]:
+        if kind in types:
+            try:
+                return convert(value)
+            except ValueError:
+                pass
+    return value
+
+
+def coerce_to_schema(config: dict, schema: dict) -> None:
+    """Give command-line values the type the schema expects where they sit. Snakemake
+    reads `--config continual="{phases: {A: {learning_rate: 1e-3}}}"` with every nested
+    value a string; a string where the schema wants a number or a boolean is converted,
+    and anything that does not convert is left for the schema to name."""
+
+    def walk(container, nodes):
+        keys = range(len(container)) if isinstance(container, list) else list(container)
+        for key in keys:
+            children, types = types_at(nodes, key, schema)
+            value = container[key]
+            if isinstance(value, str):
+                container[key] = _coerce(value, types)
+            elif isinstance(value, (dict, list)):
+                walk(value, children)
+
+    walk(config, [schema])
+
+
+def definition(name: str, path: str | Path = CONFIG_SCHEMA) -> dict:
+    """The schema's `definitions/<name>`, with its own $refs resolved, as a schema of its
+    own: one definition of a setting, read by whatever checks it."""
+    schema = load_schema(path)
+
+    def resolve(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve({**subschemas({"$ref": node["$ref"]}, schema)[0], **{k: v for k, v in node.items() if k != "$ref"}})
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return resolve(schema["definitions"][name])
