@@ -27,7 +27,7 @@ run: setup
 # The tests also start a one-machine SLURM cluster, open the report in chromium and
 # compile with javac: Debian packages, installed once (with sudo when not root).
 system-packages:
-	ci/install-system-packages.sh
+	.ci/install-system-packages.sh
 
 test: setup system-packages
 	$(VENV)/bin/pytest --durations=15

@@ -39,8 +39,8 @@ from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.completions import packing_collator, padding_collator
 from lmtune.core.models import load_model, load_tokenizer, parse_source
 from lmtune.java.tasks import generate_tasks
-from lmtune.sft.data import PromptCompletion
-from lmtune.sft.encoding import encode_for_training
+from lmtune.instruct.data import PromptCompletion
+from lmtune.instruct.encoding import encode_for_training
 
 
 def instruction_pairs(config: dict, data: str, count: int | None) -> tuple[list[PromptCompletion], str]:

@@ -52,8 +52,8 @@ from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
 from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
 from lmtune.core.errors import ModelError
-from lmtune.sft.data import PromptCompletion, read_examples, split_examples
-from lmtune.sft.encoding import encode_for_training
+from lmtune.instruct.data import PromptCompletion, read_examples, split_examples
+from lmtune.instruct.encoding import encode_for_training
 from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
 from lmtune import recipe

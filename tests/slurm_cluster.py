@@ -11,7 +11,7 @@ job step strips before its nested `srun`; so `cluster.env` puts first on PATH an
 that names the config and runs the real one.
 
 Needs root and the Debian packages `slurm-wlm` and `munge`: the fixture fails, rather than
-skips, without them (CI installs them with ci/install-system-packages.sh).
+skips, without them (CI installs them with .ci/install-system-packages.sh).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-INSTALL_SCRIPT = "ci/install-system-packages.sh"
+INSTALL_SCRIPT = ".ci/install-system-packages.sh"
 PARTITION = "debug"
 BINARIES = ["munged", "mungekey", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scontrol"]
 

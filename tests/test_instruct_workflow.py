@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lmtune.core.jsonl import read_jsonl
-from lmtune.sft.data import read_examples
+from lmtune.instruct.data import read_examples
 
 from conftest import REPO
 

@@ -22,7 +22,7 @@ import pytest
 from conftest import run_snakemake
 
 DRIVER = Path(__file__).with_name("report_driver.js")
-INSTALL_SCRIPT = "ci/install-system-packages.sh"
+INSTALL_SCRIPT = ".ci/install-system-packages.sh"
 
 # The categories of the workflow's report(...) outputs (workflow/rules/*.smk) and their results.
 EXPECTED = {

@@ -1,9 +1,17 @@
 """lmtune: the library behind the workflow's rules, usable without Snakemake.
 
-Each module does one job: `corpus` reads and splits text, `blocks` tokenizes it into
-causal-LM blocks, `models` loads and materialises models, `training` runs a phase,
-`evaluation` measures loss and perplexity, `metrics` assembles the results, `plots`
-draws them, `atomic` writes files so a crash never leaves a half-written one.
+Its layers, each importing only from those below it (tests/test_layers.py):
+- `lmtune.core`: what every experiment uses: the config schema's machinery (`schema`),
+  models and adapters (`models`, `adapters`), token blocks and completions (`blocks`,
+  `completions`), training and its resume fingerprint (`training`, `fingerprint`),
+  evaluation and generation, files written whole (`atomic`), the OS sandbox (`sandbox`).
+- one package per experiment: `lmtune.continual` (its strategies are plug-ins),
+  `lmtune.arithmetic`, `lmtune.java`, `lmtune.instruct`;
+- what spans them: `lmtune.config` (the checks at workflow load), `lmtune.recipe`
+  (every training job described once), `lmtune.cross` (the cross-experiment matrix);
+- `lmtune.study`: many runs of one config, compared;
+- `lmtune.pipeline`: the code that knows Snakemake (job start, library-code hashes, SLURM);
+- `lmtune.cli`: the `lmtune` command.
 """
 
 __version__ = "0.1.0"

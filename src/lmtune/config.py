@@ -172,7 +172,7 @@ def check_instruct(config: dict, workdir: Path = Path(".")) -> None:
     field before any job runs), the split leaves examples on both sides, both files have
     one shape, chat data has a chat template where the model folder is there to ask,
     and packing has a CUDA device."""
-    from lmtune.sft.data import Conversation, read_examples, split_examples
+    from lmtune.instruct.data import Conversation, read_examples, split_examples
 
     section = config["instruct"]
     data = section["data"]

@@ -27,13 +27,13 @@ def load_evaluation_set(spec: dict, tokenizer):
 
     spec: {"kind": "text", "path", "block_size"} (paragraphs), {"kind": "snippets",
     "path", "block_size"} (JSONL of {"code"}), or {"kind": "instructions", "path",
-    "separator"} (instruction data, lmtune.sft.data: every example whole).
+    "separator"} (instruction data, lmtune.instruct.data: every example whole).
     """
     # datasets: only the evaluation jobs tokenize; gathering the matrix needs none of it.
     from lmtune.core.blocks import tokenize_to_dataset
     from lmtune.core.completions import padding_collator
-    from lmtune.sft.data import read_examples
-    from lmtune.sft.encoding import encode_for_training
+    from lmtune.instruct.data import read_examples
+    from lmtune.instruct.encoding import encode_for_training
 
     kind, path = spec["kind"], spec["path"]
     if kind == "text":

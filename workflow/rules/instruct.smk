@@ -1,5 +1,5 @@
 # Instruction tuning on the user's own data (prompt/completion or chat records, read by
-# lmtune.sft.data): split, tokenize with the loss on the answers, train (LoRA or full,
+# lmtune.instruct.data): split, tokenize with the loss on the answers, train (LoRA or full,
 # through lmtune.recipe.instruct), evaluate loss and perplexity on the validation split,
 # generate answers to its prompts, score them, and export a plain transformers folder.
 

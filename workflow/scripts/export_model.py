@@ -2,7 +2,7 @@
 the adapter merged into its base where there is one."""
 
 from lmtune.pipeline.jobs import start_job
-from lmtune.sft.export import export_model
+from lmtune.instruct.export import export_model
 
 log = start_job(snakemake)
 export_model(snakemake.input.model, snakemake.output[0], snakemake.params.precision, adapter_dir=snakemake.input.get("adapter"))

@@ -1,5 +1,5 @@
 """Generate the arithmetic training set and its evaluation prompts as JSONL: prompt/completion
-records (lmtune.sft.data's format) with their target and kind; prompts without a reference
+records (lmtune.instruct.data's format) with their target and kind; prompts without a reference
 answer have an empty completion."""
 
 from lmtune.arithmetic.tasks import generate_datasets

@@ -5,7 +5,7 @@ is the reference the score rule compares with."""
 from lmtune.core.generation import answer_instructions
 from lmtune.pipeline.jobs import job_model, start_job
 from lmtune.core.jsonl import write_jsonl
-from lmtune.sft.data import Conversation, read_examples
+from lmtune.instruct.data import Conversation, read_examples
 
 log = start_job(snakemake)
 model, tokenizer = job_model(snakemake)

@@ -1,5 +1,5 @@
 """Generate the comment-to-code pairs and their two test splits as JSONL: prompt/completion
-records (lmtune.sft.data's format), each with its task family."""
+records (lmtune.instruct.data's format), each with its task family."""
 
 from lmtune.java.tasks import generate_tasks
 from lmtune.pipeline.jobs import start_job

@@ -4,7 +4,7 @@ split of the training file. Examples in both are counted and warned about."""
 
 from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import write_jsonl
-from lmtune.sft.data import read_examples, split_examples, warn_overlap
+from lmtune.instruct.data import read_examples, split_examples, warn_overlap
 
 log = start_job(snakemake)
 record_format = snakemake.params.record_format

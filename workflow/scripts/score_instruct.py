@@ -8,7 +8,7 @@ from pathlib import Path
 from lmtune.core import atomic
 from lmtune.pipeline.jobs import start_job
 from lmtune.core.jsonl import read_jsonl, write_jsonl
-from lmtune.sft.metrics import example_scores, generation_metrics
+from lmtune.instruct.metrics import example_scores, generation_metrics
 
 log = start_job(snakemake)
 records = read_jsonl(snakemake.input.generations)

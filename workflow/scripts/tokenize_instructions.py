@@ -1,4 +1,4 @@
-"""Tokenize instruction data (prompt/completion or chat records, lmtune.sft.data) for
+"""Tokenize instruction data (prompt/completion or chat records, lmtune.instruct.data) for
 completion-only training: the loss on the answers only. The rule's `encoding` param holds
 encode_for_training's settings (max_length, overlong, separator); what the length limit did
 is counted in the log."""
@@ -6,8 +6,8 @@ is counted in the log."""
 from lmtune.core import atomic
 from lmtune.pipeline.jobs import start_job
 from lmtune.core.models import load_tokenizer
-from lmtune.sft.data import read_examples
-from lmtune.sft.encoding import encode_for_training
+from lmtune.instruct.data import read_examples
+from lmtune.instruct.encoding import encode_for_training
 
 log = start_job(snakemake)
 tokenizer = load_tokenizer(snakemake.input.model)

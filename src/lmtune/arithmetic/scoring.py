@@ -8,7 +8,7 @@ from statistics import fmean
 
 from text_to_num import text2num
 
-from lmtune.arithmetic.tasks import SEPARATOR, number_word
+from lmtune.arithmetic.tasks import PLUS, number_word
 
 # Why an answer is or is not well formed; one code per answer, the first problem met
 # reading it left to right. The README's arithmetic section defines each.
@@ -83,7 +83,7 @@ def parse_answer(text: str, addend_range: tuple[int, int] | list[int]) -> Parsed
     line = line.strip()
     if not line:
         return ParsedAnswer("empty", None)
-    parts = (line + " ").split(SEPARATOR)
+    parts = (line + " ").split(PLUS)
     parts[-1] = parts[-1].removesuffix(" ")  # the space added to split off a dangling "más"
     addends = []
     for part in parts[:-1]:

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 
 from num2words import num2words
 
-SEPARATOR = " más "
+# The word between addends in an answer ("cinco más tres").
+PLUS = " más "
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def random_addends(target: int, low: int, high: int, rng: random.Random) -> list
 
 
 def answer_text(addends: list[int]) -> str:
-    return SEPARATOR.join(number_word(a) for a in addends)
+    return PLUS.join(number_word(a) for a in addends)
 
 
 def split_targets(low: int, high: int, held_out: int, seed: int) -> tuple[list[int], list[int]]:

@@ -158,7 +158,7 @@ def packing_collator(model):
         log.warning(SDPA_PACKING_WARNING)
     if model.config.use_cache:
         # With a cache, transformers (5.23) builds sdpa's mask without reading the
-        # restarts, and packed examples attend to each other (tests/test_sft.py shows it).
+        # restarts, and packed examples attend to each other (tests/test_instruct.py shows it).
         log.info("packing: the model's cache is turned off (config.use_cache = False)")
         model.config.use_cache = False
     from transformers import DataCollatorWithFlattening

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from lmtune.core.blocks import IGNORE_INDEX
 from lmtune.core.completions import encode_chat, encode_example
 from lmtune.core.errors import DataError, LmtuneError
-from lmtune.sft.data import Conversation, Example
+from lmtune.instruct.data import Conversation, Example
 
 log = logging.getLogger(__name__)
 
