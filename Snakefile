@@ -18,8 +18,11 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from lmtune.core.process import tune_garbage_collector
 from lmtune.pipeline.jobs import library_first_for_jobs
+from lmtune.pipeline.parse_cache import cache_snakemake_parsing
 
 library_first_for_jobs(Path(workflow.basedir) / "src")
+# A study parses the rules files once, not once per branch.
+cache_snakemake_parsing()
 # Snakemake's own process as a job's: planning a large DAG starts and ends faster.
 tune_garbage_collector()
 
@@ -38,15 +41,7 @@ include: "workflow/rules/model.smk"
 # `experiments`, where set, lists it.
 if "continual" in EXPERIMENTS:
 
-    include: "workflow/rules/data.smk"
-    include: "workflow/rules/train.smk"
-    include: "workflow/rules/evaluate.smk"
-    include: "workflow/rules/metrics.smk"
-
-    # Weight interpolation and the forgetting-learning frontier, where alphas are set.
-    if interpolation_alphas():
-
-        include: "workflow/rules/interpolation.smk"
+    include: "workflow/rules/continual.smk"
 
 
 if "arithmetic" in EXPERIMENTS:
@@ -98,4 +93,4 @@ rule unplanned_target:
 
 
 # Every rule is defined: from here on a change of the library code a job runs reruns it.
-track_library_code()
+include: "workflow/rules/library_code.smk"

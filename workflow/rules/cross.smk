@@ -2,50 +2,104 @@
 # that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
 
 
+CROSS = f"{RESULTS}/cross"
+
+
+def cross_models():
+    """model id -> {"model": folder, "adapter": folder or None, "base": base id,
+    "evaluations": {set name: file}}, where `evaluations` names the sets another rule
+    already evaluates that model on (evaluate_continual_model, evaluate_java_lm: the same blocks and
+    batch size), so that the matrix reads them rather than computing them again."""
+    base_ids = {}
+    for experiment in CROSS_EXPERIMENTS:
+        base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
+    models = {
+        base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}}
+        for folder, base_id in base_ids.items()
+    }
+
+    def add(model_id, experiment, folder, adapter=None):
+        models[model_id] = {
+            "model": folder,
+            "adapter": adapter,
+            "base": base_ids[BASE_MODELS[experiment]],
+            "evaluations": {},
+        }
+
+    if "continual" in EXPERIMENTS:
+        strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
+        for phase in continual_order():
+            add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
+        for domain in continual_order():
+            base = models[base_ids[BASE_MODELS["continual"]]]
+            base["evaluations"][f"continual_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
+            for phase in continual_order():
+                evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
+                evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
+    if "arithmetic" in EXPERIMENTS:
+        add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
+    if "java" in EXPERIMENTS:
+        for variant in java_variants()[1:]:
+            add(f"java_{variant}", "java", java_model(variant))
+        for variant in JAVA_LM_VARIANTS:
+            model_id = base_ids[BASE_MODELS["java"]] if variant == "base" else f"java_{variant}"
+            models[model_id]["evaluations"]["java_held_out"] = f"{JAVA}/heldout_lm/{variant}.json"
+    return models
+
+
+def cross_sets():
+    """set name -> how to read and tokenize it (lmtune.cross.load_evaluation_set)."""
+    sets = {}
+    if "continual" in EXPERIMENTS:
+        block = config["continual"]["evaluation"]["block_size"]
+        for domain in continual_order():
+            sets[f"continual_{domain}"] = {
+                "kind": "text",
+                "path": f"{continual_data(domain)}/data/{domain}/test.txt",
+                "block_size": block,
+            }
+    if "arithmetic" in EXPERIMENTS:
+        sets["arithmetic_held_out"] = {
+            "kind": "instructions",
+            "path": f"{ARITHMETIC}/data/eval_held_out.jsonl",
+            "separator": ARITHMETIC_SEPARATOR,
+        }
+    if "java" in EXPERIMENTS:
+        block = config["java"]["evaluation"]["block_size"]
+        sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
+    return sets
+
+
+def cross_sets_to_evaluate(model_id):
+    """The sets that cross_evaluate computes for a model, those no other rule evaluates."""
+    shared = CROSS_MODELS[model_id]["evaluations"]
+    return {name: spec for name, spec in CROSS_SETS.items() if name not in shared}
+
+
+def cross_inputs(wildcards):
+    spec = CROSS_MODELS[wildcards.model_id]
+    inputs = {"model": spec["model"], "sets": [s["path"] for s in cross_sets_to_evaluate(wildcards.model_id).values()]}
+    if spec["adapter"]:
+        inputs["adapter"] = spec["adapter"]
+    return inputs
+
+
+def cross_computed_models():
+    """The models with a cross evaluation of their own (cross_evaluate)."""
+    return [model_id for model_id in CROSS_MODELS if cross_sets_to_evaluate(model_id)]
+
+
+def cross_matrix_inputs(wildcards):
+    """Each model's own cross evaluation, and the evaluations it shares with other rules."""
+    return {
+        "computed": [f"{CROSS}/{model_id}.json" for model_id in cross_computed_models()],
+        "shared": [path for spec in CROSS_MODELS.values() for path in spec["evaluations"].values()],
+    }
+
+
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
+TARGETS["cross"] = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"]
 
 
-rule cross_evaluate:
-    input:
-        unpack(cross_inputs),
-    output:
-        f"{CROSS}/{{model_id}}.json",
-    log:
-        f"{LOGS}/cross_evaluate/{{model_id}}.log",
-    benchmark:
-        f"{BENCHMARKS}/cross_evaluate/{{model_id}}.tsv"
-    conda:
-        ENV
-    threads: job_threads("evaluation")
-    resources:
-        **job_resources("evaluation"),
-    params:
-        sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
-        # The arithmetic adapter was trained on a 4-bit base where the config says so.
-        quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
-        and config["arithmetic"]["lora"]["quantize_4bit"],
-        batch_size=8,
-        compute=COMPUTE,
-    script:
-        "../scripts/cross_evaluate.py"
-
-
-rule cross_matrix:
-    input:
-        unpack(cross_matrix_inputs),
-    output:
-        table=f"{CROSS}/matrix.csv",
-        plot=report(f"{CROSS}/matrix.png", caption="../report/cross_matrix.rst", category="Across experiments"),
-    log:
-        f"{LOGS}/cross_matrix.log",
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
-    localrule: True
-    conda:
-        ENV
-    params:
-        models=CROSS_MODELS,
-        computed=cross_computed_models(),
-        sets=list(CROSS_SETS),
-    script:
-        "../scripts/cross_matrix.py"
+include: "cross/matrix.smk"

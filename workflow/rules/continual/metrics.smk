@@ -17,7 +17,7 @@ rule collect_metrics:
     params:
         order=config["continual"]["order"],
     script:
-        "../scripts/collect_metrics.py"
+        "../../scripts/collect_metrics.py"
 
 
 rule summarise_strategies:
@@ -27,7 +27,7 @@ rule summarise_strategies:
         summary=f"{CONTINUAL}/summary.json",
         table=report(
             f"{CONTINUAL}/summary.csv",
-            caption="../report/summary.rst",
+            caption="../../report/summary.rst",
             category="Continual pre-training",
         ),
     log:
@@ -39,7 +39,7 @@ rule summarise_strategies:
     params:
         runs=continual_runs(),
     script:
-        "../scripts/summarise_strategies.py"
+        "../../scripts/summarise_strategies.py"
 
 
 rule plot_continual:
@@ -49,22 +49,22 @@ rule plot_continual:
     output:
         loss_matrix=report(
             f"{CONTINUAL}/loss_matrix.png",
-            caption="../report/loss_matrix.rst",
+            caption="../../report/loss_matrix.rst",
             category="Continual pre-training",
         ),
         scatter=report(
             f"{CONTINUAL}/forgetting_vs_learning.png",
-            caption="../report/forgetting_vs_learning.rst",
+            caption="../../report/forgetting_vs_learning.rst",
             category="Continual pre-training",
         ),
         perplexity=report(
             f"{CONTINUAL}/perplexity.png",
-            caption="../report/perplexity.rst",
+            caption="../../report/perplexity.rst",
             category="Continual pre-training",
         ),
         train_loss=report(
             f"{CONTINUAL}/train_loss.png",
-            caption="../report/train_loss.rst",
+            caption="../../report/train_loss.rst",
             category="Continual pre-training",
         ),
     log:
@@ -76,4 +76,4 @@ rule plot_continual:
     params:
         loss_log_runs=[run for run, _ in run_loss_logs()],
     script:
-        "../scripts/plot_continual.py"
+        "../../scripts/plot_continual.py"

@@ -23,4 +23,4 @@ rule train_phase:
         # Outside the declared outputs: Snakemake deletes those before a rerun.
         checkpoint_dir=lambda wildcards: f"{CONTINUAL}/checkpoints/{wildcards.strategy}/seed{wildcards.seed}/{wildcards.phase}",
     script:
-        "../scripts/train.py"
+        "../../scripts/train.py"

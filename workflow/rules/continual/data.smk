@@ -17,7 +17,7 @@ rule split_corpus:
         test_fraction=config["continual"]["split"]["test_fraction"],
         seed=config["continual"]["split"]["seed"],
     script:
-        "../scripts/split_corpus.py"
+        "../../scripts/split_corpus.py"
 
 
 rule tokenize_split:
@@ -35,4 +35,4 @@ rule tokenize_split:
     conda:
         ENV
     script:
-        "../scripts/tokenize_split.py"
+        "../../scripts/tokenize_split.py"

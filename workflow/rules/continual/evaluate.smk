@@ -22,4 +22,4 @@ rule evaluate_continual_model:
         batch_size=config["continual"]["evaluation"]["batch_size"],
         compute=COMPUTE,
     script:
-        "../scripts/evaluate_model.py"
+        "../../scripts/evaluate_model.py"

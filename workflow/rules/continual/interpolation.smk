@@ -26,7 +26,7 @@ rule interpolate_weights:
     params:
         alpha=lambda wildcards: float(wildcards.alpha),
     script:
-        "../scripts/interpolate_weights.py"
+        "../../scripts/interpolate_weights.py"
 
 
 rule plot_frontier:
@@ -40,7 +40,7 @@ rule plot_frontier:
         points=f"{CONTINUAL}/frontier.json",
         plot=report(
             f"{CONTINUAL}/frontier.png",
-            caption="../report/frontier.rst",
+            caption="../../report/frontier.rst",
             category="Continual pre-training",
         ),
     log:
@@ -53,4 +53,4 @@ rule plot_frontier:
         run=dict(zip(["strategy", "seed"], interpolation_run())),
         order=continual_order(),
     script:
-        "../scripts/plot_frontier.py"
+        "../../scripts/plot_frontier.py"

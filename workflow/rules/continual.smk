@@ -1,0 +1,187 @@
+# Continual pre-training (seed 000): the paths of its runs and its input functions; its
+# rules, by stage, in continual/. What each phase trains with is lmtune.recipe's to say:
+# the rules never name a strategy.
+
+from lmtune import recipe
+from lmtune.study.sharing import shared_base_model_dir, shared_data_dir, shared_interpolation_dir, shared_phase_dir
+
+CONTINUAL = f"{RESULTS}/continual"
+
+
+# Continual pre-training: one run per strategy and seed. A run's phase lives in
+# <results>/continual/<strategy>/seed<seed>/<phase>/ (model, training loss, evaluations);
+# the base model's evaluations in <results>/continual/base/eval/. What each phase trains
+# with is lmtune.recipe's to say: the rules never name a strategy.
+def continual_order():
+    return config["continual"]["order"]
+
+
+def continual_runs():
+    return [(strategy, seed) for strategy in config["continual"]["strategies"] for seed in config["continual"]["seeds"]]
+
+
+def check_seed(seed):
+    seeds = config["continual"]["seeds"]
+    if int(seed) not in seeds:
+        raise ValueError(f"continual seed {seed} is not configured: continual.seeds is {seeds}")
+
+
+def phase_dir(strategy, seed, phase):
+    # A phase that trains exactly as the sequential strategy's (and every phase before it
+    # too) is that one, trained once and shared; in a study branch, a phase made from
+    # what the base run makes it from is the base's.
+    check_seed(seed)
+    shared = shared_phase_dir(RESULTS, config, strategy, int(seed), phase)
+    return shared or f"{CONTINUAL}/{recipe.phase_owner(config, strategy, int(seed), phase)}/seed{seed}/{phase}"
+
+
+def base_model_dir():
+    """The base model's evaluations: the base run's in a study branch that evaluates as it does."""
+    return shared_base_model_dir(RESULTS, config) or f"{CONTINUAL}/base"
+
+
+def phase_spec(wildcards):
+    check_seed(wildcards.seed)
+    return recipe.continual_phase(config, wildcards.strategy, int(wildcards.seed), wildcards.phase).to_dict()
+
+
+def continual_data(domain):
+    """The folder of a domain's split (data/) and blocks (tokens/): the base run's in a
+    study branch that splits and tokenizes the domain as it does."""
+    return shared_data_dir(RESULTS, config, domain) or CONTINUAL
+
+
+def train_tokens(domain, block_size):
+    return f"{continual_data(domain)}/tokens/{domain}/train_block{block_size}"
+
+
+def phase_inputs(wildcards):
+    """The model the phase starts from, its domain's blocks, and the earlier domains'
+    blocks its strategy reads (replay mixes them in, EWC takes its Fisher from them)."""
+    strategy, seed, phase = wildcards.strategy, wildcards.seed, wildcards.phase
+    check_seed(seed)
+    order = continual_order()
+    earlier = order[: order.index(phase)]
+    block_size = config["continual"]["phases"][phase]["block_size"]
+    return {
+        "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
+        "tokens": train_tokens(phase, block_size),
+        "earlier_tokens": [
+            train_tokens(domain, block_size) for domain in recipe.earlier_domains(config, strategy, phase)
+        ],
+    }
+
+
+def continual_model(wildcards):
+    if wildcards.model_dir == "base":
+        return BASE_MODELS["continual"]
+    return f"{CONTINUAL}/{wildcards.model_dir}/model"
+
+
+def eval_tokens(wildcards):
+    """Every domain's test blocks, in `continual.order`: a model is loaded once and
+    evaluated on each."""
+    block = config["continual"]["evaluation"]["block_size"]
+    return [f"{continual_data(domain)}/tokens/{domain}/test_block{block}" for domain in continual_order()]
+
+
+def domain_corpus(wildcards):
+    return config["continual"]["domains"][wildcards.domain]["corpus"]
+
+
+def run_evaluations(wildcards):
+    """Every evaluation of a run, keyed as the seed named them: base_A, after_A_B, ..."""
+    strategy, seed = wildcards.strategy, wildcards.seed
+    evaluations = {}
+    for domain in continual_order():
+        evaluations[f"base_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
+        for phase in continual_order():
+            evaluations[f"after_{phase}_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
+    return evaluations
+
+
+def run_metrics():
+    return [f"{CONTINUAL}/{strategy}/seed{seed}/metrics.json" for strategy, seed in continual_runs()]
+
+
+def run_loss_logs():
+    """((strategy, seed, phase), training loss file) of every phase of every run."""
+    return [
+        ((strategy, seed, phase), f"{phase_dir(strategy, seed, phase)}/train_loss.csv")
+        for strategy, seed in continual_runs()
+        for phase in continual_order()
+    ]
+
+
+# Weight interpolation (interpolation.smk): θ(α) between two models of one run, the
+# interpolation strategy's first seed: from the model after the second-last phase, and
+# from the base model, to the model after the last phase.
+def interpolation_alphas():
+    return config["continual"]["interpolation"]["alphas"]
+
+
+def interpolation_run():
+    """(strategy, seed) of the run whose models are interpolated."""
+    strategy = config["continual"]["interpolation"]["strategy"]
+    recipe.strategy_settings(config, strategy)  # a strategy the config does not define is an error
+    return strategy, config["continual"]["seeds"][0]
+
+
+def interpolation_curves():
+    """curve name -> (start, end): a phase's name or `base`."""
+    order = continual_order()
+    return {f"{start}_to_{order[-1]}": (start, order[-1]) for start in (order[-2], "base")}
+
+
+def interpolation_dir(curve, alpha):
+    strategy, seed = interpolation_run()
+    shared = shared_interpolation_dir(RESULTS, config, strategy, seed, curve, interpolation_curves()[curve], alpha)
+    return shared or f"{CONTINUAL}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
+
+
+def interpolation_point_dir(point, strategy, seed):
+    """Where a curve's end is: the base model's folder (evaluations), or the run's phase."""
+    return base_model_dir() if point == "base" else phase_dir(strategy, seed, point)
+
+
+def interpolation_inputs(wildcards):
+    start, end = interpolation_curves()[wildcards.curve]
+    return {
+        name: (
+            BASE_MODELS["continual"]
+            if point == "base"
+            else f"{interpolation_point_dir(point, wildcards.strategy, wildcards.seed)}/model"
+        )
+        for name, point in (("start", start), ("end", end))
+    }
+
+
+def frontier_evaluations():
+    """curve -> [(α, {domain: evaluation file})], α = 0 and 1 being the two models' own
+    evaluations (already computed), the alphas between them interpolated models'."""
+    curves = {}
+    for curve, (start, end) in interpolation_curves().items():
+        points = [(0.0, interpolation_point_dir(start, *interpolation_run()))]
+        points += [(alpha, interpolation_dir(curve, alpha)) for alpha in sorted(interpolation_alphas())]
+        points += [(1.0, interpolation_point_dir(end, *interpolation_run()))]
+        curves[curve] = [(alpha, {d: f"{folder}/eval/{d}.json" for d in continual_order()}) for alpha, folder in points]
+    return curves
+
+
+TARGETS["continual"] = [
+    f"{CONTINUAL}/summary.json",
+    *(f"{CONTINUAL}/{name}.png" for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]),
+    *([f"{CONTINUAL}/frontier.json", f"{CONTINUAL}/frontier.png"] if interpolation_alphas() else []),
+]
+
+
+include: "continual/data.smk"
+include: "continual/train.smk"
+include: "continual/evaluate.smk"
+include: "continual/metrics.smk"
+
+
+# Weight interpolation and the forgetting-learning frontier, where alphas are set.
+if interpolation_alphas():
+
+    include: "continual/interpolation.smk"
