@@ -92,5 +92,6 @@ rule unplanned_target:
     localrule: True
 
 
-# Every rule is defined: from here on a change of the library code a job runs reruns it.
-include: "workflow/rules/library_code.smk"
+# Every rule is defined: from here on a change of the library code a job runs, or of an
+# input no rule makes, reruns it.
+include: "workflow/rules/identity.smk"

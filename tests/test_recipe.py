@@ -11,6 +11,7 @@ import torch
 from conftest import REPO, tiny_config
 from lmtune import recipe
 from lmtune.continual.strategies import StrategyError, registry
+from lmtune.pipeline.continual import ContinualJobs
 from lmtune.core.adapters import load_for_inference, load_for_training
 from lmtune.core.training import TrainSettings
 
@@ -58,7 +59,8 @@ def test_phases_that_train_alike_are_shared_with_the_sequential_strategy(config)
         "faster": {"method": "sequential", "training": {"learning_rate": 1e-2}},
         "rewarm": {"method": "rewarm_replay", "fraction": 0.05, "warmup": 0.1, "min_lr_ratio": 0.1},
     }
-    owner = {name: [recipe.phase_owner(config, name, 0, phase) for phase in "AB"] for name in config["continual"]["strategies"]}
+    jobs = ContinualJobs({**config, "results": "results"}, "no-model")
+    owner = {name: [jobs.phase_owner(name, 0, phase) for phase in "AB"] for name in config["continual"]["strategies"]}
     assert owner["sequential"] == ["sequential", "sequential"]
     assert owner["replay"] == ["sequential", "replay"]  # nothing to replay in phase A
     assert owner["faster"] == ["faster", "faster"]  # its own learning rate from the start

@@ -127,17 +127,6 @@ def continual_phase(config: dict, name: str, seed: int, phase: str) -> TrainingS
     )
 
 
-def phase_owner(config: dict, name: str, seed: int, phase: str) -> str:
-    """The strategy whose folder holds this phase: "sequential" where the phase and every
-    phase before it train exactly as the sequential strategy's (trained once, shared),
-    else `name`."""
-    order = config["continual"]["order"]
-    for earlier in order[: order.index(phase) + 1]:
-        if continual_phase(config, name, seed, earlier) != continual_phase(config, "sequential", seed, earlier):
-            return name
-    return "sequential"
-
-
 def earlier_domains(config: dict, name: str, phase: str) -> list[str]:
     """The earlier domains whose training blocks the phase's strategy reads."""
     order = config["continual"]["order"]

@@ -1,13 +1,14 @@
 # What the rules all need: the config checked, the results folders, what a job asks of the
 # machine or a scheduler, the base models, the final targets. Each experiment's paths and
 # input functions are in its own file (continual.smk, arithmetic.smk, ...); a study's in
-# study.smk; the library-code params in library_code.smk.
+# study.smk; the params of library code and sources in identity.smk.
 
 import os
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_results_folder, experiments
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
+from lmtune.pipeline.identity import workflow_outputs
 from lmtune.pipeline.slurm import check_partition
 
 CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
@@ -34,6 +35,9 @@ if TOP_LEVEL:
     check_config(config)
     # A job sent to a partition the cluster does not have stops here, not after the planning.
     check_partition(os.environ.get("LMTUNE_SLURM_PARTITION"), "LMTUNE_SLURM_PARTITION")
+    # What the workflow makes; every other input is a source, its content part of a job's
+    # identity (lmtune.pipeline.identity).
+    workflow_outputs(config["results"], MATERIALISED_MODELS_DIR)
 
 EXPERIMENTS = experiments(config)
 # Every output, log, benchmark and checkpoint lives under the config's results folder

@@ -1,17 +1,18 @@
 # Continual pre-training (seed 000): the paths of its runs and its input functions; its
-# rules, by stage, in continual/. What each phase trains with is lmtune.recipe's to say:
-# the rules never name a strategy.
-
-from lmtune import recipe
-from lmtune.study.sharing import shared_base_model_dir, shared_data_dir, shared_interpolation_dir, shared_phase_dir
-
-CONTINUAL = f"{RESULTS}/continual"
-
-
-# Continual pre-training: one run per strategy and seed. A run's phase lives in
+# rules, by stage, in continual/. One run per strategy and seed. A run's phase lives in
 # <results>/continual/<strategy>/seed<seed>/<phase>/ (model, training loss, evaluations);
 # the base model's evaluations in <results>/continual/base/eval/. What each phase trains
-# with is lmtune.recipe's to say: the rules never name a strategy.
+# with is lmtune.recipe's to say: the rules never name a strategy. What each job reads,
+# its identity and the folder it writes in (its own, or one it shares) are
+# lmtune.pipeline.continual's.
+
+from lmtune import recipe
+from lmtune.pipeline.continual import ContinualJobs
+
+CONTINUAL = f"{RESULTS}/continual"
+CONTINUAL_JOBS = ContinualJobs(config, BASE_MODELS["continual"])
+
+
 def continual_order():
     return config["continual"]["order"]
 
@@ -27,28 +28,23 @@ def check_seed(seed):
 
 
 def phase_dir(strategy, seed, phase):
-    # A phase that trains exactly as the sequential strategy's (and every phase before it
-    # too) is that one, trained once and shared; in a study branch, a phase made from
-    # what the base run makes it from is the base's.
     check_seed(seed)
-    shared = shared_phase_dir(RESULTS, config, strategy, int(seed), phase)
-    return shared or f"{CONTINUAL}/{recipe.phase_owner(config, strategy, int(seed), phase)}/seed{seed}/{phase}"
+    return CONTINUAL_JOBS.phase_folder(strategy, int(seed), phase)
 
 
 def base_model_dir():
-    """The base model's evaluations: the base run's in a study branch that evaluates as it does."""
-    return shared_base_model_dir(RESULTS, config) or f"{CONTINUAL}/base"
+    """The folder of the base model's evaluations."""
+    return CONTINUAL_JOBS.base_evaluation_folder()
 
 
 def phase_spec(wildcards):
     check_seed(wildcards.seed)
-    return recipe.continual_phase(config, wildcards.strategy, int(wildcards.seed), wildcards.phase).to_dict()
+    return CONTINUAL_JOBS.training_spec(wildcards.strategy, int(wildcards.seed), wildcards.phase)
 
 
 def continual_data(domain):
-    """The folder of a domain's split (data/) and blocks (tokens/): the base run's in a
-    study branch that splits and tokenizes the domain as it does."""
-    return shared_data_dir(RESULTS, config, domain) or CONTINUAL
+    """The folder of a domain's split (data/) and blocks (tokens/)."""
+    return CONTINUAL_JOBS.data_folder(domain)
 
 
 def train_tokens(domain, block_size):
@@ -67,7 +63,7 @@ def phase_inputs(wildcards):
         "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
         "tokens": train_tokens(phase, block_size),
         "earlier_tokens": [
-            train_tokens(domain, block_size) for domain in recipe.earlier_domains(config, strategy, phase)
+            train_tokens(domain, block_size) for domain in CONTINUAL_JOBS.earlier_domains(strategy, phase)
         ],
     }
 
@@ -135,8 +131,7 @@ def interpolation_curves():
 
 def interpolation_dir(curve, alpha):
     strategy, seed = interpolation_run()
-    shared = shared_interpolation_dir(RESULTS, config, strategy, seed, curve, interpolation_curves()[curve], alpha)
-    return shared or f"{CONTINUAL}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
+    return CONTINUAL_JOBS.interpolation_folder(strategy, seed, curve, *interpolation_curves()[curve], alpha)
 
 
 def interpolation_point_dir(point, strategy, seed):

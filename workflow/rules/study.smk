@@ -13,7 +13,7 @@ from snakemake.logging import logger
 
 from lmtune.study.headline import HEADLINES
 from lmtune.study.record import RUN_RECORD
-from lmtune.study.sharing import register_branch
+from lmtune.pipeline.continual import register_branch
 from lmtune.study.sweeps import (
     BASE_ID,
     NOT_RUN_SETTINGS,
@@ -88,7 +88,8 @@ def load_branch(branch, branch_config):
         check_config(branch_config)
     except ConfigError as exc:
         raise SweepError(f"sweeps: branch {branch.id}: {exc}") from None
-    register_branch(branch_config["results"], RUN_SETTINGS, RESULTS)
+    # The branch's continual jobs compare themselves with the base run's.
+    register_branch(branch_config["results"], CONTINUAL_JOBS if "continual" in EXPERIMENTS else None)
     name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
     workflow.module(
         name,

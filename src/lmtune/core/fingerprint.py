@@ -8,28 +8,67 @@ checkpoint reused after the config changed); keying resumable state by content a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from lmtune.core import atomic
+
 # Packages whose version can change what a training step computes.
 TRAINING_PACKAGES = ("torch", "transformers", "peft", "accelerate", "datasets", "bitsandbytes")
 
-def content_hash(path: str | Path) -> str:
+
+def file_digest(file: str | Path) -> bytes:
+    """sha256 over a file's bytes."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.digest()
+
+
+class ContentCache:
+    """Each file's sha256, kept in `folder` under the file's path, size, modification and
+    change times and inode, so that planning does not read unchanged gigabytes again, and
+    a file changed in place is read again even with its modification time set back
+    (`touch -r`): its change time cannot be set back. Best effort: a folder that cannot
+    be written only means reading again."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self._known: dict[str, bytes] = {}
+
+    def file_digest(self, file: Path) -> bytes:
+        state = file.stat()
+        key = hashlib.sha256(
+            f"{file.resolve()}\0{state.st_size}\0{state.st_mtime_ns}\0{state.st_ctime_ns}\0{state.st_ino}".encode()
+        ).hexdigest()
+        if key in self._known:
+            return self._known[key]
+        kept = self.folder / key[:2] / key
+        try:
+            digest = bytes.fromhex(kept.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            digest = file_digest(file)
+            with contextlib.suppress(OSError):
+                atomic.write_text(kept, digest.hex())
+        self._known[key] = digest
+        return digest
+
+
+def content_hash(path: str | Path, cache: ContentCache | None = None) -> str:
     """sha256 over a file's bytes, or over a folder's files (relative names and bytes)."""
     path = Path(path)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        file_digest = hashlib.sha256()
-        with open(file, "rb") as handle:
-            while chunk := handle.read(1 << 22):
-                file_digest.update(chunk)
-        digest.update(file_digest.digest())
+        digest.update(cache.file_digest(file) if cache else file_digest(file))
     return digest.hexdigest()
+
 
 @lru_cache(maxsize=1)
 def code_version() -> dict:
@@ -43,6 +82,7 @@ def code_version() -> dict:
             versions[name] = None
     return {"lmtune": source_digest(Path(__file__).resolve().parents[1]), **versions}
 
+
 def source_digest(package_root: str | Path) -> str:
     """sha256 over a package's source files (relative names and bytes)."""
     package_root = Path(package_root)
@@ -51,10 +91,12 @@ def source_digest(package_root: str | Path) -> str:
         digest.update(file.relative_to(package_root).as_posix().encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()
 
+
 def normalise(value):
     """`value` as JSON would give it back (tuples become lists, keys strings), so that a
     fingerprint read from disk compares equal to a freshly made one."""
     return json.loads(json.dumps(value, sort_keys=True, default=str))
+
 
 def changes(old: dict | None, new: dict) -> list[str]:
     """What differs between two fingerprints, as dotted keys: 'settings.learning_rate

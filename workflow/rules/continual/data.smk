@@ -14,8 +14,7 @@ rule split_corpus:
     conda:
         ENV
     params:
-        test_fraction=config["continual"]["split"]["test_fraction"],
-        seed=config["continual"]["split"]["seed"],
+        **CONTINUAL_JOBS.split_settings(),
     script:
         "../../scripts/split_corpus.py"
 

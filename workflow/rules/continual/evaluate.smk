@@ -19,7 +19,6 @@ rule evaluate_continual_model:
     resources:
         **job_resources("evaluation"),
     params:
-        batch_size=config["continual"]["evaluation"]["batch_size"],
-        compute=COMPUTE,
+        **CONTINUAL_JOBS.evaluation_settings(),
     script:
         "../../scripts/evaluate_model.py"

@@ -1,0 +1,63 @@
+"""What a job is made of, beyond the settings its rule passes it: the content of the
+inputs that no rule makes (a corpus, a local model folder, the user's data), and a job's
+identity as one digest.
+
+Snakemake reruns a job when its params change or an input is newer than its outputs; it
+dates a file by its modification time and a `directory()` by a marker file. So a model
+folder whose weights change in place, a file cut short, or data changed with its
+modification time set back rerun nothing by themselves. Each job therefore gets a
+`sources` param: the content digest of each of its inputs that lies outside the
+workflow's own outputs (lmtune.core.fingerprint.ContentCache keeps them, so a dry run
+reads only what changed). A change there changes the param, and Snakemake reruns the job
+and, through the files it writes again, everything downstream.
+
+A job's identity is the digest of its rule, the settings its script reads and the
+identities of its inputs (a source's content digest, or the identity of the job that
+makes it). It is a function of the config and the sources alone, so it can be computed
+for any config before anything runs: a study branch reads a result from the base run's
+folder exactly where the two identities are equal (lmtune.pipeline.continual).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from lmtune.core.fingerprint import ContentCache, content_hash
+
+# Under the working folder, beside Snakemake's own state.
+CONTENT_CACHE = Path(".snakemake") / "lmtune" / "content"
+
+_CACHE = ContentCache(CONTENT_CACHE)
+# The folders whose files the workflow makes (the top-level results folder, which holds
+# every study branch's, and the materialised base models): set once by the top level.
+_MADE_HERE: list[Path] = []
+
+
+def workflow_outputs(*folders: str) -> None:
+    """Say where the workflow's own outputs lie; every other input is a source."""
+    _MADE_HERE[:] = [Path(folder).resolve() for folder in folders]
+
+
+def is_source(path: str | Path) -> bool:
+    resolved = Path(path).resolve()
+    return not any(resolved.is_relative_to(folder) for folder in _MADE_HERE)
+
+
+def source_digest(path: str | Path) -> str:
+    """The content digest of a file or folder that no rule makes (missing: its absence,
+    which Snakemake reports as a missing input in its own words)."""
+    return content_hash(path, _CACHE) if Path(path).exists() else "missing"
+
+
+def source_contents(inputs) -> dict[str, str]:
+    """path -> content digest of each of a job's inputs that no rule makes."""
+    return {str(path): source_digest(path) for path in inputs if is_source(path)}
+
+
+def job_identity(rule: str, settings: dict, inputs: dict) -> str:
+    """The digest of a job: its rule, the settings its script reads, and its inputs'
+    identities (name -> digest, or a list of them)."""
+    text = json.dumps({"rule": rule, "settings": settings, "inputs": inputs}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,131 @@
+"""A job's identity: the content of its inputs that no rule makes is part of it, so a
+change in place reruns exactly the jobs that read the changed input (issue 29), whatever
+the file's modification time says; and study branches share a result exactly where their
+jobs' identities are the base's (issue 28)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+
+import pytest
+
+from lmtune.core.fingerprint import ContentCache, content_hash
+from lmtune.core.schema import CONFIG_SCHEMA, fill_defaults, load_schema
+from lmtune.pipeline.continual import ContinualJobs, register_branch
+
+from conftest import planned_jobs, run_snakemake, tiny_config, write_config
+
+
+def rewrite_keeping_times(path, data: bytes) -> None:
+    """Write `data` over `path` and set its modification time back (`touch -r`)."""
+    times = os.stat(path)
+    path.write_bytes(data)
+    os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+
+
+def test_the_content_cache_sees_a_change_whose_modification_time_was_set_back(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"\x01" * 4096)
+    cache = ContentCache(tmp_path / "cache")
+    before = content_hash(folder, cache)
+    assert before == content_hash(folder) == content_hash(folder, ContentCache(tmp_path / "cache"))
+    rewrite_keeping_times(weights, b"\x02" * 4096)  # same size, same modification time
+    assert content_hash(folder, cache) == content_hash(folder) != before
+
+
+@pytest.fixture
+def small_run(tmp_path, tiny_model_dir):
+    """The continual experiment's data for domain A (split and tokens), made for real from
+    a corpus and a model folder of the test's own."""
+    config = tiny_config()
+    config["experiments"] = ["continual"]
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    corpus = tmp_path / "corpus_a.txt"
+    shutil.copy(config["continual"]["domains"]["A"]["corpus"], corpus)
+    config["base_model"]["source"] = str(model)
+    config["continual"]["domains"]["A"]["corpus"] = str(corpus)
+    write_config(tmp_path, config)
+    block = config["continual"]["phases"]["A"]["block_size"]
+    target = f"results/continual/tokens/A/train_block{block}"
+    run_snakemake(tmp_path, target)
+    assert "Nothing to be done" in run_snakemake(tmp_path, "-n", target).stdout
+    return tmp_path, target, model, corpus
+
+
+def planned(workdir, target) -> dict[str, int]:
+    result = run_snakemake(workdir, "-n", target)
+    return {} if "Nothing to be done" in result.stdout else planned_jobs(result.stdout)
+
+
+@pytest.mark.slow
+def test_a_change_in_place_reruns_exactly_the_jobs_that_read_it(small_run):
+    workdir, target, model, corpus = small_run
+    # Data changed, its modification time set back: the split, and the blocks made from it.
+    text = corpus.read_bytes()
+    rewrite_keeping_times(corpus, text.replace(b"a", b"e", 40))
+    assert planned(workdir, target) == {"split_corpus": 1, "tokenize_split": 1}
+    run_snakemake(workdir, target)
+    # A weight changed in place (same size, same time): the blocks (the job reads the
+    # model folder's tokenizer), not the split, which does not read the model.
+    weights = model / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    rewrite_keeping_times(weights, bytes(data))
+    assert planned(workdir, target) == {"tokenize_split": 1}
+    run_snakemake(workdir, target)
+    # The weights cut to half: stopped when the workflow loads, naming the file.
+    with open(weights, "r+b") as handle:
+        handle.truncate(len(data) // 2)
+    refused = run_snakemake(workdir, "-n", target, check=False)
+    assert refused.returncode != 0 and "model.safetensors is truncated" in refused.stdout + refused.stderr
+    weights.write_bytes(bytes(data))
+    run_snakemake(workdir, target)
+    # A cut file that still loads (a tokenizer file's tail): the blocks again.
+    tokenizer = model / "tokenizer.json"
+    with open(tokenizer, "r+b") as handle:
+        handle.truncate(tokenizer.stat().st_size - 1)
+    assert planned(workdir, target) == {"tokenize_split": 1}
+
+
+def continual_config(**changes) -> dict:
+    config = tiny_config()
+    fill_defaults(config, load_schema(CONFIG_SCHEMA))
+    for path, value in changes.items():
+        section = config
+        *parents, key = path.split(".")
+        for parent in parents:
+            section = section[parent]
+        section[key] = value
+    return config
+
+
+def test_a_branch_shares_a_folder_exactly_where_its_jobs_are_the_bases():
+    base = ContinualJobs(continual_config(), "model")
+    # Phase B's learning rate: phase A and every domain's data are the base's; phase B is the branch's own.
+    register_branch("results/study/lr", base)
+    branch = ContinualJobs(continual_config(**{"results": "results/study/lr", "continual.phases.B.learning_rate": 3e-4}), "model")
+    assert branch.data_folder("A") == branch.data_folder("B") == "results/continual"
+    assert branch.phase_folder("sequential", 0, "A") == "results/continual/sequential/seed0/A"
+    assert branch.phase_folder("sequential", 0, "B") == "results/study/lr/continual/sequential/seed0/B"
+    assert branch.base_evaluation_folder() == "results/continual/base"
+    # The evaluation batch size: every model's evaluations are the branch's own, the data still shared.
+    register_branch("results/study/eval", base)
+    branch = ContinualJobs(continual_config(**{"results": "results/study/eval", "continual.evaluation.batch_size": 4}), "model")
+    assert branch.phase_folder("sequential", 0, "A") == "results/study/eval/continual/sequential/seed0/A"
+    assert branch.base_evaluation_folder() == "results/study/eval/continual/base"
+    assert branch.data_folder("A") == "results/continual"
+    # The split: nothing shared.
+    register_branch("results/study/split", base)
+    split = copy.deepcopy(base.config["continual"]["split"]) | {"seed": 7}
+    branch = ContinualJobs(continual_config(**{"results": "results/study/split", "continual.split": split}), "model")
+    assert branch.data_folder("A") == "results/study/split/continual"
+    assert branch.phase_folder("sequential", 0, "A").startswith("results/study/split/")
+    # A seed the base does not run is never read from the base's folder.
+    register_branch("results/study/seeds", base)
+    branch = ContinualJobs(continual_config(**{"results": "results/study/seeds", "continual.seeds": [0, 1, 5]}), "model")
+    assert branch.phase_folder("sequential", 5, "A") == "results/study/seeds/continual/sequential/seed5/A"
+    assert branch.phase_folder("sequential", 1, "A") == "results/continual/sequential/seed1/A"

@@ -1,0 +1,44 @@
+# What a job is made of that its rule's settings do not say, as params of every rule: the
+# library code its script runs, and the content of its inputs that no rule makes. A change
+# of either reruns exactly the jobs that read it. Included last, once every rule is defined.
+
+from lmtune.pipeline.identity import source_contents
+from lmtune.pipeline.library_code import library_codes
+
+
+def track_library_code():
+    """A `library` param for each script's rules, the hash of the lmtune code the script
+    runs (lmtune.pipeline.library_code.library_codes). Snakemake reruns a job when its script
+    changes, not when the library does; through this param a change of what that code
+    does reruns exactly the jobs that run it. Called once all rules are defined."""
+    scripts = {
+        defined: Path(defined.basedir.get_path_or_uri(secret_free=True)) / defined.script
+        for defined in workflow.rules
+        if defined.is_script and "library" not in defined.params.keys()
+    }
+    codes = library_codes(
+        set(scripts.values()),
+        Path(workflow.basedir) / "src" / "lmtune",
+        cache_dir=Path(".snakemake") / "lmtune",
+    )
+    for defined, script in scripts.items():
+        defined.set_params(library=codes[script])
+
+
+def track_source_contents():
+    """A `sources` param (the content digest of each input that no rule makes,
+    lmtune.pipeline.identity) for every job with inputs, so that a corpus, a model folder
+    or data changed in place reruns the jobs that read it, whatever its modification time."""
+
+    def sources(defined):
+        # Of the wildcards alone: Snakemake leaves a param made from `input` out of the
+        # params it compares, so the job's inputs are expanded here.
+        return lambda wildcards: source_contents(defined.expand_input(wildcards)[0])
+
+    for defined in workflow.rules:
+        if defined.input and "sources" not in defined.params.keys():
+            defined.set_params(sources=sources(defined))
+
+
+track_library_code()
+track_source_contents()
