@@ -515,6 +515,23 @@ def test_custom_model_code_never_runs_unless_asked(tmp_path, tiny_model_dir):
     assert not marker.exists(), "the folder's code ran"
 
 
+@pytest.mark.slow
+def test_a_local_folder_whose_code_the_config_trusts_runs_it_in_every_job(tmp_path, tiny_model_dir):
+    """trust_remote_code: true for a local folder reaches the jobs that load it (issue 29:
+    it was honoured only when a hub model was materialised)."""
+    marker = tmp_path / "ran"
+    folder = custom_code_folder(tiny_model_dir, tmp_path / "model", "my_arch", marker)
+    config = tiny_config()
+    config["experiments"] = ["continual"]
+    config["base_model"] = {"source": str(folder), "trust_remote_code": True}
+    write_config(tmp_path, config)
+    # The base model's evaluation: its tokenizer (the blocks) and the model itself.
+    run_snakemake(tmp_path, "results/continual/base/eval/A.json")
+    assert marker.read_text() == "custom code ran"
+    log = (tmp_path / "results/logs/evaluate_continual_model/base.log").read_text()
+    assert "loss" in log
+
+
 def test_a_hub_model_with_pickle_weights_only_is_refused(tmp_path, tiny_model_dir):
     """Materialising reads safetensors only, never a pickle (pytorch_model.bin)."""
     folder = copy_model(tiny_model_dir, tmp_path / "pickled")

@@ -6,7 +6,7 @@
 import os
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_results_folder, experiments
-from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
+from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source, trust_code_of
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
 from lmtune.pipeline.identity import workflow_outputs
 from lmtune.pipeline.slurm import check_partition
@@ -105,6 +105,14 @@ def _model_folder(spec):
 
 
 BASE_MODELS = {name: _model_folder(config[name].get("base_model", config["base_model"])) for name in EXPERIMENTS}
+# Every job that loads a model folder the config trusts runs its code; no other does.
+trust_code_of(
+    *(
+        folder
+        for name, folder in BASE_MODELS.items()
+        if config[name].get("base_model", config["base_model"])["trust_remote_code"]
+    )
+)
 
 
 wildcard_constraints:

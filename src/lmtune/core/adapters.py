@@ -32,6 +32,7 @@ def load_quantized(path: str | Path, device: str, precision: str):
         dtype=models.PRECISIONS[precision],
         device_map={"": torch_device.index or 0} if torch_device.type == "cuda" else "cpu",
         use_safetensors=True,
+        trust_remote_code=models.trusts_code(path),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,9 +228,28 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+# The model folders whose own code the config trusts (`trust_remote_code: true`), as the
+# workflow hands them to every job: resolved paths joined by os.pathsep. Every load of such
+# a folder, by any job, runs its code; every other load refuses to.
+TRUSTED_FOLDERS = "LMTUNE_TRUSTED_MODEL_FOLDERS"
+
+
+def trust_code_of(*folders: str | Path) -> None:
+    """Trust the code of these model folders in this process and the jobs it starts."""
+    known = [f for f in os.environ.get(TRUSTED_FOLDERS, "").split(os.pathsep) if f]
+    paths = known + [str(Path(folder).resolve()) for folder in folders]
+    os.environ[TRUSTED_FOLDERS] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def trusts_code(path: str | Path) -> bool:
+    """Whether the config trusts the code in this model folder."""
+    return str(Path(path).resolve()) in os.environ.get(TRUSTED_FOLDERS, "").split(os.pathsep)
+
+
 def load_tokenizer(path: str | Path, trust_remote_code: bool = False, **kwargs):
     from transformers import AutoTokenizer
 
+    trust_remote_code = trust_remote_code or trusts_code(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code, **kwargs)
     except Exception as exc:  # transformers and tokenizers raise many types, some bare Exception
@@ -255,7 +275,7 @@ def load_model(
             str(path),
             dtype=_precisions()[precision],
             use_safetensors=True,
-            trust_remote_code=trust_remote_code,
+            trust_remote_code=trust_remote_code or trusts_code(path),
         )
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelError(f"cannot load model folder {path}: {exc}") from exc

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lmtune.core import atomic
 from lmtune.core.errors import ModelError
-from lmtune.core.models import PRECISION_NAMES, load_model
+from lmtune.core.models import PRECISION_NAMES, load_model, trusts_code
 
 
 def export_model(
@@ -45,7 +45,8 @@ def export_model(
             model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ModelError(f"cannot apply adapter {adapter_dir} to base model {model_dir}: {exc}") from exc
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    # The adapter's copy of the base's tokenizer is the base's code to trust or not.
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), trust_remote_code=trusts_code(model_dir))
     model = model.to(PRECISIONS[precision])
     with atomic.directory(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)

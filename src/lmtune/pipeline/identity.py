@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 
 from lmtune.core.fingerprint import ContentCache, content_hash
+from lmtune.core.models import trusts_code
 
 # Under the working folder, beside Snakemake's own state.
 CONTENT_CACHE = Path(".snakemake") / "lmtune" / "content"
@@ -52,8 +53,13 @@ def source_digest(path: str | Path) -> str:
 
 
 def source_contents(inputs) -> dict[str, str]:
-    """path -> content digest of each of a job's inputs that no rule makes."""
-    return {str(path): source_digest(path) for path in inputs if is_source(path)}
+    """path -> content digest of each of a job's inputs that no rule makes (a model
+    folder whose code the config trusts is read otherwise: that is said too)."""
+    return {
+        str(path): source_digest(path) + (" trusted code" if trusts_code(path) else "")
+        for path in inputs
+        if is_source(path)
+    }
 
 
 def job_identity(rule: str, settings: dict, inputs: dict) -> str:
