@@ -37,26 +37,12 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/model.smk"
 
 
-# Each experiment's rules are loaded only when it runs: the config has its section, and
-# `experiments`, where set, lists it.
-if "continual" in EXPERIMENTS:
+# Each experiment's paths, input functions and rules (workflow/rules/<experiment>.smk),
+# loaded only when it runs: the config has its section, and `experiments`, where set,
+# lists it.
+for experiment in EXPERIMENTS:
 
-    include: "workflow/rules/continual.smk"
-
-
-if "arithmetic" in EXPERIMENTS:
-
-    include: "workflow/rules/arithmetic.smk"
-
-
-if "java" in EXPERIMENTS:
-
-    include: "workflow/rules/java.smk"
-
-
-if "instruct" in EXPERIMENTS:
-
-    include: "workflow/rules/instruct.smk"
+    include: f"workflow/rules/{experiment}.smk"
 
 
 # With two experiments or more, every final model is evaluated on every held-out set.

@@ -81,3 +81,27 @@ def test_no_import_circles():
         if module not in done:
             visit(module, [module])
     assert not circles, circles
+
+
+def test_an_experiment_lives_in_its_own_places_and_is_registered_once():
+    """Adding an experiment is its package, its rules file (and stage files beside it),
+    its schema section, its tests and its name in lmtune.config.EXPERIMENTS: nothing in
+    the workflow's shared files names one."""
+    import re
+
+    import yaml
+
+    from lmtune.config import EXPERIMENTS
+
+    repo = PACKAGE.parents[1]
+    schema = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())
+    assert schema["properties"]["experiments"]["items"]["enum"] == list(EXPERIMENTS)
+    for name in EXPERIMENTS:
+        assert (PACKAGE / name / "__init__.py").is_file(), name
+        assert (repo / "workflow/rules" / f"{name}.smk").is_file(), name
+        assert name in schema["properties"], name
+    shared = ["Snakefile", "workflow/rules/common.smk", "workflow/rules/identity.smk", "workflow/rules/model.smk"]
+    for file in shared:
+        code = "\n".join(line for line in (repo / file).read_text().splitlines() if not line.lstrip().startswith("#"))
+        named = [name for name in EXPERIMENTS if re.search(rf"[\"']{name}[\"']", code)]
+        assert not named, f"{file} names {named}"

@@ -4,6 +4,7 @@ clone of this repository (its files linked, the tiny models under .test/models):
 - each `snakemake` line as a dry run (`-n`) on the tiny setting (`--configfile=.test/config.yaml`
   where the line names no config file of its own); `--report` on a finished tiny run;
 - each `python` line with the smallest arguments it takes (PYTHON_ARGUMENTS);
+- each `lmtune` line on a finished tiny run;
 - every other line is listed in NOT_RUN with the reason it is not run here.
 
 A command the README gains that is none of these fails the first test, and so does an
@@ -21,6 +22,7 @@ from conftest import REPO, clone_run, planned_jobs, snakemake_env, tiny_models
 
 README = REPO / "README.md"
 SNAKEMAKE = {"snakemake", ".venv/bin/snakemake"}
+LMTUNE = {"lmtune", ".venv/bin/lmtune"}
 TINY_SETTING = "--configfile=.test/config.yaml"
 
 # command (as shlex.join writes it) -> why this test does not run it
@@ -30,6 +32,8 @@ NOT_RUN = {
     "make test": "runs the whole suite, this test among them",
     ".venv/bin/pytest -m 'not slow'": "runs the suite's inner loop, this test among them",
     ".venv/bin/pytest tests/test_workflow.py": "runs one file of the suite, which the suite runs",
+    ".venv/bin/lmtune compare results results/forgetting": "needs two finished runs; tests/test_study.py runs "
+        "`lmtune compare` on three results folders",
     ".venv/bin/snakemake --cores all --configfile=config/seed-scale.yaml":
         "hub models and a GPU: tests/test_config_errors.py plans this config offline, its models "
         "in place and the device the CPU",
@@ -99,7 +103,7 @@ def snakemake_on_the_tiny_setting(words: list[str]) -> list[str]:
 
 def test_every_readme_command_is_run_or_listed_with_a_reason():
     unknown = [command for command, words in COMMANDS.items()
-               if command not in NOT_RUN and command not in PYTHON_ARGUMENTS and words[0] not in SNAKEMAKE]
+               if command not in NOT_RUN and command not in PYTHON_ARGUMENTS and words[0] not in SNAKEMAKE | LMTUNE]
     assert not unknown, f"README commands this test neither runs nor lists in NOT_RUN with a reason: {unknown}"
     gone = (NOT_RUN.keys() | PYTHON_ARGUMENTS.keys()) - COMMANDS.keys()
     assert not gone, f"listed here, no longer in the README: {sorted(gone)}"
@@ -130,7 +134,20 @@ def test_a_readme_python_command_runs(command, tmp_path):
     assert re.search(result_line, result.stdout, re.MULTILINE), result.stdout
 
 
-@pytest.mark.parametrize("command", ["--unlock", "--summary"])
+LMTUNE_COMMANDS = [command for command, words in COMMANDS.items() if words[0] in LMTUNE and command not in NOT_RUN]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", LMTUNE_COMMANDS)
+def test_a_readme_lmtune_command_runs_on_a_finished_run(command, tiny_run, tmp_path):
+    """`lmtune ...` as a user runs it in the clone after the workflow (`python -m lmtune`:
+    the command this environment installs)."""
+    checkout = user_checkout(tmp_path / "clone", run=tiny_run)
+    result = run_in(checkout, [sys.executable, "-m", "lmtune", *COMMANDS[command][1:]])
+    assert result.stdout.startswith("| "), result.stdout  # a Markdown table
+
+
+@pytest.mark.parametrize("command", ["--unlock", "--summary", "--list-rules"])
 def test_a_command_that_runs_no_job_needs_no_core_count(command, tmp_path):
     """Snakemake takes no --cores for these; the rules must load without one."""
     run_in(user_checkout(tmp_path / "clone"), [sys.executable, "-m", "snakemake", command, TINY_SETTING])

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The experiments whose final models and held-out sets make up the matrix: the instruct
+# experiment's data is the user's, not a benchmark of the project.
+MATRIX_EXPERIMENTS = ("continual", "arithmetic", "java")
+
 
 def load_evaluation_set(spec: dict, tokenizer):
     """The set `spec` describes, tokenized for `tokenizer`: (dataset, collate or None).

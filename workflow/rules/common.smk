@@ -7,6 +7,7 @@ import os
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_results_folder, experiments
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source, trust_code_of
+from lmtune.cross import MATRIX_EXPERIMENTS
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
 from lmtune.pipeline.identity import workflow_outputs
 from lmtune.pipeline.slurm import check_partition
@@ -50,9 +51,8 @@ BENCHMARKS = f"{RESULTS}/benchmarks"
 COMPUTE = {key: config["compute"][key] for key in ("device", "precision")}
 # Absolute: the rules' files lie at different depths under workflow/rules/.
 ENV = str(Path(workflow.basedir) / "envs" / "lmtune.yaml")
-# The experiments in the cross-experiment matrix (cross.smk): the instruct experiment's
-# data is the user's, not a benchmark of the project.
-CROSS_EXPERIMENTS = [name for name in EXPERIMENTS if name != "instruct"]
+# The experiments in the cross-experiment matrix (cross.smk).
+CROSS_EXPERIMENTS = [name for name in EXPERIMENTS if name in MATRIX_EXPERIMENTS]
 
 
 def job_gpus(kind):
@@ -149,7 +149,7 @@ UNPLANNED = [
 def unplanned_experiment(wildcards):
     name = wildcards.experiment
     reason = (
-        "the cross-experiment matrix needs two experiments or more besides instruct"
+        f"the cross-experiment matrix needs two or more of {', '.join(MATRIX_EXPERIMENTS)}"
         if name == "cross"
         else f"the config has no {name} section" if name not in config else f"experiments is {EXPERIMENTS}"
     )

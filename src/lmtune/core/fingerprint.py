@@ -84,10 +84,18 @@ def code_version() -> dict:
 
 
 def source_digest(package_root: str | Path) -> str:
-    """sha256 over a package's source files (relative names and bytes)."""
+    """sha256 over a package's source files (relative names and bytes). Read again only
+    when a file's size, time or inode changed: a study asks once per branch."""
     package_root = Path(package_root)
+    files = sorted(package_root.rglob("*.py"))
+    state = tuple((file, *(lambda s: (s.st_size, s.st_mtime_ns, s.st_ino))(file.stat())) for file in files)
+    return _source_digest(package_root, state)
+
+
+@lru_cache(maxsize=16)
+def _source_digest(package_root: Path, state: tuple) -> str:
     digest = hashlib.sha256()
-    for file in sorted(package_root.rglob("*.py")):
+    for file, *_ in state:
         digest.update(file.relative_to(package_root).as_posix().encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()
 

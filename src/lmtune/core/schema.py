@@ -118,9 +118,11 @@ def coerce_to_schema(config: dict, schema: dict) -> None:
     walk(config, [schema])
 
 
+@functools.cache
 def definition(name: str, path: str | Path = CONFIG_SCHEMA) -> dict:
     """The schema's `definitions/<name>`, with its own $refs resolved, as a schema of its
-    own: one definition of a setting, read by whatever checks it."""
+    own: one definition of a setting, read by whatever checks it (read once: not to be
+    changed by the caller)."""
     schema = load_schema(path)
 
     def resolve(node):

@@ -20,6 +20,7 @@ folder exactly where the two identities are equal (lmtune.pipeline.continual).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -42,8 +43,13 @@ def workflow_outputs(*folders: str) -> None:
 
 
 def is_source(path: str | Path) -> bool:
+    return _is_source(str(path), tuple(_MADE_HERE))
+
+
+@functools.lru_cache(maxsize=None)
+def _is_source(path: str, made_here: tuple[Path, ...]) -> bool:
     resolved = Path(path).resolve()
-    return not any(resolved.is_relative_to(folder) for folder in _MADE_HERE)
+    return not any(resolved.is_relative_to(folder) for folder in made_here)
 
 
 def source_digest(path: str | Path) -> str:
