@@ -1,14 +1,17 @@
 """How long `snakemake -n` takes to plan a study: config.yaml with a sweep of N values of
 one setting (`continual.phases.B.learning_rate`), every branch a module of the workflow
-(workflow/rules/study.smk). Target: a 1,000-job sweep planned in at most 10 s.
+(workflow/rules/study.smk). Targets (issue 29): 1,000 jobs (about 110 branches) planned
+in at most 5 s, and 1,000 branches in at most 60 s, on 2 quiet cores.
 
     .venv/bin/python benchmarks/sweep_planning.py [--branches 1 10 50] [--experiments continual]
 
 For each sweep size it prints the branches, the jobs planned (every branch from nothing)
 and the wall time of the dry run, best of `--repeats`; then the seconds each further
 branch costs (the slope between the smallest and largest sweep) and the jobs a 10 s plan
-holds at that rate. Each branch loads and checks the whole workflow once (Snakemake parses
-its files again per module): planning grows with branches, not jobs.
+holds at that rate. Each branch loads the whole workflow once as a Snakemake module (its
+rules made again; their files are parsed once per process, lmtune.pipeline.parse_cache):
+planning grows with branches, not jobs. Run it from another checkout to compare two
+versions side by side (`python /other/checkout/benchmarks/sweep_planning.py`).
 """
 
 from __future__ import annotations
