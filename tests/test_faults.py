@@ -430,7 +430,7 @@ def rule_directives(text: str) -> dict[str, list[str]]:
 
 
 def test_no_rule_runs_a_shell_command_or_inline_code():
-    files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").rglob("*.smk"))]
     rules = {}
     for file in files:
         text = file.read_text()

@@ -97,7 +97,7 @@ def test_no_rule_or_script_names_a_strategy():
     # "sequential" is also the folder of shared first phases; "lora" also the arithmetic
     # experiment's section and model.
     names = set(registry()) - {"sequential", "lora"}
-    for path in [*(REPO / "workflow/rules").glob("*.smk"), *(REPO / "workflow/scripts").glob("*.py")]:
+    for path in [*(REPO / "workflow/rules").rglob("*.smk"), *(REPO / "workflow/scripts").glob("*.py")]:
         text = path.read_text()
         assert not re.search(r"\[.method.\]|\.method\b", text), f"{path.name} reads a strategy's method"
         for name in names:

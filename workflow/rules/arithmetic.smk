@@ -1,5 +1,7 @@
 # Seed 003, part 1: LoRA (optionally QLoRA) on sums written in Spanish number words.
 
+from lmtune import recipe
+
 ARITHMETIC = f"{RESULTS}/arithmetic"
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
 ARITHMETIC_VARIANTS = ["base", "lora"]

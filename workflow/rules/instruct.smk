@@ -3,6 +3,8 @@
 # through lmtune.recipe.instruct), evaluate loss and perplexity on the validation split,
 # generate answers to its prompts, score them, and export a plain transformers folder.
 
+from lmtune import recipe
+
 INSTRUCT = f"{RESULTS}/instruct"
 INSTRUCT_SPLITS = ["train", "validation"]
 TARGETS["instruct"] = [f"{INSTRUCT}/metrics.json", f"{INSTRUCT}/export"]

@@ -2,6 +2,8 @@
 # snippets (autoregressive); stage 2 instruction-tunes stage 1 on comment-to-code pairs,
 # once per configured run.
 
+from lmtune import recipe
+
 JAVA = f"{RESULTS}/java"
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
