@@ -16,6 +16,7 @@ from lmtune.config import (
     load_schema,
 )
 from lmtune.core.fingerprint import library_codes
+from lmtune.core.sources import CorpusSpec, corpus_files
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
 from lmtune import recipe
 from lmtune.study.record import RUN_RECORD
@@ -191,8 +192,9 @@ def continual_data(domain):
     return shared_data_dir(RESULTS, config, domain) or CONTINUAL
 
 
-def train_tokens(domain, block_size):
-    return f"{continual_data(domain)}/tokens/{domain}/train_block{block_size}"
+def train_tokens(domain):
+    """A domain's training token store (its blocks are cut at the phase's size as it loads)."""
+    return f"{continual_data(domain)}/tokens/{domain}/train"
 
 
 def phase_inputs(wildcards):
@@ -202,13 +204,10 @@ def phase_inputs(wildcards):
     check_seed(seed)
     order = continual_order()
     earlier = order[: order.index(phase)]
-    block_size = config["continual"]["phases"][phase]["block_size"]
     return {
         "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
-        "tokens": train_tokens(phase, block_size),
-        "earlier_tokens": [
-            train_tokens(domain, block_size) for domain in recipe.earlier_domains(config, strategy, phase)
-        ],
+        "tokens": train_tokens(phase),
+        "earlier_tokens": [train_tokens(domain) for domain in recipe.earlier_domains(config, strategy, phase)],
     }
 
 
@@ -219,14 +218,16 @@ def continual_model(wildcards):
 
 
 def eval_tokens(wildcards):
-    """Every domain's test blocks, in `continual.order`: a model is loaded once and
+    """Every domain's test token store, in `continual.order`: a model is loaded once and
     evaluated on each."""
-    block = config["continual"]["evaluation"]["block_size"]
-    return [f"{continual_data(domain)}/tokens/{domain}/test_block{block}" for domain in continual_order()]
+    return [f"{continual_data(domain)}/tokens/{domain}/test" for domain in continual_order()]
 
 
 def domain_corpus(wildcards):
-    return config["continual"]["domains"][wildcards.domain]["corpus"]
+    """Every file of the domain's corpus (a glob or folder expanded, a datasets folder's
+    files), so that a changed shard reruns its split; none for a hub dataset."""
+    setting = config["continual"]["domains"][wildcards.domain]["corpus"]
+    return [str(path) for path in corpus_files(CorpusSpec.from_setting(setting))]
 
 
 def run_evaluations(wildcards):
@@ -426,9 +427,10 @@ def cross_sets():
         block = config["continual"]["evaluation"]["block_size"]
         for domain in continual_order():
             sets[f"continual_{domain}"] = {
-                "kind": "text",
-                "path": f"{continual_data(domain)}/data/{domain}/test.txt",
+                "kind": "split",
+                "path": f"{continual_data(domain)}/data/{domain}/split.json",
                 "block_size": block,
+                "max_tokens": config["continual"]["split"].get("max_test_tokens"),
             }
     if "arithmetic" in EXPERIMENTS:
         sets["arithmetic_held_out"] = {

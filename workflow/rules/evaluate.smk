@@ -20,6 +20,8 @@ rule evaluate_continual_model:
         **job_resources("evaluation"),
     params:
         batch_size=config["continual"]["evaluation"]["batch_size"],
+        # The test stores are cut into blocks of this size as they load.
+        block_size=config["continual"]["evaluation"]["block_size"],
         compute=COMPUTE,
     script:
         "../scripts/evaluate_model.py"
