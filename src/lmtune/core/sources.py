@@ -201,9 +201,9 @@ def _decoded_chunks(shard: Shard) -> Iterator[str]:
             try:
                 text = decoder.decode(bytes(data), final=final)
             except UnicodeDecodeError as exc:
-                where = "byte offset" if shard.compression is None else "byte offset (decompressed)"
+                where = "" if shard.compression is None else " of its decompressed text"
                 raise CorpusError(
-                    f"corpus file {shard.path} is not valid UTF-8 (bad byte at {where} {offset - pending + exc.start}); "
+                    f"corpus file {shard.path} is not valid UTF-8 (bad byte at offset {offset - pending + exc.start}{where}); "
                     "convert it, e.g. with `iconv -t utf-8`"
                 ) from None
             offset += len(data)
