@@ -36,14 +36,13 @@ rule tokenize_split:
         f"{BENCHMARKS}/tokenize_split/{{domain}}.tsv"
     # Before any training, so a corpus that cannot be tokenized fails first.
     priority: 10
+    # No model and flat memory (a batch of text at a time, written as it goes): runs where
+    # Snakemake runs, never submitted to a cluster.
+    localrule: True
     conda:
         ENV
     # The fast tokenizer's threads: every core (Snakemake caps a job's threads at --cores).
     threads: os.cpu_count()
-    resources:
-        # Flat in the corpus's size: a batch of text at a time, written as it goes.
-        mem_mb=2048,
-        runtime=240,
     params:
         max_test_tokens=config["continual"]["split"].get("max_test_tokens"),
     script:
