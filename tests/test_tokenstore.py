@@ -115,3 +115,15 @@ def test_replay_draws_from_stores_as_from_saved_tables(tiny_tokenizer, tmp_path)
     stores = {name: TokenBlocks(store_of(texts, tiny_tokenizer, tmp_path / name), 8) for name, texts in (("A", a_texts), ("B", b_texts))}
     tables = {"A": tokenize_to_dataset(a_texts, tiny_tokenizer, 8), "B": tokenize_to_dataset(b_texts, tiny_tokenizer, 8)}
     same_rows(replay_mix(stores["B"], [stores["A"], stores["A"]], 0.25, 3), replay_mix(tables["B"], [tables["A"], tables["A"]], 0.25, 3))
+
+
+def test_the_cross_evaluation_reads_a_splits_test_side_for_its_own_tokenizer(tiny_tokenizer, tmp_path):
+    from lmtune.cross import load_evaluation_set
+
+    split_corpus(str(CORPUS), 0.15, 0).write(tmp_path / "split.json")
+    _, test = split_train_test(read_paragraphs(CORPUS), 0.15, 0)
+    blocks, collate = load_evaluation_set({"kind": "split", "path": str(tmp_path / "split.json"), "block_size": 32, "max_tokens": None}, tiny_tokenizer)
+    assert collate is None
+    same_rows(blocks, tokenize_to_dataset(test, tiny_tokenizer, 32))
+    capped, _ = load_evaluation_set({"kind": "split", "path": str(tmp_path / "split.json"), "block_size": 32, "max_tokens": 64}, tiny_tokenizer)
+    assert len(capped) == 2 and predicted_tokens(capped) == 62
