@@ -50,8 +50,9 @@ def _data_inputs(config: dict, domain: str) -> tuple | None:
 
 def shared_data_dir(results: str, config: dict, domain: str) -> str | None:
     """The base run's continual folder for this domain's split (data/<domain>/) and
-    blocks (tokens/<domain>/), where the branch makes them from the same inputs; a block
-    size the base does not use is made there too, once for every branch that asks."""
+    token stores (tokens/<domain>/), where the branch makes them from the same inputs
+    (the split settings include max_test_tokens); blocks of any size are cut from them
+    at load."""
     base = _base_of(results)
     ours = _data_inputs(config, domain)
     if base is None or ours is None or ours != _data_inputs(base[0], domain):
