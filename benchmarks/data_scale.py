@@ -112,10 +112,9 @@ def workflow_path(checkout: Path, corpus: str, model: str, threads: int, workdir
     old_layout = "train_block" in (checkout / "workflow/rules/data.smk").read_text()
     tokens = workdir / "results/continual/tokens/A"
     targets = [tokens / f"{side}_block128" for side in ("train", "test")] if old_layout else [tokens / side for side in ("train", "test")]
-    # Targets first: --quiet takes the words that follow it.
     command = [str(Path(sys.executable).parent / "snakemake"), *[str(t.relative_to(workdir)) for t in targets],
                "-s", str(checkout / "Snakefile"), "--directory", str(workdir), "--cores", str(threads),
-               "--configfile=" + str(workdir / "config.yaml"), "--quiet", "all"]
+               "--configfile=" + str(workdir / "config.yaml")]
     wall, rss, _ = run_measured(command, env={**os.environ, "PYTHONPATH": str(checkout / "src")})
     if old_layout:
         import datasets
