@@ -109,7 +109,8 @@ def workflow_path(checkout: Path, corpus: str, model: str, threads: int, workdir
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(workflow_config(corpus, model, threads)))
-    old_layout = "train_block" in (checkout / "workflow/rules/data.smk").read_text()
+    # Before the token stores, the rules wrote train.txt/test.txt and blocks per block size.
+    old_layout = not any("split.json" in rules.read_text() for rules in (checkout / "workflow/rules").rglob("*.smk"))
     tokens = workdir / "results/continual/tokens/A"
     targets = [tokens / f"{side}_block128" for side in ("train", "test")] if old_layout else [tokens / side for side in ("train", "test")]
     command = [str(Path(sys.executable).parent / "snakemake"), *[str(t.relative_to(workdir)) for t in targets],
@@ -245,18 +246,20 @@ def main() -> None:
     for corpus in corpora:
         size = sum(p.stat().st_size for p in Path(corpus).parent.glob(Path(corpus).name)) if Path(corpus).exists() else 0
         print(f"corpus {corpus} ({size / MB:,.1f} MB)", flush=True)
-        results = {}
-        if "bare" in args.paths:
-            results["bare loop"] = child_path("bare", corpus, args.model, args.threads, workdir / "bare")
-        if "workflow" in args.paths:
-            results["workflow"] = workflow_path(REPO, corpus, args.model, args.threads, workdir / "workflow")
-        if args.before:
-            results["before (workflow)"] = workflow_path(Path(args.before), corpus, args.model, args.threads, workdir / "before")
-        if "datasets" in args.paths:
-            results["datasets map"] = child_path("datasets", corpus, args.model, args.threads, workdir / "datasets")
-        bare = results.get("bare loop")
-        for name, result in results.items():
-            print(row(name, result, bare), flush=True)
+        runs = {
+            "bare loop": lambda: child_path("bare", corpus, args.model, args.threads, workdir / "bare"),
+            "workflow": lambda: workflow_path(REPO, corpus, args.model, args.threads, workdir / "workflow"),
+            "before (workflow)": lambda: workflow_path(Path(args.before), corpus, args.model, args.threads, workdir / "before"),
+            "datasets map": lambda: child_path("datasets", corpus, args.model, args.threads, workdir / "datasets"),
+        }
+        wanted = {"bare loop": "bare" in args.paths, "workflow": "workflow" in args.paths,
+                  "before (workflow)": bool(args.before), "datasets map": "datasets" in args.paths}
+        bare = None
+        for name, run in runs.items():
+            if wanted[name]:
+                result = run()
+                bare = result if name == "bare loop" else bare
+                print(row(name, result, bare), flush=True)
 
 
 if __name__ == "__main__":
