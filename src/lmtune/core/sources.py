@@ -123,8 +123,9 @@ def corpus_files(spec: CorpusSpec, workdir: Path = Path(".")) -> list[Path]:
 
 
 def _relative(path: Path, workdir: Path) -> Path:
+    """A path as the setting names it: relative to the working folder where it was."""
     try:
-        return path.relative_to(workdir) if workdir != Path(".") else path
+        return path.relative_to(workdir)
     except ValueError:
         return path
 
@@ -141,7 +142,7 @@ def shards(spec: CorpusSpec, workdir: Path = Path(".")) -> list[Shard] | None:
     """The corpus's shards, or None where it is a datasets folder or a hub dataset."""
     if spec.hub or (not _GLOB_CHARS.search(spec.path) and is_datasets_folder(workdir / spec.path)):
         return None
-    return [Shard(workdir / p if not p.is_absolute() else p, *shard_format(p), spec.text_field) for p in corpus_files(spec, workdir)]
+    return [Shard(workdir / p, *shard_format(p), spec.text_field) for p in corpus_files(spec, workdir)]
 
 
 def documents(spec: CorpusSpec, workdir: Path = Path(".")) -> Iterator[str]:
@@ -390,7 +391,7 @@ def check_corpus(setting: str | dict, workdir: Path = Path(".")) -> None:
     if is_datasets_folder(workdir / spec.path) and not _GLOB_CHARS.search(spec.path):
         dataset = open_datasets_folder(workdir / spec.path, spec)
         count = len(dataset)
-    elif sum((workdir / p).stat().st_size if not p.is_absolute() else p.stat().st_size for p in files) <= FULL_CHECK_BYTES:
+    elif sum((workdir / p).stat().st_size for p in files) <= FULL_CHECK_BYTES:
         count = count_documents(spec, workdir)
     else:
         for shard in shards(spec, workdir):
