@@ -21,7 +21,9 @@ window (the workflow's checkpoints are a resume feature, not part of a step). It
 second of both, their ratio, the peak memory of each and the wall time of `snakemake -n`
 on the same config in the repository; `--profile` adds, per stage, where a timed step's
 CPU time goes in each method (torch.profiler, the operators that differ most). Data are
-built in memory from the config with the library functions the rules call; nothing under
+built from the config with the library functions the rules call (a continual phase's
+blocks memory-mapped from a token store, as the workflow loads them; `--blocks memory`
+builds them in memory instead, as before the token stores: run both to compare); nothing under
 results/ is read or written.
 
 The GPU benchmark of a QLoRA step on a random Mistral-7B is `benchmarks/gpu_step.py`.
@@ -36,6 +38,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +53,8 @@ from transformers import TrainerCallback, default_data_collator, set_seed
 
 from lmtune.arithmetic.tasks import generate_datasets
 from lmtune.core.blocks import IGNORE_INDEX, tokenize_to_dataset
+from lmtune.core.splits import split_corpus
+from lmtune.core.tokenstore import TokenBlocks, TokenStore, write_stores
 from lmtune.continual.corpus import read_corpus, split_paragraphs, split_train_test
 from lmtune.core.errors import ModelError
 from lmtune.instruct.data import PromptCompletion, read_examples, split_examples
@@ -104,15 +109,25 @@ def config_stages(config: dict) -> list[Stage]:
     return stages
 
 
-def build_dataset(stage: Stage, config: dict, tokenizer):
-    """The stage's training set, from the config, with the library calls of the rules."""
+def build_dataset(stage: Stage, config: dict, tokenizer, blocks: str = "store"):
+    """The stage's training set, from the config, with the library calls of the rules;
+    a continual phase's blocks from a token store, memory-mapped as the workflow loads
+    them (`blocks="store"`), or built in memory (`"memory"`, the layer before)."""
     if stage.key.startswith("continual."):  # split_corpus, then tokenize_split
         section = config["continual"]
         domain = stage.key.split(".")[2].split(" ")[0]
         corpus = section["domains"][domain]["corpus"]
         split = section["split"]
-        train, _test = split_train_test(split_paragraphs(read_corpus(corpus)), split["test_fraction"], split["seed"], corpus)
-        return tokenize_to_dataset(train, tokenizer, section["phases"][domain]["block_size"], source=corpus)
+        block_size = section["phases"][domain]["block_size"]
+        if blocks == "memory":
+            train, _test = split_train_test(split_paragraphs(read_corpus(corpus)), split["test_fraction"], split["seed"], corpus)
+            return tokenize_to_dataset(train, tokenizer, block_size, source=corpus)
+        corpus_split = split_corpus(corpus, split["test_fraction"], split["seed"])
+        folder = Path(tempfile.mkdtemp(prefix="lmtune-throughput-"))
+        write_stores((("train", text) for text in corpus_split.side_documents("train")), tokenizer, {"train": folder}, corpus_split.characters["train"])
+        store = TokenStore(folder)
+        shutil.rmtree(folder)  # the memory map keeps the data readable
+        return TokenBlocks(store, block_size)
     if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
         return encode_for_training(tokenizer, [PromptCompletion(e.prompt, e.completion) for e in examples], separator=" ")[0]
@@ -397,14 +412,15 @@ def measure_in_process(job: dict, turns: Turns) -> dict:
     settings = spec.optimisation
     torch.set_num_threads(job["threads"])
     tokenizer = load_tokenizer(job["model_dir"])
-    dataset = build_dataset(stage, config, tokenizer)
+    dataset = build_dataset(stage, config, tokenizer, job.get("blocks", "store"))
     model = recipe.add_adapter(spec, recipe.model_to_train(spec, job["model_dir"]))  # as lmtune.recipe.train builds it
     measure = measure_workflow if job["method"] == "workflow" else measure_plain
     arguments = (model, tokenizer, dataset) if job["method"] == "workflow" else (model, tokenizer)
     result = measure(*arguments, spec, job["warmup"], job["steps"], turns, job["profile"])
     result["peak_gib"], result["peak_kind"] = peak_memory(next(model.parameters()).device)
     # Non-pad tokens per step over a whole epoch: by-length batching starts with its longest batches.
-    result["epoch_tokens_per_step"] = sum(map(sum, dataset["attention_mask"])) / math.ceil(len(dataset) / settings.batch_size)
+    masks = dataset["attention_mask"] if hasattr(dataset, "column_names") else (row["attention_mask"] for row in dataset)
+    result["epoch_tokens_per_step"] = sum(map(sum, masks)) / math.ceil(len(dataset) / settings.batch_size)
     return result
 
 
@@ -533,7 +549,7 @@ def cpu_mode(args) -> None:
             steps = args.steps or stage.default_steps
             job = {"config": config, "stage": stage, "model_dir": model_folder(stage.model_spec, Path(tmp)),
                    "device": device, "precision": precision, "threads": args.threads,
-                   "warmup": args.warmup, "steps": steps, "profile": args.profile}
+                   "warmup": args.warmup, "steps": steps, "profile": args.profile, "blocks": args.blocks}
             runs = {"workflow": [], "plain": []}
             for round_ in range(args.rounds):
                 progress(f"{stage.key} ({stage.spec.name}), round {round_ + 1}: both methods, turn by turn, "
@@ -617,6 +633,9 @@ def main() -> None:
     parser.add_argument("--device", help="override compute.device (cpu, cuda); default the config's")
     parser.add_argument("--precision", choices=sorted(PRECISIONS), help="override compute.precision; default the config's")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads (default %(default)s)")
+    parser.add_argument("--blocks", choices=["store", "memory"], default="store",
+                        help="a continual phase's blocks: memory-mapped from a token store, as the workflow loads them "
+                             "(default), or built in memory, as before the token stores")
     parser.add_argument("--dry-runs", type=int, default=3, help="repetitions of `snakemake -n` (0: skip; default 3)")
     args = parser.parse_args()
     if args.warmup < 1:

@@ -19,6 +19,11 @@ NUMBER = r"-?[\d.]+"
 # figure). "{name}" in an argument is the fixture of that name, set up only for the
 # scripts that name it.
 SMOKE_RUNS = {
+    "data_scale.py": (
+        ["--sizes", "0.02", "--threads", "1", "--model", "{tiny_model_dir}", "--workdir", "{tmp_path}", "--paths", "workflow", "bare"],
+        # per path: wall time, peak memory, bytes per token, tokens/s, the ratio to the bare loop's
+        rf"^  workflow\s+{NUMBER} s\s+{NUMBER} MiB\s+{NUMBER} B/token\s+[\d,]+ tokens/s  x{NUMBER} of bare",
+    ),
     "generation.py": (
         ["--config", "{tiny_config_file}", "--prompts", "4"],
         # Its check: stopping at the end of the first method cuts nothing else.

@@ -206,8 +206,8 @@ def test_jobs_run_the_checkouts_library_not_an_installed_one(tmp_path, config):
     write_config(workdir, config)
     os.environ["PYTHONPATH"], saved = str(other.parent), os.environ.get("PYTHONPATH")
     try:
-        result = run_snakemake(workdir, "results/continual/data/A/train.txt", check=False)
+        result = run_snakemake(workdir, "results/continual/data/A/split.json", check=False)
     finally:
         os.environ.pop("PYTHONPATH") if saved is None else os.environ.__setitem__("PYTHONPATH", saved)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (workdir / "results/continual/data/A/train.txt").is_file()
+    assert (workdir / "results/continual/data/A/split.json").is_file()

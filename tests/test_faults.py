@@ -468,7 +468,7 @@ def test_shell_metacharacters_in_config_paths_are_never_run(tmp_path, good_confi
     run_snakemake(workdir, "-n")
     run_snakemake(workdir, "--until", "split_corpus")  # the jobs that read the corpora
     for domain in "AB":
-        assert (workdir / f"results/continual/data/{domain}/train.txt").read_text()
+        assert json.loads((workdir / f"results/continual/data/{domain}/split.json").read_text())["documents"]["train"]
     assert not list(tmp_path.rglob("pwned*"))
     assert not [place for place in (REPO, Path.cwd()) if list(place.glob("pwned*"))]
 

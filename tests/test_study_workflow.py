@@ -105,13 +105,13 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
         ("continual.strategies.ewc.weight", 5.0, 1, 0, 0, 0),
         ("continual.phases.B.learning_rate", 3.0e-4, 2, 0, 2, 0),  # phase A is the base's, both phase B's own
         ("continual.interpolation.alphas", [0.5, 0.25], 0, 0, 2, 0),  # the new α's points only
-        ("continual.split.test_fraction", 0.2, 3, 1, 2, 4),  # other data: nothing is the base's
+        ("continual.split.test_fraction", 0.2, 3, 1, 2, 2),  # other data: nothing is the base's
         # The top-level seed: no continual job reads it (a phase is seeded by its run's
         # seed, the split by its own), so every continual job is the base's (it was
         # retrained while sharing compared settings by hand, erring towards not sharing).
         ("seed", 1, 0, 0, 0, 0),
-        # Blocks of another size (B's to train on, A's for EWC's Fisher): made in the
-        # base's folder from the base's split.
+        # Blocks of another size (B's to train on, A's for EWC's Fisher): cut at load
+        # from the base's token stores, nothing tokenized again.
         ("continual.phases.B.block_size", 16, 2, 0, 2, 0),
     ],
 )
@@ -131,10 +131,10 @@ def test_a_branch_trains_and_evaluates_only_what_its_setting_changes(
     assert branch.get("interpolate_weights", 0) == own_interpolations, jobs
     own_evaluations = own_trainings + own_base_evaluations + own_interpolations
     assert branch.get("evaluate_continual_model", 0) == own_evaluations, jobs
-    # The base's blocks: A and B to train on, A and B to evaluate on.
+    # The base's token stores: both sides of A and of B, one tokenization per domain.
     assert (jobs["split_corpus"], branch.get("split_corpus", 0)) == (2, 2 if own_blocks else 0), jobs
     assert branch.get("tokenize_split", 0) == own_blocks, jobs
-    assert jobs["tokenize_split"] == (6 if setting == "continual.phases.B.block_size" else 4), jobs
+    assert jobs["tokenize_split"] == 2, jobs
 
 
 def test_a_branch_that_sets_a_whole_section_gets_the_schema_defaults_the_base_has(tmp_path):

@@ -47,7 +47,7 @@ def check_seed_metrics(workdir, strategy, seed):
         assert math.isfinite(record["eval_loss"]) and record["eval_loss"] > 0
         assert record["eval_perplexity"] == pytest.approx(math.exp(record["eval_loss"]), rel=1e-12)
     for domain in "AB":
-        blocks = load_blocks(workdir / f"results/continual/tokens/{domain}/test_block32")
+        blocks = load_blocks(workdir / f"results/continual/tokens/{domain}/test", 32)
         expected = predicted_tokens(blocks)
         assert {metrics[f"{stage}_{domain}"]["eval_tokens"] for stage in ["base", "after_A", "after_B"]} == {expected}
     assert metrics["forgetting_A"] == pytest.approx(metrics["after_B_A"]["eval_loss"] - metrics["after_A_A"]["eval_loss"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmtune.continual.corpus import read_paragraphs
+from lmtune.core.sources import check_corpus
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
@@ -39,16 +39,12 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
         if domain not in phases:
             raise ConfigError(f"continual.phases has no entry for domain {domain!r} of continual.order")
     for domain, spec in domains.items():
-        corpus = workdir / spec["corpus"]
         try:
-            paragraphs = read_paragraphs(corpus)
+            # Quick checks only on a large corpus (lmtune.core.sources.check_corpus); the
+            # split job reads it whole, before any tokenization.
+            check_corpus(spec["corpus"], workdir)
         except CorpusError as exc:
             raise ConfigError(f"continual.domains.{domain}.corpus: {exc}") from None
-        if len(paragraphs) < 2:
-            raise ConfigError(
-                f"continual.domains.{domain}.corpus: {corpus} has {len(paragraphs)} paragraph(s); "
-                "a train/test split needs at least 2, separated by a blank line"
-            )
 
 
 def check_results_folder(results: str, workdir: Path, checkout: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,9 @@ MATRIX_EXPERIMENTS = ("continual", "arithmetic", "java")
 def load_evaluation_set(spec: dict, tokenizer):
     """The set `spec` describes, tokenized for `tokenizer`: (dataset, collate or None).
 
-    spec: {"kind": "text", "path", "block_size"} (paragraphs), {"kind": "snippets",
+    spec: {"kind": "split", "path", "block_size", "max_tokens"} (a corpus split's test
+    side, lmtune.core.splits, read again from the corpus and cut after max_tokens tokens
+    as its tokenization cuts it), {"kind": "text", "path", "block_size"} (paragraphs), {"kind": "snippets",
     "path", "block_size"} (JSONL of {"code"}), or {"kind": "instructions", "path",
     "separator"} (instruction data, lmtune.instruct.data: every example whole).
     """
@@ -40,6 +43,8 @@ def load_evaluation_set(spec: dict, tokenizer):
     from lmtune.instruct.encoding import encode_for_training
 
     kind, path = spec["kind"], spec["path"]
+    if kind == "split":
+        return _split_side_blocks(spec, tokenizer), None
     if kind == "text":
         texts = split_paragraphs(read_corpus(path))
     elif kind == "snippets":
@@ -50,6 +55,24 @@ def load_evaluation_set(spec: dict, tokenizer):
     else:
         raise ValueError(f"unknown evaluation set kind {kind!r}")
     return tokenize_to_dataset(texts, tokenizer, spec["block_size"], source=path).with_format("torch"), None
+
+
+def _split_side_blocks(spec: dict, tokenizer):
+    """The test side of a corpus split, tokenized for this model into a token store in a
+    temporary folder (memory stays flat), its blocks loaded from there."""
+    import tempfile
+
+    from lmtune.core.splits import Split
+    from lmtune.core.tokenstore import TokenBlocks, TokenStore, write_stores
+
+    split = Split.read(spec["path"])
+    folder = Path(tempfile.mkdtemp(prefix="lmtune-cross-"))
+    documents = (("test", text) for text in split.side_documents("test"))
+    write_stores(documents, tokenizer, {"test": folder}, split.characters["test"], {"test": spec.get("max_tokens")}, label=spec["path"])
+    store = TokenStore(folder)
+    # The mapping keeps the data readable after the folder's names are gone.
+    shutil.rmtree(folder)
+    return TokenBlocks(store, spec["block_size"])
 
 
 def evaluate_everywhere(model, tokenizer, sets: dict[str, dict], batch_size: int) -> dict[str, dict]:

@@ -49,6 +49,7 @@ class TrainingSpec:
     adapter: Adapter | None = None
     strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
     packing: bool = False  # completions packed into one row per batch (CUDA), not padded and grouped by length
+    block_size: int | None = None  # data from a token store is cut into blocks of this size as it loads
 
     @property
     def quantized(self) -> bool:
@@ -115,15 +116,17 @@ def continual_phase(config: dict, name: str, seed: int, phase: str) -> TrainingS
     plugin, settings = phase_strategy(config, name, phase)
     first = phase == config["continual"]["order"][0]
     adapter = plugin.adapter(settings)
+    # The user's own overrides win over the strategy's schedule.
+    training = {**config["continual"]["phases"][phase], **plugin.training(settings, first), **settings.get("training", {})}
     return _spec(
         config,
         f"phase {phase} ({name}, seed {seed})",
         "blocks",
-        # The user's own overrides win over the strategy's schedule.
-        {**config["continual"]["phases"][phase], **plugin.training(settings, first), **settings.get("training", {})},
+        training,
         seed,
         adapter=Adapter(**{**adapter, "target_modules": tuple(adapter["target_modules"])}, merge=True) if adapter else None,
         strategy=settings,
+        block_size=training["block_size"],
     )
 
 
@@ -224,6 +227,17 @@ def collator(spec: TrainingSpec, tokenizer, network):
     return packing_collator(network) if spec.packing else padding_collator(tokenizer)
 
 
+def training_data(path: str | Path, block_size: int | None):
+    """A token store's blocks, cut at `block_size` as they load, or a saved `datasets` table."""
+    import datasets
+
+    from lmtune.core.tokenstore import TokenBlocks, is_store
+
+    if is_store(path):
+        return TokenBlocks(path, block_size)
+    return datasets.load_from_disk(str(path))
+
+
 def train(
     spec: TrainingSpec,
     model: str | Path,
@@ -238,8 +252,6 @@ def train(
     """Run one training job: `model` (a folder) trained on `data` (a saved dataset of
     token blocks or encoded completions) as `spec` says; `earlier_data`, the earlier
     domains' blocks its strategy reads."""
-    import datasets
-
     from lmtune.core.models import load_tokenizer
     from lmtune.core.training import train_causal_lm
 
@@ -248,8 +260,8 @@ def train(
     log.info("%s: %s from %s on %s", spec.name, spec, model, data)
     network = model_to_train(spec, model)
     tokenizer = load_tokenizer(model)
-    train_data = datasets.load_from_disk(str(data))
-    earlier = [datasets.load_from_disk(str(path)) for path in earlier_data]
+    train_data = training_data(data, spec.block_size)
+    earlier = [training_data(path, spec.block_size) for path in earlier_data]
     penalty = None
     if spec.strategy:
         plugin = strategy(spec.strategy["method"])

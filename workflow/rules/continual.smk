@@ -47,24 +47,23 @@ def continual_data(domain):
     return CONTINUAL_JOBS.data_folder(domain)
 
 
-def train_tokens(domain, block_size):
-    return f"{continual_data(domain)}/tokens/{domain}/train_block{block_size}"
+def train_tokens(domain):
+    """A domain's training token store (its blocks are cut at the phase's size as it loads)."""
+    return f"{continual_data(domain)}/tokens/{domain}/train"
 
 
 def phase_inputs(wildcards):
-    """The model the phase starts from, its domain's blocks, and the earlier domains'
-    blocks its strategy reads (replay mixes them in, EWC takes its Fisher from them)."""
+    """The model the phase starts from, its domain's token store, and the earlier
+    domains' stores its strategy reads (replay mixes them in, EWC takes its Fisher from
+    them)."""
     strategy, seed, phase = wildcards.strategy, wildcards.seed, wildcards.phase
     check_seed(seed)
     order = continual_order()
     earlier = order[: order.index(phase)]
-    block_size = config["continual"]["phases"][phase]["block_size"]
     return {
         "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
-        "tokens": train_tokens(phase, block_size),
-        "earlier_tokens": [
-            train_tokens(domain, block_size) for domain in CONTINUAL_JOBS.earlier_domains(strategy, phase)
-        ],
+        "tokens": train_tokens(phase),
+        "earlier_tokens": [train_tokens(domain) for domain in CONTINUAL_JOBS.earlier_domains(strategy, phase)],
     }
 
 
@@ -75,14 +74,15 @@ def continual_model(wildcards):
 
 
 def eval_tokens(wildcards):
-    """Every domain's test blocks, in `continual.order`: a model is loaded once and
+    """Every domain's test token store, in `continual.order`: a model is loaded once and
     evaluated on each."""
-    block = config["continual"]["evaluation"]["block_size"]
-    return [f"{continual_data(domain)}/tokens/{domain}/test_block{block}" for domain in continual_order()]
+    return [f"{continual_data(domain)}/tokens/{domain}/test" for domain in continual_order()]
 
 
 def domain_corpus(wildcards):
-    return config["continual"]["domains"][wildcards.domain]["corpus"]
+    """Every file of the domain's corpus (a glob or folder expanded, a datasets folder's
+    files), so that a changed shard reruns its split; none for a hub dataset."""
+    return CONTINUAL_JOBS.corpus_files(wildcards.domain)
 
 
 def run_evaluations(wildcards):

@@ -54,9 +54,10 @@ def cross_sets():
         block = config["continual"]["evaluation"]["block_size"]
         for domain in continual_order():
             sets[f"continual_{domain}"] = {
-                "kind": "text",
-                "path": f"{continual_data(domain)}/data/{domain}/test.txt",
+                "kind": "split",
+                "path": f"{continual_data(domain)}/data/{domain}/split.json",
                 "block_size": block,
+                "max_tokens": config["continual"]["split"].get("max_test_tokens"),
             }
     if "arithmetic" in EXPERIMENTS:
         sets["arithmetic_held_out"] = {

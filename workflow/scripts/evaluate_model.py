@@ -11,6 +11,6 @@ log = start_job(snakemake)
 compute = snakemake.params.compute
 model = load_for_inference(snakemake.input.model, compute["device"], compute["precision"])
 for tokens, output in zip(snakemake.input.tokens, snakemake.output, strict=True):
-    result = evaluate_lm(model, load_blocks(tokens), snakemake.params.batch_size)
+    result = evaluate_lm(model, load_blocks(tokens, snakemake.params.get("block_size")), snakemake.params.batch_size)
     log.info("%s on %s: %s", snakemake.input.model, tokens, result)
     atomic.write_json(output, result.to_dict())

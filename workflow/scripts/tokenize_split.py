@@ -1,17 +1,16 @@
-"""Tokenize one split into fixed-length causal-LM blocks saved with `datasets`."""
+"""Tokenize both sides of one domain's split into token stores (blocks are cut at load)."""
 
-from lmtune.core import atomic
-from lmtune.core.blocks import predicted_tokens, tokenize_to_dataset
-from lmtune.continual.corpus import read_corpus, split_paragraphs
 from lmtune.pipeline.jobs import start_job
 from lmtune.core.models import load_tokenizer
+from lmtune.core.splits import Split
+from lmtune.core.tokenstore import set_tokenizer_threads, tokenize_split
 
 log = start_job(snakemake)
+set_tokenizer_threads(snakemake.threads)
 tokenizer = load_tokenizer(snakemake.input.model)
-paragraphs = split_paragraphs(read_corpus(snakemake.input.text))
-dataset = tokenize_to_dataset(
-    paragraphs, tokenizer, int(snakemake.wildcards.block_size), source=snakemake.input.text
+tokenize_split(
+    Split.read(snakemake.input.split),
+    tokenizer,
+    {"train": snakemake.output.train, "test": snakemake.output.test},
+    max_test_tokens=snakemake.params.max_test_tokens,
 )
-log.info("%d blocks, %d predicted tokens", len(dataset), predicted_tokens(dataset))
-with atomic.directory(snakemake.output[0]) as tmp:
-    dataset.save_to_disk(str(tmp))

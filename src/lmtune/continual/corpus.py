@@ -2,7 +2,9 @@
 
 A corpus is a UTF-8 text file whose paragraphs are separated by blank lines, JSON Lines
 (`.jsonl`) with a string field `text` per record, or Parquet (`.parquet`) with a string
-column `text`; a record is one paragraph.
+column `text`; a record is one paragraph. These read a small corpus whole (tests,
+benchmarks, the Java corpus's split); the workflow streams a domain's corpus of any size
+with lmtune.core.sources and splits it per document with lmtune.core.splits, the same way.
 """
 
 from __future__ import annotations

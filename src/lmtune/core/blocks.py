@@ -55,10 +55,20 @@ def tokenize_to_dataset(
     return datasets.Dataset.from_dict(make_blocks(ids, block_size, pad_id))
 
 
-def predicted_tokens(dataset: datasets.Dataset) -> int:
+def predicted_tokens(dataset) -> int:
     """Tokens a causal LM predicts in this data: every real token but the first of a block."""
+    if hasattr(dataset, "predicted_tokens"):  # a token store's blocks (lmtune.core.tokenstore)
+        return dataset.predicted_tokens()
     return sum(sum(mask) - 1 for mask in dataset.with_format(None)["attention_mask"])
 
 
-def load_blocks(path: str | Path) -> datasets.Dataset:
+def load_blocks(path: str | Path, block_size: int | None = None):
+    """Blocks saved with `datasets` (torch format), or a token store's cut into
+    `block_size` blocks as they load (lmtune.core.tokenstore)."""
+    from lmtune.core.tokenstore import TokenBlocks, is_store
+
+    if is_store(path):
+        if block_size is None:
+            raise ValueError(f"{path} is a token store: its blocks need a block_size")
+        return TokenBlocks(path, block_size)
     return datasets.load_from_disk(str(path)).with_format("torch")

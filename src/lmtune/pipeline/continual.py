@@ -12,8 +12,8 @@ Folders are shared by identity:
 - in a study branch, a domain's split and blocks, the base model's evaluations, a phase
   (its model, training loss and evaluations) and an interpolated model's evaluations
   are the base run's, read from its folder, where the branch would make them from
-  exactly what the base makes them from. A block size the base does not use is made in
-  the base's folder too, once for every branch that asks.
+  exactly what the base makes them from (blocks of any size are cut from a domain's
+  token stores as a job loads them).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from functools import cache
 
 from lmtune import recipe
 from lmtune.continual.strategies import StrategyError
+from lmtune.core.sources import CorpusSpec, corpus_files
 from lmtune.pipeline.identity import is_source, job_identity, source_digest
 
 # A study branch's results folder -> the base run's jobs, registered by the top level
@@ -44,16 +45,32 @@ class ContinualJobs:
 
     # What each job's script reads (its rule's params), besides its inputs.
 
+    def corpus_setting(self, domain: str):
+        return self.section["domains"][domain]["corpus"]
+
+    def corpus_files(self, domain: str) -> list[str]:
+        """Every file of a domain's corpus (none for a hub dataset)."""
+        return list(self._corpus_files(domain))
+
+    @cache
+    def _corpus_files(self, domain: str) -> tuple[str, ...]:
+        return tuple(str(path) for path in corpus_files(CorpusSpec.from_setting(self.corpus_setting(domain))))
+
     def split_settings(self) -> dict:
-        return dict(self.section["split"])
+        split = self.section["split"]
+        return {"test_fraction": split["test_fraction"], "seed": split["seed"]}
+
+    def tokenize_settings(self) -> dict:
+        return {"max_test_tokens": self.section["split"].get("max_test_tokens")}
 
     def training_spec(self, strategy: str, seed: int, phase: str) -> dict:
         return recipe.continual_phase(self.config, strategy, seed, phase).to_dict()
 
     def evaluation_settings(self) -> dict:
-        compute = self.config["compute"]
+        compute, evaluation = self.config["compute"], self.section["evaluation"]
         return {
-            "batch_size": self.section["evaluation"]["batch_size"],
+            "batch_size": evaluation["batch_size"],
+            "block_size": evaluation["block_size"],
             "compute": {key: compute[key] for key in ("device", "precision")},
         }
 
@@ -70,23 +87,30 @@ class ContinualJobs:
         return job_identity("prepare_base_model", {key: spec[key] for key in ("source", "trust_remote_code")}, {})
 
     @cache
-    def split(self, domain: str) -> str:
-        corpus = self.section["domains"][domain]["corpus"]
-        return job_identity("split_corpus", self.split_settings(), {"corpus": source_digest(corpus)})
+    def corpus(self, domain: str) -> list[str]:
+        return [source_digest(file) for file in self.corpus_files(domain)]
 
     @cache
-    def tokens(self, domain: str, split: str, block_size: int) -> str:
+    def split(self, domain: str) -> str:
+        return job_identity(
+            "split_corpus",
+            {"corpus": self.corpus_setting(domain), **self.split_settings()},
+            {"corpus": self.corpus(domain)},
+        )
+
+    @cache
+    def tokens(self, domain: str) -> str:
+        """Both sides of a domain's split as token stores (blocks are cut at load)."""
         return job_identity(
             "tokenize_split",
-            {"split": split, "block_size": int(block_size)},
-            {"text": self.split(domain), "model": self.base_model()},
+            self.tokenize_settings(),
+            {"split": self.split(domain), "corpus": self.corpus(domain), "model": self.base_model()},
         )
 
     @cache
     def training(self, strategy: str, seed: int, phase: str) -> str:
         order = self.section["order"]
         earlier = order[: order.index(phase)]
-        block_size = self.section["phases"][phase]["block_size"]
         # Its name says which run it is in logs, not what it computes.
         spec = {key: value for key, value in self.training_spec(strategy, seed, phase).items() if key != "name"}
         return job_identity(
@@ -94,21 +118,18 @@ class ContinualJobs:
             spec,
             {
                 "model": self.training(strategy, seed, earlier[-1]) if earlier else self.base_model(),
-                "tokens": self.tokens(phase, "train", block_size),
-                "earlier_tokens": [
-                    self.tokens(domain, "train", block_size) for domain in self.earlier_domains(strategy, phase)
-                ],
+                "tokens": self.tokens(phase),
+                "earlier_tokens": [self.tokens(domain) for domain in self.earlier_domains(strategy, phase)],
             },
         )
 
     @cache
     def evaluation(self, model: str) -> str:
-        """The evaluation of the model of identity `model` on every domain's test blocks."""
-        block_size = self.section["evaluation"]["block_size"]
+        """The evaluation of the model of identity `model` on every domain's test store."""
         return job_identity(
             "evaluate_continual_model",
             {**self.evaluation_settings(), "domains": self.section["order"]},
-            {"model": model, "tokens": [self.tokens(domain, "test", block_size) for domain in self.section["order"]]},
+            {"model": model, "tokens": [self.tokens(domain) for domain in self.section["order"]]},
         )
 
     def point(self, strategy: str, seed: int, point: str) -> str:
@@ -146,7 +167,7 @@ class ContinualJobs:
         return alpha in interpolation["alphas"] and run == (strategy, seed)
 
     def data_folder(self, domain: str) -> str:
-        """The folder of a domain's split (data/) and blocks (tokens/)."""
+        """The folder of a domain's split (data/) and token stores (tokens/)."""
         if self._same_in_base(
             lambda: (self.split(domain), self.base_model()),
             lambda base: (base.split(domain), base.base_model()),

@@ -1,19 +1,21 @@
-# Corpus splitting and tokenization.
+# Corpus splitting and tokenization: a small split file per domain (which side each
+# document is on, never the text), then both sides tokenized into compact token stores.
+# Blocks are cut from a store when a job loads it, at the size that job uses.
 
 
 rule split_corpus:
     input:
         corpus=domain_corpus,
     output:
-        train=f"{CONTINUAL}/data/{{domain}}/train.txt",
-        test=f"{CONTINUAL}/data/{{domain}}/test.txt",
+        f"{CONTINUAL}/data/{{domain}}/split.json",
     log:
         f"{LOGS}/split_corpus/{{domain}}.log",
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    # Light (reads the corpus once, holds no text): runs where Snakemake runs.
     localrule: True
     conda:
         ENV
     params:
+        corpus=lambda wildcards: CONTINUAL_JOBS.corpus_setting(wildcards.domain),
         **CONTINUAL_JOBS.split_settings(),
     script:
         "../../scripts/split_corpus.py"
@@ -21,17 +23,26 @@ rule split_corpus:
 
 rule tokenize_split:
     input:
-        text=f"{CONTINUAL}/data/{{domain}}/{{split}}.txt",
+        split=f"{CONTINUAL}/data/{{domain}}/split.json",
+        corpus=domain_corpus,
         model=BASE_MODELS["continual"],
     output:
-        directory(f"{CONTINUAL}/tokens/{{domain}}/{{split}}_block{{block_size}}"),
+        train=directory(f"{CONTINUAL}/tokens/{{domain}}/train"),
+        test=directory(f"{CONTINUAL}/tokens/{{domain}}/test"),
     log:
-        f"{LOGS}/tokenize_split/{{domain}}_{{split}}_block{{block_size}}.log",
-    # Before any training, so a split too short for one block fails first.
+        f"{LOGS}/tokenize_split/{{domain}}.log",
+    benchmark:
+        f"{BENCHMARKS}/tokenize_split/{{domain}}.tsv"
+    # Before any training, so a corpus that cannot be tokenized fails first.
     priority: 10
-    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    # No model and flat memory (a batch of text at a time, written as it goes): runs where
+    # Snakemake runs, never submitted to a cluster.
     localrule: True
     conda:
         ENV
+    # The fast tokenizer's threads: every core (Snakemake caps a job's threads at --cores).
+    threads: os.cpu_count()
+    params:
+        **CONTINUAL_JOBS.tokenize_settings(),
     script:
         "../../scripts/tokenize_split.py"

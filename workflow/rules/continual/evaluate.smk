@@ -19,6 +19,7 @@ rule evaluate_continual_model:
     resources:
         **job_resources("evaluation"),
     params:
+        # The test stores are cut into blocks of the evaluation's size as they load.
         **CONTINUAL_JOBS.evaluation_settings(),
     script:
         "../../scripts/evaluate_model.py"

@@ -20,16 +20,16 @@ FRACTION = {
 def replay_mix(current, earlier: list, fraction: float, seed: int):
     """`current`'s blocks plus blocks drawn from `earlier` datasets, so that `fraction` of
     the result is replay. Draws without replacement while the earlier data lasts."""
-    import datasets
+    from lmtune.core.tokenstore import concatenate_blocks
 
     if not earlier or fraction <= 0:
         return current
-    pool = datasets.concatenate_datasets(earlier)
+    pool = concatenate_blocks(earlier)
     wanted = round(len(current) * fraction / (1.0 - fraction))
     rng = np.random.default_rng(seed)
     picked = rng.choice(len(pool), size=wanted, replace=wanted > len(pool))
     log.info("replay: %d blocks of this domain + %d of earlier domains (%.0f%%)", len(current), wanted, 100 * fraction)
-    return datasets.concatenate_datasets([current, pool.select(sorted(picked.tolist()))])
+    return concatenate_blocks([current, pool.select(sorted(picked.tolist()))])
 
 
 class Replay(Strategy):
