@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from lmtune.continual.corpus import read_paragraphs
+from lmtune.core.compute import check_compute_plan
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
@@ -210,6 +211,7 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
             if not compute["jobs_run_here"]:
                 check_fsdp(compute["fsdp"], compute["device"])
         check_liger_kernel(compute["liger_kernel"], compute["device"], here=compute["jobs_run_here"])
+        check_compute_plan(config, specs, workdir)  # torch.compile's compiler, each model in the GPU's memory
         check_partition(os.environ.get("LMTUNE_SLURM_PARTITION"), "LMTUNE_SLURM_PARTITION")
     except LmtuneError as exc:
         raise ConfigError(str(exc)) from None
