@@ -205,6 +205,21 @@ def check_compute_plan(config: dict, specs: dict, workdir: Path = Path(".")) -> 
         check_fits_gpu(key, model["source"], spec, gpu_bytes, workdir)
 
 
+def log_peak_gpu_memory_at_exit(log) -> None:
+    """Where a job used CUDA, its log ends with the peak GPU memory torch allocated and
+    reserved in this process (Snakemake's `benchmark:` files record host memory only)."""
+    import atexit
+    import sys
+
+    def report() -> None:
+        torch = sys.modules.get("torch")  # a job that never imported torch used no GPU
+        if torch is not None and torch.cuda.is_initialized():
+            log.info("peak GPU memory: %.2f GiB allocated, %.2f GiB reserved",
+                     torch.cuda.max_memory_allocated() / GIB, torch.cuda.max_memory_reserved() / GIB)
+
+    atexit.register(report)
+
+
 def describe(config_file: Path) -> dict:
     """A model's parameter counts, as printed by `python -m lmtune.core.compute FOLDER`."""
     count = parameter_count(config_file)
