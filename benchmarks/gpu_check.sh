@@ -22,51 +22,82 @@
 # steps.txt (the step benchmarks' printouts).
 # Each stage runs under what is left of GPU_CHECK_SECONDS (default 500), so that the
 # files come back inside the device tool's limit whatever hangs.
+#
+# GPU_CHECK_CPU=1 runs the same steps on a CPU at tiny sizes in the environment at hand (no
+# packages unpacked, no profile, no nvidia-smi): tests/test_seed_scale.py runs it so, with
+# GPU_CHECK_WORKDIR (where Snakemake works; default the checkout), GPU_CHECK_MODELS (the
+# models' folder, kept between runs), GPU_CHECK_TARGETS (default: the whole workflow).
 set -uo pipefail
 PART=${1:-workflow}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$PWD/gpu-check-out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
+CPU=${GPU_CHECK_CPU:-}
+WORK=${GPU_CHECK_WORKDIR:-$REPO}
+TMP=${GPU_CHECK_TMP:-/tmp/lmtune-gpu-check}
+MODELS=${GPU_CHECK_MODELS:-$TMP/models}
+read -r -a TARGETS <<<"${GPU_CHECK_TARGETS:-}"
+if [ -n "$CPU" ]; then
+    SIZE=tiny DEVICE=cpu SCALE=cpu RUN=(--cores 2)
+else
+    SIZE=seed DEVICE=cuda SCALE=gpu RUN=(--profile "$REPO/profiles/gpu")
+fi
 BUDGET=${GPU_CHECK_SECONDS:-500}
 # Seconds left for a stage, less $1 kept for what follows; never under 5 (timeout 0 never ends).
 left() { local seconds=$((BUDGET - SECONDS - ${1:-0})); echo $((seconds < 5 ? 5 : seconds)); }
 stage() { echo "=== $(date -u +%H:%M:%S) [$SECONDS s] $*"; }
 
-ASSETS=benchmarks/gpu-check-assets
-SITE=/tmp/lmtune-gpu-check/site
-MODELS=/tmp/lmtune-gpu-check/models
+ASSETS=$REPO/benchmarks/gpu-check-assets
+SITE=$TMP/site
 PYTHON=${PYTHON:-python3}
-
-stage "packages: $ASSETS/site-packages.tar.xz over $($PYTHON -c 'import sys; print(sys.executable)')"
-if [ ! -f "$ASSETS/site-packages.tar.xz" ]; then
-    echo "no $ASSETS/site-packages.tar.xz: run 'make gpu-check-assets' where pip reaches a registry, and carry $ASSETS"
-    exit 2
-fi
-mkdir -p "$(dirname "$SITE")"
-[ -d "$SITE" ] || { tar -xJf "$ASSETS/site-packages.tar.xz" -C "$(dirname "$SITE")" && mv "$(dirname "$SITE")/site-packages" "$SITE"; }
-# Before the image's site-packages (its transformers is older than the project's pin);
-# jobs inherit it, and the Snakefile puts src/ before it.
-export PYTHONPATH="$SITE:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
+
+if [ -z "$CPU" ]; then
+    stage "packages: $ASSETS/site-packages.tar.xz over $($PYTHON -c 'import sys; print(sys.executable)')"
+    if [ ! -f "$ASSETS/site-packages.tar.xz" ]; then
+        echo "no $ASSETS/site-packages.tar.xz: run 'make gpu-check-assets' where pip reaches a registry, and carry it"
+        exit 2
+    fi
+    mkdir -p "$TMP"
+    [ -d "$SITE" ] || { tar -xJf "$ASSETS/site-packages.tar.xz" -C "$TMP" && mv "$TMP/site-packages" "$SITE"; }
+    # Before the image's site-packages (its transformers is older than the project's pin);
+    # jobs inherit it, and the Snakefile puts src/ before it.
+    export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+    nvidia-smi --query-gpu=timestamp,memory.used,memory.total,utilization.gpu --format=csv -lms 500 \
+        >"$OUT/nvidia-smi.csv" 2>/dev/null &
+    SAMPLER=$!
+    trap 'kill $SAMPLER 2>/dev/null' EXIT
+fi
+export PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}"
 $PYTHON - <<'EOF' || exit 3
 import importlib
 import torch
-print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}, "
-      f"{torch.cuda.get_device_properties(0).total_memory / 2**30:.1f} GiB")
-for name in ["snakemake", "transformers", "peft", "accelerate", "datasets", "bitsandbytes", "gguf", "jsonschema",
-             "num2words", "text_to_num", "pandas", "matplotlib", "sacrebleu", "tensorboard", "liger_kernel", "lmtune"]:
+if torch.cuda.is_available():
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}, "
+          f"{torch.cuda.get_device_properties(0).total_memory / 2**30:.1f} GiB")
+else:
+    print(f"torch {torch.__version__}, no CUDA device")
+from importlib.metadata import version
+
+# What the project imports, and on CUDA Liger's kernels (compute.liger_kernel): the first missing one stops here.
+distributions = {"snakemake": "snakemake", "transformers": "transformers", "peft": "peft", "accelerate": "accelerate",
+                 "datasets": "datasets", "bitsandbytes": "bitsandbytes", "gguf": "gguf", "jsonschema": "jsonschema",
+                 "num2words": "num2words", "text_to_num": "text2num", "pandas": "pandas", "matplotlib": "matplotlib",
+                 "sacrebleu": "sacrebleu", "tensorboard": "tensorboard", "lmtune": None}
+if torch.cuda.is_available():
+    distributions["liger_kernel"] = "liger_kernel"
+for name, distribution in distributions.items():
     module = importlib.import_module(name)
-    print(f"  {name} {getattr(module, '__version__', '')} from {module.__file__}")
+    print(f"  {name} {version(distribution) if distribution else ''} from {module.__file__}")
 EOF
-nvidia-smi --query-gpu=timestamp,memory.used,memory.total,utilization.gpu --format=csv -lms 500 >"$OUT/nvidia-smi.csv" 2>/dev/null &
-SAMPLER=$!
-trap 'kill $SAMPLER 2>/dev/null' EXIT
 
 if [ "$PART" = workflow ] || [ "$PART" = all ]; then
-    stage "models: random distilgpt2, GPT-2, Mistral-7B-Instruct-v0.2 (nf4) in $MODELS"
-    timeout "$(left)" $PYTHON benchmarks/gpu_check.py models --size seed --device cuda --out "$MODELS" \
+    stage "models ($SIZE, $DEVICE): random distilgpt2, GPT-2, Mistral-7B-Instruct-v0.2 in $MODELS"
+    timeout "$(left)" $PYTHON "$REPO/benchmarks/gpu_check.py" models --size $SIZE --device $DEVICE --out "$MODELS" \
         --tokenizers "$ASSETS/tokenizers" || echo "building the models failed ($?)"
-    $PYTHON benchmarks/gpu_check.py overlay --models "$MODELS" --out /tmp/lmtune-gpu-check/overlay.yaml --scale gpu
+    mkdir -p "$TMP"
+    $PYTHON "$REPO/benchmarks/gpu_check.py" overlay --models "$MODELS" --out "$TMP/overlay.yaml" --scale $SCALE
     $PYTHON -m lmtune.core.compute "$MODELS"/* || true  # the load check's memory floors, beside the measured peaks
     OMIT=()
     if ! command -v javac >/dev/null; then
@@ -74,32 +105,35 @@ if [ "$PART" = workflow ] || [ "$PART" = all ]; then
         OMIT=(--omit-from score_java)
     fi
     # Ends with time to spare for the summary and the files (SIGINT: Snakemake stops its jobs).
-    stage "snakemake --profile profiles/gpu --configfile config/seed-scale.yaml overlay (${OMIT[*]})"
-    timeout -s INT -k 20 "$(left 45)" $PYTHON -m snakemake --profile profiles/gpu --keep-going \
-        --configfile config/seed-scale.yaml /tmp/lmtune-gpu-check/overlay.yaml "${OMIT[@]}"
+    stage "snakemake ${RUN[*]} --configfile config/seed-scale.yaml overlay ${OMIT[*]} ${TARGETS[*]}"
+    (cd "$WORK" && timeout -s INT -k 20 "$(left 45)" $PYTHON -m snakemake "${TARGETS[@]}" --snakefile "$REPO/Snakefile" \
+        "${RUN[@]}" --keep-going --configfile "$REPO/config/seed-scale.yaml" "$TMP/overlay.yaml" "${OMIT[@]}")
     echo "snakemake exit status $?"
     stage "summary"
-    $PYTHON benchmarks/gpu_check.py summary --results results --out "$OUT/jobs.tsv"
-    tar -czf "$OUT/results.tar.gz" --exclude='*/model' --exclude='*/adapter' --exclude='*/checkpoints' \
-        --exclude='*/tokens' --exclude='*/data' --exclude='*/corpus' results .snakemake/log 2>/dev/null
+    $PYTHON "$REPO/benchmarks/gpu_check.py" summary --results "$WORK/results" --out "$OUT/jobs.tsv"
+    (cd "$WORK" && tar -czf "$OUT/results.tar.gz" --exclude='*/model' --exclude='*/adapter' --exclude='*/checkpoints' \
+        --exclude='*/tokens' --exclude='*/data' --exclude='*/corpus' results .snakemake/log)
 fi
 
 if [ "$PART" = steps ] || [ "$PART" = all ]; then
-    stage "steps: a random Mistral-7B in bf16 for benchmarks/gpu_step.py"
-    timeout "$(left)" $PYTHON benchmarks/gpu_check.py models --size seed --device cuda --out /tmp/lmtune-gpu-check/plain \
-        --only mistral-7b-instruct-v0.2 --no-prequantise
-    MISTRAL=/tmp/lmtune-gpu-check/plain/mistral-7b-instruct-v0.2
+    stage "steps: a random Mistral-7B ($SIZE) in its own precision for benchmarks/gpu_step.py and padding.py"
+    timeout "$(left)" $PYTHON "$REPO/benchmarks/gpu_check.py" models --size $SIZE --device $DEVICE --out "$TMP/plain" \
+        --tokenizers "$ASSETS/tokenizers" --only mistral-7b-instruct-v0.2 --no-prequantise
+    MISTRAL=$TMP/plain/mistral-7b-instruct-v0.2
+    STEP=("$PYTHON" "$REPO/benchmarks/gpu_step.py" --model "$MISTRAL" --device $DEVICE)
+    [ -n "$CPU" ] && STEP+=(--precision fp32 --threads 1)
     {
         stage "QLoRA at the seed's 2 x 33: the workflow's step as it is, then with compute.torch_compile"
         for compile in "" "--torch-compile reduce-overhead" "--torch-compile default"; do
-            timeout "$(($(left) / 3))" $PYTHON benchmarks/gpu_step.py --model "$MISTRAL" --shapes 2x33 --warmup 3 \
-                --steps 20 --rounds 2 $compile
+            timeout "$(($(left) / 4))" "${STEP[@]}" --shapes 2x33 --warmup 3 --steps 20 --rounds 2 $compile
         done
         stage "LoRA (bf16 base) at 16 x 512: the Trainer as it is, then with compute.liger_kernel"
         for liger in "" "--liger-kernel"; do
-            timeout "$(($(left) / 2))" $PYTHON benchmarks/gpu_step.py --model "$MISTRAL" --no-quantize --shapes 16x512 \
-                --warmup 2 --steps 5 --rounds 1 $liger
+            timeout "$(($(left) / 3))" "${STEP[@]}" --no-quantize --shapes 16x512 --warmup 2 --steps 5 --rounds 1 $liger
         done
+        stage "packing at up to 16 x 512, mixed lengths: flex_attention's document mask against padding"
+        timeout "$(left)" $PYTHON "$REPO/benchmarks/padding.py" --model "$MISTRAL" --random --data mixed --examples 320 \
+            --batch-size 16 --steps 10 --attention flex_attention --config "$REPO/config/seed-scale.yaml"
     } 2>&1 | tee "$OUT/steps.txt"
 fi
 stage "done"

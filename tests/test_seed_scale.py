@@ -10,14 +10,17 @@ the tiny setting's."""
 import hashlib
 import importlib.util
 import json
+import os
 import re
+import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_once, run_snakemake
+from conftest import REPO, build_once
 
 GPU_CHECK = REPO / "benchmarks" / "gpu_check.py"
 
@@ -104,19 +107,27 @@ TARGETS = ["results/continual/sequential/seed0/B/model", "results/arithmetic/met
 
 
 @pytest.fixture(scope="module")
-def seed_scale_run(seed_models, tmp_path_factory) -> Path:
-    workdir = gpu_check.seed_scale_folder(tmp_path_factory.mktemp("seed-scale") / "run")
-    models = {name: seed_models / "models" / name for name in gpu_check.MODELS}
-    overlay = gpu_check.write_overlay(workdir.parent / "overlay.yaml", models, "cpu")
-    run_snakemake(workdir, *TARGETS, "--configfile", str(gpu_check.SEED_CONFIG), str(overlay))
-    return workdir
+def seed_scale_run(seed_models, tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """benchmarks/gpu_check.sh in its CPU mode (GPU_CHECK_CPU): the working folder, the
+    files it wrote for $OUT, and the script's own result."""
+    folder = tmp_path_factory.mktemp("seed-scale")
+    workdir, out = gpu_check.seed_scale_folder(folder / "run"), folder / "out"
+    environment = {**os.environ, "GPU_CHECK_CPU": "1", "GPU_CHECK_WORKDIR": str(workdir), "GPU_CHECK_TMP": str(folder),
+                   "GPU_CHECK_MODELS": str(seed_models / "models"), "GPU_CHECK_TARGETS": " ".join(TARGETS),
+                   "GPU_CHECK_SECONDS": "1500", "OUT": str(out), "PYTHON": sys.executable, "PYTHONHASHSEED": "0"}
+    script = subprocess.run(["bash", str(REPO / "benchmarks/gpu_check.sh"), "workflow"], env=environment,
+                            capture_output=True, text=True, timeout=1800)
+    return workdir, out, script
 
 
 @pytest.mark.slow
 def test_the_seed_scale_setting_runs_on_tiny_models_of_the_seeds_architectures(seed_scale_run):
-    results = seed_scale_run / "results"
+    workdir, out, script = seed_scale_run
+    assert script.returncode == 0, script.stdout[-5000:] + script.stderr[-5000:]
+    assert "snakemake exit status 0" in script.stdout, script.stdout[-5000:]
+    results = workdir / "results"
     for target in TARGETS:
-        assert (seed_scale_run / target).exists(), target
+        assert (workdir / target).exists(), target
     lora_log = (results / "logs/train_lora.log").read_text()
     # The seed's QLoRA on the Mistral layout: the spec the job ran, and peft's count.
     assert "quantize_4bit=True" in lora_log and "batch_size=2" in lora_log
@@ -128,10 +139,19 @@ def test_the_seed_scale_setting_runs_on_tiny_models_of_the_seeds_architectures(s
 
 
 @pytest.mark.slow
-def test_the_summary_has_every_job_of_the_run(seed_scale_run):
-    rows = gpu_check.summary(seed_scale_run / "results")
+def test_the_script_brings_back_the_job_table_logs_and_metrics(seed_scale_run):
+    workdir, out, _ = seed_scale_run
+    rows = gpu_check.summary(workdir / "results")
     jobs = {row["job"] for row in rows}
     assert {"train_lora", "train_phase/sequential/seed0/A", "train_phase/sequential/seed0/B",
             "train_java_autoregressive", "generate_arithmetic_answers/lora"} <= jobs
     assert all(row["seconds"] > 0 and float(row["max_rss_mb"]) > 0 for row in rows)
     assert all(row["gpu_allocated_gib"] == "" for row in rows)  # no CUDA here: no GPU line in any log
+    # What comes back from a GPU machine: few files, none in a deep folder.
+    assert sorted(path.name for path in out.iterdir()) == ["gpu_check.log", "jobs.tsv", "results.tar.gz"]
+    assert len((out / "jobs.tsv").read_text().splitlines()) == 1 + len(rows)
+    with tarfile.open(out / "results.tar.gz") as archive:
+        names = archive.getnames()
+    assert "results/logs/train_lora.log" in names and "results/arithmetic/metrics.json" in names
+    assert "results/benchmarks/train_lora.tsv" in names and any(n.startswith(".snakemake/log/") for n in names)
+    assert not any(n.endswith(".safetensors") for n in names)  # the models stay behind
