@@ -17,10 +17,11 @@ The GPU machine has torch (and much else) but no package registry and no model h
   tokenizer, of Mistral-7B v0.1 and v0.2: 32,000 pieces; `[INST]` encodes as 733, 16289,
   28793, as with Mistral's own).
 - `models` builds each seed's architecture from its published configuration with random
-  weights (distilgpt2, GPT-2, Mistral-7B-Instruct-v0.2) beside those tokenizers; on CUDA
-  the Mistral is saved quantised to 4 bits (bitsandbytes nf4), as the seeds' own
-  `unsloth/mistral-7b-instruct-v0.2-bnb-4bit` is. `--size tiny` builds the same
-  architectures at a few layers of 64 units, for CPUs and the tests.
+  weights (distilgpt2, GPT-2, Mistral-7B-Instruct-v0.2) beside those tokenizers; the
+  Mistral is saved quantised to 4 bits (bitsandbytes nf4), as the seeds' own
+  `unsloth/mistral-7b-instruct-v0.2-bnb-4bit` is, and the workflow loads it as it would
+  that one. `--size tiny` builds the same architectures at a few layers of 64 units, for
+  CPUs and the tests (bitsandbytes quantises on x86 CPUs too).
 - `overlay` writes the config read over config/seed-scale.yaml: those models as the base
   models, and `max_steps` caps (checkpoints half-way) so that every experiment fits the check.
 - `summary` tabulates a finished run: each job's wall time and peak memory (the
@@ -155,16 +156,16 @@ def architectures(size: str) -> dict:
     }
 
 
-def quantise_4bit(plain: Path, out: Path, device) -> None:
-    """`plain` (a saved bf16 model) loaded in nf4 with double quantisation, as the seeds'
-    pre-quantised Mistral (unsloth's bnb-4bit copy) was made, and saved so."""
-    import torch
+def quantise_4bit(plain: Path, out: Path, device, dtype) -> None:
+    """`plain` (a saved model) loaded in nf4 with double quantisation, as the seeds'
+    pre-quantised Mistral (unsloth's bnb-4bit copy) was made, and saved so (bitsandbytes
+    quantises on x86 CPUs too)."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     quantised = AutoModelForCausalLM.from_pretrained(
-        str(plain), dtype=torch.bfloat16, device_map={"": device.index or 0},
+        str(plain), dtype=dtype, device_map={"": device.index or 0} if device.type == "cuda" else "cpu",
         quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                               bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16),
+                                               bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype),
     )
     quantised.save_pretrained(out)
 
@@ -172,13 +173,14 @@ def quantise_4bit(plain: Path, out: Path, device) -> None:
 def build_models(out: Path, size: str, device: str = "cpu", tokenizers: Path | None = None,
                  prequantise: bool | None = None, only: tuple[str, ...] = MODELS) -> dict[str, Path]:
     """Random models of the seeds' architectures in `out`, each with its tokenizer; a
-    model already there is kept. The Mistral is saved in nf4 where `prequantise` (default:
-    on CUDA), else in the precision it was built in (the workflow quantises it at load)."""
+    model already there is kept. GPT-2's are saved in fp32 and the Mistral in bf16, as
+    their hub checkpoints are (fp32 at tiny sizes, for CPUs); the Mistral in nf4 unless
+    `prequantise` is False (then the workflow quantises it at load)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     torch_device = torch.device(device)
-    prequantise = torch_device.type == "cuda" if prequantise is None else prequantise
+    prequantise = True if prequantise is None else prequantise
     folders = {}
     for seed_index, (name, (tokenizer_name, config)) in enumerate(architectures(size).items()):
         if name not in only:
@@ -189,18 +191,19 @@ def build_models(out: Path, size: str, device: str = "cpu", tokenizers: Path | N
         tokenizer = load_tokenizer(tokenizer_name, tokenizers)
         config.vocab_size = len(tokenizer)
         config.bos_token_id, config.eos_token_id = tokenizer.bos_token_id, tokenizer.eos_token_id
-        big = size == "seed"
-        progress(f"building a random {name} ({size}) on {torch_device} ...")
+        mistral = name.startswith("mistral")
+        dtype = torch.bfloat16 if mistral and size == "seed" else torch.float32
+        progress(f"building a random {name} ({size}, {dtype}) on {torch_device} ...")
         torch.manual_seed(seed_index)
         with torch.device(torch_device):  # made on the device: never a CPU copy of 7B parameters
-            model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16 if big else torch.float32)
+            model = AutoModelForCausalLM.from_config(config, dtype=dtype)
         partial = out / f".{name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        if prequantise and name.startswith("mistral"):
-            plain = out / f".{name}.bf16"
+        if prequantise and mistral:
+            plain = out / f".{name}.plain"
             model.save_pretrained(plain)
             del model
-            quantise_4bit(plain, partial, torch_device)
+            quantise_4bit(plain, partial, torch_device, dtype)
             shutil.rmtree(plain)
         else:
             model.save_pretrained(partial)

@@ -69,6 +69,8 @@ def test_the_tiny_models_have_the_seeds_architectures(seed_models):
     assert [configs[name]["model_type"] for name in gpu_check.MODELS] == ["gpt2", "gpt2", "mistral"]
     assert configs["distilgpt2"]["n_layer"] * 2 == configs["gpt2"]["n_layer"]  # distilgpt2: half GPT-2's layers
     assert configs["mistral-7b-instruct-v0.2"]["vocab_size"] == 32000
+    # Saved in nf4, as the seeds' unsloth/mistral-7b-instruct-v0.2-bnb-4bit is.
+    assert configs["mistral-7b-instruct-v0.2"]["quantization_config"]["bnb_4bit_quant_type"] == "nf4"
     assert configs["mistral-7b-instruct-v0.2"]["num_key_value_heads"] < configs["mistral-7b-instruct-v0.2"]["num_attention_heads"]
 
 
