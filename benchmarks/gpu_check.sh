@@ -26,7 +26,9 @@
 # GPU_CHECK_CPU=1 runs the same steps on a CPU at tiny sizes in the environment at hand (no
 # packages unpacked, no profile, no nvidia-smi): tests/test_seed_scale.py runs it so, with
 # GPU_CHECK_WORKDIR (where Snakemake works; default the checkout), GPU_CHECK_MODELS (the
-# models' folder, kept between runs), GPU_CHECK_TARGETS (default: the whole workflow).
+# models' folder, kept between runs), GPU_CHECK_TARGETS (default: the whole workflow);
+# GPU_CHECK_PACKAGES=1 unpacks the packages in that mode too (GPU_CHECK_ASSETS: assets built
+# with `gpu_check.py assets --python-version` of the Python at hand), to try the set on a CPU.
 set -uo pipefail
 PART=${1:-workflow}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,12 +50,12 @@ BUDGET=${GPU_CHECK_SECONDS:-500}
 left() { local seconds=$((BUDGET - SECONDS - ${1:-0})); echo $((seconds < 5 ? 5 : seconds)); }
 stage() { echo "=== $(date -u +%H:%M:%S) [$SECONDS s] $*"; }
 
-ASSETS=$REPO/benchmarks/gpu-check-assets
+ASSETS=${GPU_CHECK_ASSETS:-$REPO/benchmarks/gpu-check-assets}
 SITE=$TMP/site
 PYTHON=${PYTHON:-python3}
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 
-if [ -z "$CPU" ]; then
+if [ -z "$CPU" ] || [ -n "${GPU_CHECK_PACKAGES:-}" ]; then
     stage "packages: $ASSETS/site-packages.tar.xz over $($PYTHON -c 'import sys; print(sys.executable)')"
     if [ ! -f "$ASSETS/site-packages.tar.xz" ]; then
         echo "no $ASSETS/site-packages.tar.xz: run 'make gpu-check-assets' where pip reaches a registry, and carry it"
@@ -64,6 +66,8 @@ if [ -z "$CPU" ]; then
     # Before the image's site-packages (its transformers is older than the project's pin);
     # jobs inherit it, and the Snakefile puts src/ before it.
     export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+fi
+if [ -z "$CPU" ]; then
     nvidia-smi --query-gpu=timestamp,memory.used,memory.total,utilization.gpu --format=csv -lms 500 \
         >"$OUT/nvidia-smi.csv" 2>/dev/null &
     SAMPLER=$!

@@ -86,6 +86,16 @@ def test_a_model_that_cannot_fit_a_made_up_gpu_is_named_in_one_line(seed_models)
     check_fits_gpu("java.autoregressive", str(seed_models["gpt2"]), spec(processes=2, fsdp=True), 1 * GIB)
 
 
+def test_which_gpu_memory_the_check_uses():
+    from lmtune.core.compute import gpu_memory_bytes
+
+    given = {"device": "cuda", "jobs_run_here": False, "gpu_memory_gib": 40}
+    assert gpu_memory_bytes(given) == 40 * GIB  # a cluster's: the config says what the jobs get
+    assert gpu_memory_bytes({**given, "device": "cpu"}) is None  # training on a CPU: no GPU to fit
+    assert gpu_memory_bytes({**given, "gpu_memory_gib": None}) is None  # a login node: nothing to ask
+    assert gpu_memory_bytes({"device": "auto", "jobs_run_here": True, "gpu_memory_gib": None}) is None
+
+
 def dry_run_error(workdir, config) -> str:
     from conftest import write_config
 

@@ -149,14 +149,14 @@ def training_bytes(count: ParameterCount, adapter: bool, quantise_4bit: bool, pr
 
 def gpu_memory_bytes(compute: dict) -> float | None:
     """The memory of the GPU a job gets: compute.gpu_memory_gib where set (a cluster's
-    login node has no GPU to ask), else the first CUDA device's here; None on a CPU."""
+    login node has no GPU to ask), else the first CUDA device's here; None on a CPU, and
+    for device `auto`, which would import torch on every load to ask (a dry run stays
+    fast; profiles/gpu names cuda)."""
+    if compute["device"] == "cpu":
+        return None
     if compute.get("gpu_memory_gib"):
         return compute["gpu_memory_gib"] * GIB
-    if not compute["jobs_run_here"]:
-        return None
-    from lmtune.core.models import uses_cuda
-
-    if not uses_cuda(compute["device"]):
+    if not compute["jobs_run_here"] or compute["device"].split(":")[0] != "cuda":
         return None
     import torch
 
