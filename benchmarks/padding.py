@@ -3,6 +3,8 @@ on the arithmetic and the Java instruction data, measured side by side in one ru
 
     .venv/bin/python benchmarks/padding.py [--examples N] [--steps N] [--batch-size 8] [--data arithmetic java]
     .venv/bin/python benchmarks/padding.py --model FOLDER --random --batch-size 64   # on a GPU: packing too
+    .venv/bin/python benchmarks/padding.py --model FOLDER --random --data mixed --batch-size 16 \
+        --attention flex_attention                                                     # packing under flex_attention
 
 (without --examples, each set at the config's own size: arithmetic.data.train_examples,
 java.instructions.train_pairs, which is what grouping sees in training: the sampler sorts
@@ -16,7 +18,12 @@ Ways of batching, each over the same examples (one epoch) with the same model:
   baseline the ratios are against;
 - `group by length`: batches of similar length (transformers' LengthGroupedSampler, what
   the Trainer's `train_sampling_strategy="group_by_length"` uses), padded to their longest;
-- `pack` (CUDA only): each batch one row without padding (`packing_collator`).
+- `pack` (CUDA only): each batch one row without padding (`packing_collator`), under the
+  model's attention (`--attention`: sdpa by default; flex_attention builds a document mask
+  from the restarting position ids, so its kernels skip the blocks between examples).
+
+`--data mixed` is spans of the two Spanish corpora, each example 16 to 512 tokens
+(uniform), the prompt its first fifth: the mixed lengths of an SFT set at up to 16 x 512.
 
 The steps of the ways are interleaved (one step of each in turn), so a change of load on
 a shared machine falls on all of them alike. The loop is plain PyTorch (forward,
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import torch
 import yaml
@@ -42,10 +50,33 @@ from lmtune.java.tasks import generate_tasks
 from lmtune.instruct.data import PromptCompletion
 from lmtune.instruct.encoding import encode_for_training
 
+REPO = Path(__file__).resolve().parents[1]
 
-def instruction_pairs(config: dict, data: str, count: int | None) -> tuple[list[PromptCompletion], str]:
+
+def mixed_pairs(tokenizer, count: int, seed: int = 0) -> list[PromptCompletion]:
+    """`count` spans of the shipped corpora, 16 to 512 tokens each (uniform)."""
+    import random
+
+    from lmtune.continual.corpus import read_paragraphs
+
+    ids = []
+    for corpus in sorted((REPO / "resources" / "corpora").glob("*.txt")):
+        ids += tokenizer(" ".join(read_paragraphs(corpus)), add_special_tokens=False).input_ids
+    draw, pairs = random.Random(seed), []
+    for _ in range(count):
+        length = draw.randint(16, 510)  # room for the tokenizer's own start token
+        start = draw.randrange(len(ids) - length)
+        span = ids[start : start + length]
+        cut = max(1, length // 5)
+        pairs.append(PromptCompletion(tokenizer.decode(span[:cut]), tokenizer.decode(span[cut:])))
+    return pairs
+
+
+def instruction_pairs(config: dict, data: str, count: int | None, tokenizer=None) -> tuple[list[PromptCompletion], str]:
     """Training examples (`count`, or the config's number) and their separator, as the
     workflow encodes them."""
+    if data == "mixed":
+        return mixed_pairs(tokenizer, count or 256), ""
     if data == "arithmetic":
         settings = config["arithmetic"]["data"]
         settings = {**settings, "train_examples": count or settings["train_examples"]}
@@ -118,7 +149,7 @@ def measure(model, tokenizer, pairs, separator: str, batch_size: int, device: to
         print("  pack                     not measured: packing needs CUDA")
 
 
-def random_model(model_dir: str, device: str, precision: str):
+def random_model(model_dir: str, device: str, precision: str, attention: str | None = None):
     """Random weights of the folder's architecture, made on the device in `precision`."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -126,14 +157,16 @@ def random_model(model_dir: str, device: str, precision: str):
 
     torch.manual_seed(0)
     with torch.device(device):
-        return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir), dtype=PRECISIONS[precision])
+        return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir), dtype=PRECISIONS[precision],
+                                                **({"attn_implementation": attention} if attention else {}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--model", help="a model folder (default: the config's base model, materialised)")
-    parser.add_argument("--data", nargs="+", choices=["arithmetic", "java"], default=["arithmetic", "java"])
+    parser.add_argument("--data", nargs="+", choices=["arithmetic", "java", "mixed"], default=["arithmetic", "java"])
+    parser.add_argument("--attention", help="attn_implementation (sdpa, eager, flex_attention; default the model's)")
     parser.add_argument("--examples", type=int, help="examples per set (default: the config's own number)")
     parser.add_argument("--steps", type=int, help="time the first N batches of each way (default: the whole epoch)")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -144,6 +177,8 @@ def main() -> None:
     parser.add_argument("--precision", help="fp32, bf16 or fp16 weights (default bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
+    if args.attention and not args.random:
+        parser.error("--attention applies to --random models (load_model keeps the folder's own attention)")
     torch.set_num_threads(args.threads)
     args.precision = args.precision or ("bf16" if args.device == "cuda" else "fp32")
     from peft import LoraConfig, get_peft_model
@@ -157,17 +192,18 @@ def main() -> None:
     lora = config["arithmetic"]["lora"]
     torch.manual_seed(0)
     model = get_peft_model(
-        random_model(model_dir, args.device, args.precision) if args.random
+        random_model(model_dir, args.device, args.precision, args.attention) if args.random
         else load_model(model_dir, device=args.device, precision=args.precision),
         LoraConfig(task_type="CAUSAL_LM", r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                    target_modules=list(lora["target_modules"])),
     )
     model.train()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"{args.threads} threads"
-    print(f"{model_dir} on {args.device} ({name}), {args.precision}, torch {torch.__version__}, "
+    print(f"{model_dir} on {args.device} ({name}), {args.precision}, {model.config._attn_implementation} attention, "
+          f"torch {torch.__version__}, "
           f"load average {os.getloadavg()[0]:.1f}")
     for data in args.data:
-        pairs, separator = instruction_pairs(config, data, args.examples)
+        pairs, separator = instruction_pairs(config, data, args.examples, tokenizer)
         print(f"{data}:")
         measure(model, tokenizer, pairs, separator, args.batch_size, torch.device(args.device), args.steps)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

@@ -29,6 +29,9 @@ SMOKE_RUNS = {
         # Its check: stopping at the end of the first method cuts nothing else.
         r"^stopped == unstopped cut after its first method: 4/4$",
     ),
+    # Its preparation at tiny sizes (tokenizers, the three models, the overlay) and a dry
+    # run; its CPU mode runs the workflow itself in tests/test_seed_scale.py.
+    "gpu_check.py": (["smoke"], r"^seed-scale on tiny random models: \d+ jobs planned$"),
     "gpu_step.py": (
         ["--model", "{tiny_model_dir}", "--device", "cpu", "--precision", "fp32", "--shapes", "2x33",
          "--warmup", "1", "--steps", "1", "--rounds", "1", "--threads", "1"],

@@ -34,6 +34,9 @@ NOT_RUN = {
     ".venv/bin/pytest tests/test_workflow.py": "runs one file of the suite, which the suite runs",
     ".venv/bin/lmtune compare results results/forgetting": "needs two finished runs; tests/test_study.py runs "
         "`lmtune compare` on three results folders",
+    "make gpu-check-assets": "downloads the GPU machine's packages from a registry (tens of MiB); "
+                             "tests/test_benchmarks.py runs gpu_check.py's preparation in its smoke mode",
+    "bash benchmarks/gpu_check.sh": "a GPU machine; tests/test_seed_scale.py runs the script in its CPU mode",
     ".venv/bin/snakemake --cores all --configfile=config/seed-scale.yaml":
         "hub models and a GPU: tests/test_config_errors.py plans this config offline, its models "
         "in place and the device the CPU",

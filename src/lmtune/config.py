@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lmtune.core.compute import check_compute_plan
 from lmtune.core.sources import check_corpus
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
@@ -100,6 +101,7 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
             if not compute["jobs_run_here"]:
                 check_fsdp(compute["fsdp"], compute["device"])
         check_liger_kernel(compute["liger_kernel"], compute["device"], here=compute["jobs_run_here"])
+        check_compute_plan(config, specs, workdir)  # torch.compile's compiler, each model in the GPU's memory
     except LmtuneError as exc:
         raise ConfigError(str(exc)) from None
     for key, spec in specs.items():

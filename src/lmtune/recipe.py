@@ -46,6 +46,7 @@ class TrainingSpec:
     processes: int = 1  # data-parallel processes (lmtune.core.distributed)
     fsdp: bool = False  # the model sharded over them (CUDA)
     liger_kernel: bool = False  # Liger's Triton kernels in the model (CUDA)
+    torch_compile: bool | str = False  # torch.compile's mode, or False (lmtune.core.compute)
     adapter: Adapter | None = None
     strategy: dict | None = None  # a continual strategy's settings; its mix and penalty act at run time
     packing: bool = False  # completions packed into one row per batch (CUDA), not padded and grouped by length
@@ -82,6 +83,7 @@ def _spec(config: dict, name: str, objective: str, settings: dict, seed: int, **
         processes=compute["processes"],
         fsdp=compute["fsdp"],
         liger_kernel=compute["liger_kernel"],
+        torch_compile=compute["torch_compile"],
         **pieces,
     )
 
@@ -288,4 +290,5 @@ def train(
         identity=identity,
         fsdp=spec.fsdp,
         liger_kernel=spec.liger_kernel,
+        torch_compile=spec.torch_compile,
     )

@@ -115,8 +115,9 @@ def padding_collator(tokenizer, pad_to: int | None = None):
     )
 
 
-# Attention implementations that keep packed examples apart by their position ids.
-PACKING_ATTENTION = ("flash_attention_2", "flash_attention_3", "sdpa")
+# Attention implementations that keep packed examples apart by their position ids
+# (flex_attention: a document mask from the restarts, tests/test_packing_flex.py).
+PACKING_ATTENTION = ("flash_attention_2", "flash_attention_3", "flex_attention", "sdpa")
 
 # The figure: benchmarks/padding.py on SmolLM2-135M's architecture, bf16 LoRA, the
 # arithmetic and Java instruction sets at batch 8 and 64 (README, Benchmarks).

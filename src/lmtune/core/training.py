@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from lmtune.core import atomic
+from lmtune.core.compute import check_torch_compile, compile_mode
 from lmtune.core.distributed import per_process_batch, trainer_arguments, world_size
 from lmtune.core.errors import TrainingError
 from lmtune.core.fingerprint import changes, code_version, normalise
@@ -270,6 +271,7 @@ def train_causal_lm(
     identity: dict | None = None,
     fsdp: bool = False,
     liger_kernel: bool = False,
+    torch_compile: bool | str = False,
 ) -> dict:
     """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
 
@@ -284,7 +286,7 @@ def train_causal_lm(
     with its adapter merged into the weights, rather than the adapter alone.
     `liger_kernel` puts Liger's Triton kernels into the model (CUDA; on an H200, a bf16
     LoRA step of a 7B model at 16 x 512 in a plain loop ran 1.24x faster with 21 % less
-    memory).
+    memory). `torch_compile` (True or a mode) compiles the model with torch.compile.
 
     In a process group (lmtune.core.distributed.run_data_parallel) it trains
     data-parallel: each process takes its share of `settings.batch_size`, and one
@@ -297,6 +299,7 @@ def train_causal_lm(
     PenalisedTrainer = _penalised_trainer()
     check_compute(device, precision)
     check_liger_kernel(liger_kernel, device)
+    check_torch_compile(torch_compile, device)
     set_seed(seed)
     torch_device = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir)
@@ -329,6 +332,8 @@ def train_causal_lm(
         train_sampling_strategy="group_by_length" if group_by_length else "random",
         include_num_input_tokens_seen="non_padding",  # for the tokens/s line of the log
         use_liger_kernel=liger_kernel,
+        torch_compile=bool(compile_mode(torch_compile)),
+        torch_compile_mode=compile_mode(torch_compile),
         **trainer_arguments(device, fsdp),
     )
     trainer = (PenalisedTrainer if penalty else Trainer)(
@@ -353,6 +358,7 @@ def train_causal_lm(
             "processes": world_size(),
             "fsdp": fsdp,
             "liger_kernel": liger_kernel,
+            "torch_compile": torch_compile,
             "code": code_version(),
             "job": identity or {},
         }

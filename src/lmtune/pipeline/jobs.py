@@ -9,6 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from lmtune.core.compute import log_peak_gpu_memory_at_exit
 from lmtune.core.errors import LmtuneError
 from lmtune.core.fingerprint import content_hash
 from lmtune.core.process import tune_job_process
@@ -55,6 +56,7 @@ def start_job(snakemake) -> logging.Logger:
         os.environ[variable] = str(threads)
     if "torch" in sys.modules:  # imported by the script already: its pools exist
         sys.modules["torch"].set_num_threads(threads)
+    log_peak_gpu_memory_at_exit(logging.getLogger(f"lmtune.{snakemake.rule}"))
     return logging.getLogger(f"lmtune.{snakemake.rule}")
 
 
