@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,17 +40,21 @@ def study_config(branches: int, experiments: list[str]) -> dict:
     return config
 
 
-def dry_run(workdir: Path) -> tuple[float, int]:
-    """Wall seconds of `snakemake -n` in `workdir`, and the jobs it planned."""
+def dry_run(workdir: Path) -> tuple[float, int, float]:
+    """Wall seconds of `snakemake -n` in `workdir`, the jobs it planned, and its CPU
+    seconds (user and system: what a busy machine's other work changes least)."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
                "-n", "--cores", "2", "--quiet", "rules"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"snakemake -n failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     total = re.search(r"^total\s+(\d+)$", done.stdout + done.stderr, re.MULTILINE)
-    return seconds, int(total.group(1)) if total else 0
+    return seconds, int(total.group(1)) if total else 0, cpu
 
 
 def main() -> None:
@@ -60,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; experiments {args.experiments}")
-    print(f"{'branches':>8} {'jobs':>6} {'seconds':>8}")
+    print(f"{'branches':>8} {'jobs':>6} {'seconds':>8} {'cpu s':>8}")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -68,9 +73,9 @@ def main() -> None:
         for branches in args.branches:
             (workdir / "config.yaml").write_text(yaml.safe_dump(study_config(branches, args.experiments), sort_keys=False))
             runs = [dry_run(workdir) for _ in range(args.repeats)]
-            seconds, jobs = min(runs)
+            seconds, jobs, cpu = min(runs)
             rows.append((branches, jobs, seconds))
-            print(f"{branches:>8} {jobs:>6} {seconds:>8.1f}", flush=True)
+            print(f"{branches:>8} {jobs:>6} {seconds:>8.1f} {cpu:>8.1f}", flush=True)
     (small, _, t_small), (large, jobs_large, t_large) = rows[0], rows[-1]
     if large > small:
         per_branch = (t_large - t_small) / (large - small)
