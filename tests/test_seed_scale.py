@@ -79,7 +79,6 @@ def test_the_overlay_caps_every_training_and_points_at_the_models(seed_models, t
     job the plan holds has a max_steps cap and every experiment its random model."""
     import yaml
 
-    from lmtune.config import load_schema
     from lmtune.recipe import planned_specs
     from snakemake.utils import update_config, validate
 
@@ -88,8 +87,7 @@ def test_the_overlay_caps_every_training_and_points_at_the_models(seed_models, t
         config = yaml.safe_load((REPO / "config.yaml").read_text())
         for layer in (yaml.safe_load(gpu_check.SEED_CONFIG.read_text()), gpu_check.overlay(models, scale)):
             update_config(config, layer)
-        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
-        assert set(load_schema(REPO / "workflow/schemas/config.schema.yaml")["properties"]) >= set(config)
+        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # and fill in the defaults
         specs = planned_specs(config, ["continual", "arithmetic", "java"])
         assert specs and all(0 < spec.optimisation.max_steps <= 30 for spec in specs.values()), specs
         assert specs["arithmetic.training"].quantized  # the seed's QLoRA, on the CPU too

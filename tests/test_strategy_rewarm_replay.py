@@ -29,7 +29,8 @@ def test_a_phase_rewarms_decays_to_its_floor_and_replays(tmp_path, tiny_model_di
         tokenize_to_dataset([text] * 12, tiny_tokenizer, block_size=8).save_to_disk(str(tmp_path / domain))
     phase = {"epochs": 1, "max_steps": 8, "learning_rate": 1e-3, "batch_size": 1, "block_size": 8}
     config = {
-        "compute": {"device": "cpu", "precision": "fp32", "processes": 1, "fsdp": False, "liger_kernel": False},
+        "compute": {"device": "cpu", "precision": "fp32", "processes": 1, "fsdp": False, "liger_kernel": False,
+                    "torch_compile": False},
         "continual": {"order": ["A", "B"], "phases": {"A": phase, "B": phase}, "strategies": {"rewarm": SETTINGS}},
     }
     caplog.set_level(logging.INFO)
