@@ -99,11 +99,11 @@ def test_the_overlay_caps_every_training_and_points_at_the_models(seed_models, t
         assert config["continual"]["phases"]["A"]["block_size"] == 128
 
 
-# What the CPU run builds: a training of each experiment on its seed architecture (Java's
-# first stage), the arithmetic answers generated and scored; not the cross matrix and
-# Java's second stage and generations, whose rules the tiny setting's run covers on the
-# same layouts (its tiny GPT-2 is this one's).
-TARGETS = ["results/continual/sequential/seed0/B/model", "results/arithmetic/metrics.json", "results/java/stage1/model"]
+# What the CPU run builds: the continual phases on distilgpt2's layout, the seed's QLoRA
+# on Mistral's, its answers generated and scored. Not Java (GPT-2's layout) nor the cross
+# matrix: the tiny setting's run covers their rules on the same layout (its tiny GPT-2 is
+# a GPT-2), and each further job costs this test some 15 s of starting Python and torch.
+TARGETS = ["results/continual/sequential/seed0/B/model", "results/arithmetic/metrics.json"]
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +133,8 @@ def test_the_seed_scale_setting_runs_on_tiny_models_of_the_seeds_architectures(s
     assert "quantize_4bit=True" in lora_log and "batch_size=2" in lora_log
     assert re.search(r"LoRA: \d+ of \d+ parameters train", lora_log)
     assert json.loads((results / "arithmetic/metrics.json").read_text())
-    # The capped trainings ran their caps (continual 2 steps, Java 1).
+    # The capped trainings ran their caps (continual 2 steps).
     assert len((results / "continual/sequential/seed0/B/train_loss.csv").read_text().splitlines()) == 1 + 2
-    assert len((results / "java/stage1/train_loss.csv").read_text().splitlines()) == 1 + 1
 
 
 @pytest.mark.slow
@@ -144,7 +143,7 @@ def test_the_script_brings_back_the_job_table_logs_and_metrics(seed_scale_run):
     rows = gpu_check.summary(workdir / "results")
     jobs = {row["job"] for row in rows}
     assert {"train_lora", "train_phase/sequential/seed0/A", "train_phase/sequential/seed0/B",
-            "train_java_autoregressive", "generate_arithmetic_answers/lora"} <= jobs
+            "generate_arithmetic_answers/lora"} <= jobs
     assert all(row["seconds"] > 0 and float(row["max_rss_mb"]) > 0 for row in rows)
     assert all(row["gpu_allocated_gib"] == "" for row in rows)  # no CUDA here: no GPU line in any log
     # What comes back from a GPU machine: few files, none in a deep folder.
