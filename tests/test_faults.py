@@ -388,7 +388,8 @@ def test_a_directory_given_as_corpus_stops_the_workflow_with_it_named(tmp_path, 
     config = copy.deepcopy(good_config)
     config["continual"]["domains"]["B"]["corpus"] = str(folder)
     output = dry_run_error(tmp_path / "run", config)
-    assert f"continual.domains.B.corpus: corpus file {folder} is a directory" in output
+    # A folder is a corpus of shards: an empty one holds none.
+    assert f"continual.domains.B.corpus: corpus folder {folder} holds no shard" in output
 
 
 # --- an unknown or unreachable model ---------------------------------------------------

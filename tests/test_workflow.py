@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from lmtune.core.blocks import load_blocks, predicted_tokens
+from lmtune.core.splits import Split
 from lmtune.continual.corpus import read_corpus, split_paragraphs
 from lmtune.core.jsonl import read_jsonl
 
@@ -69,9 +70,8 @@ def test_training_changes_the_model_and_the_splits_are_disjoint(workdir):
     assert other["base_A"] == metrics["base_A"] and other["after_A_A"] != metrics["after_A_A"]
     config = yaml.safe_load((workdir / "config.yaml").read_text())["continual"]
     for domain in "AB":
-        data = workdir / "results/continual/data" / domain
-        train = split_paragraphs((data / "train.txt").read_text())
-        test = split_paragraphs((data / "test.txt").read_text())
+        split = Split.read(workdir / "results/continual/data" / domain / "split.json")
+        train, test = list(split.side_documents("train", workdir)), list(split.side_documents("test", workdir))
         corpus = split_paragraphs(read_corpus(config["domains"][domain]["corpus"]))
         assert sorted(train + test) == sorted(corpus) and not set(train) & set(test)
         assert len(test) == round(len(corpus) * config["split"]["test_fraction"])
