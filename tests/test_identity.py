@@ -49,8 +49,7 @@ def small_run(tmp_path, tiny_model_dir):
     config["base_model"]["source"] = str(model)
     config["continual"]["domains"]["A"]["corpus"] = str(corpus)
     write_config(tmp_path, config)
-    block = config["continual"]["phases"]["A"]["block_size"]
-    target = f"results/continual/tokens/A/train_block{block}"
+    target = "results/continual/tokens/A/train"
     run_snakemake(tmp_path, target)
     assert "Nothing to be done" in run_snakemake(tmp_path, "-n", target).stdout
     return tmp_path, target, model, corpus

@@ -15,8 +15,8 @@ rule split_corpus:
     conda:
         ENV
     params:
-        corpus=lambda wildcards: CONTINUAL_JOBS.corpus_setting(wildcards.domain),
         **CONTINUAL_JOBS.split_settings(),
+        corpus=lambda wildcards: CONTINUAL_JOBS.corpus_setting(wildcards.domain),
     script:
         "../../scripts/split_corpus.py"
 
