@@ -88,7 +88,7 @@ def source_digest(package_root: str | Path) -> str:
     when a file's size, time or inode changed: a study asks once per branch."""
     package_root = Path(package_root)
     files = sorted(package_root.rglob("*.py"))
-    state = tuple((file, *(lambda s: (s.st_size, s.st_mtime_ns, s.st_ino))(file.stat())) for file in files)
+    state = tuple((file, info.st_size, info.st_mtime_ns, info.st_ino) for file in files for info in [file.stat()])
     return _source_digest(package_root, state)
 
 
