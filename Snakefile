@@ -15,7 +15,9 @@ min_version("9.0")
 # the path of this process and, through PYTHONPATH, of every job. Snakemake only appends
 # a script's folder to sys.path, after site-packages; each job also checks where its
 # lmtune came from (lmtune.pipeline.jobs.check_library).
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# A study loads this file once per branch: src/ is on the path once (a path that grew with
+# the branches made every later import search all of it).
+sys.path[:] = dict.fromkeys([str(Path(workflow.basedir) / "src"), *sys.path])
 from lmtune.core.process import tune_garbage_collector
 from lmtune.pipeline.jobs import library_first_for_jobs
 from lmtune.pipeline.parse_cache import cache_snakemake_parsing

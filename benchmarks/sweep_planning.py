@@ -4,6 +4,7 @@ one setting (`continual.phases.B.learning_rate`), every branch a module of the w
 in at most 5 s, and 1,000 branches in at most 60 s, on 2 quiet cores.
 
     .venv/bin/python benchmarks/sweep_planning.py [--branches 1 10 50] [--experiments continual]
+        [--setting continual.phases.A.learning_rate]
 
 For each sweep size it prints the branches, the jobs planned (every branch from nothing)
 and the wall time of the dry run, best of `--repeats`; then the seconds each further
@@ -32,11 +33,11 @@ REPO = Path(__file__).resolve().parents[1]
 SETTING = "continual.phases.B.learning_rate"
 
 
-def study_config(branches: int, experiments: list[str]) -> dict:
+def study_config(branches: int, experiments: list[str], setting: str = SETTING) -> dict:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["experiments"] = experiments
     values = [1e-4 * (1 + (k + 1) / 1000) for k in range(branches)]  # near the base's 1e-4, never it
-    config["sweeps"] = {"settings": {SETTING: values}}
+    config["sweeps"] = {"settings": {setting: values}}
     return config
 
 
@@ -62,16 +63,17 @@ def main() -> None:
     parser.add_argument("--branches", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--experiments", nargs="+", default=["continual"])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--setting", default=SETTING, help="the learning rate swept (a phase A one plans more jobs a branch)")
     args = parser.parse_args()
 
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; experiments {args.experiments}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; experiments {args.experiments}; sweeping {args.setting}")
     print(f"{'branches':>8} {'jobs':>6} {'seconds':>8} {'cpu s':>8}")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         (workdir / "resources").symlink_to(REPO / "resources")
         for branches in args.branches:
-            (workdir / "config.yaml").write_text(yaml.safe_dump(study_config(branches, args.experiments), sort_keys=False))
+            (workdir / "config.yaml").write_text(yaml.safe_dump(study_config(branches, args.experiments, args.setting), sort_keys=False))
             runs = [dry_run(workdir) for _ in range(args.repeats)]
             seconds, jobs, cpu = min(runs)
             rows.append((branches, jobs, seconds))

@@ -148,6 +148,50 @@ def test_resolved_config_deep_merges_and_checks_the_settings_together(base, sche
         apply_overrides(base, {"seed.x": 1})
 
 
+# Each change a branch may make: a value, a new level, a whole section, a setting the
+# base leaves to its default; then values the schema refuses, in each of those places.
+BRANCH_CHANGES = [
+    {LR: 3e-4},
+    {LR: 3e-4, RANK: 4},
+    {"continual.strategies.ewc.method": "ewc"},
+    {"continual.strategies.replay": {"method": "replay", "ratio": 0.25}},
+    {"arithmetic.lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}},
+    {"arithmetic.lora.quantize_4bit": True},
+    {"compute.device": "cpu"},
+    {LR: -1.0},
+    {LR: "fast"},
+    {"continual.phases.B.learnin_rate": 1e-3},
+    {"continual.strategies.ewc.method": ""},
+    {"arithmetic.lora": {"r": "four"}},
+    {"arithmetic.data.target_range": [1]},
+    {"compute.device": 3},
+    {"no_such_section.x": 1},
+]
+
+
+@pytest.mark.parametrize("overrides", BRANCH_CHANGES, ids=lambda overrides: ",".join(overrides))
+def test_a_branch_checked_and_filled_where_it_changed_is_the_branch_checked_and_filled_whole(base, schema, overrides):
+    from lmtune.core.schema import ConfigError, check_schema, fill_defaults
+    from lmtune.study.sweeps import new_parts
+
+    filled = apply_overrides(base, {})
+    fill_defaults(filled, schema)
+
+    def verdict(config, **where):
+        try:
+            check_schema(config, schema, **where)
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    whole, part = apply_overrides(filled, overrides), apply_overrides(filled, overrides)
+    assert verdict(part, changed=list(overrides)) == verdict(whole)
+    if verdict(whole) is None:
+        fill_defaults(whole, schema)
+        fill_defaults(part, schema, changed=new_parts(filled, overrides))
+        assert part == whole
+
+
 def test_a_sheet_of_runs_gives_its_rows_as_branches(tmp_path, base, schema):
     sheet = tmp_path / "runs.tsv"
     sheet.write_text(

@@ -2,8 +2,11 @@
 # library code its script runs, and the content of its inputs that no rule makes. A change
 # of either reruns exactly the jobs that read it. Included last, once every rule is defined.
 
-from lmtune.pipeline.identity import source_contents
-from lmtune.pipeline.library_code import library_codes
+from lmtune.pipeline.identity import rules_defined_since_last_call, source_contents
+from lmtune.pipeline.library_code import planned_library_codes
+
+# The rules defined since the last time this file ran: a study's branch adds its own.
+NEW_RULES = rules_defined_since_last_call(workflow)
 
 
 def track_library_code():
@@ -13,13 +16,13 @@ def track_library_code():
     does reruns exactly the jobs that run it. Called once all rules are defined."""
     scripts = {
         defined: Path(defined.basedir.get_path_or_uri(secret_free=True)) / defined.script
-        for defined in workflow.rules
+        for defined in NEW_RULES
         if defined.is_script and "library" not in defined.params.keys()
     }
-    codes = library_codes(
-        set(scripts.values()),
+    codes = planned_library_codes(
+        frozenset(scripts.values()),
         Path(workflow.basedir) / "src" / "lmtune",
-        cache_dir=Path(".snakemake") / "lmtune",
+        Path(".snakemake") / "lmtune",
     )
     for defined, script in scripts.items():
         defined.set_params(library=codes[script])
@@ -35,7 +38,7 @@ def track_source_contents():
         # params it compares, so the job's inputs are expanded here.
         return lambda wildcards: source_contents(defined.expand_input(wildcards)[0])
 
-    for defined in workflow.rules:
+    for defined in NEW_RULES:
         if defined.input and "sources" not in defined.params.keys():
             defined.set_params(sources=sources(defined))
 

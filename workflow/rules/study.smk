@@ -20,6 +20,7 @@ from lmtune.study.sweeps import (
     SweepError,
     distinct_branches,
     expand_sweep,
+    new_parts,
     overlay,
     read_sweep_sheet,
     resolved_config,
@@ -77,7 +78,7 @@ def branch_config(base, branch):
     branch that sets a whole section gets them too)."""
     resolved = resolved_config(base, branch, CONFIG_SCHEMA)
     resolved["results"] = branch_results(branch.id)
-    fill_defaults(resolved, CONFIG_SCHEMA)
+    fill_defaults(resolved, CONFIG_SCHEMA, changed=new_parts(base, branch.overrides))
     return resolved
 
 

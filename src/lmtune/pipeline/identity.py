@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def job_identity(rule: str, settings: dict, inputs: dict) -> str:
     identities (name -> digest, or a list of them)."""
     text = json.dumps({"rule": rule, "settings": settings, "inputs": inputs}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# The workflow whose rules were last handed out, and how many of its rules that was.
+_HANDED_OUT: list = [None, 0]
+
+
+def rules_defined_since_last_call(workflow) -> list:
+    """The workflow's rules defined since the last call for it (every rule, the first
+    time), in order: each study branch adds its rules, and looking at every rule again for
+    each branch made planning grow with the square of the branches."""
+    if _HANDED_OUT[0] is not workflow:
+        _HANDED_OUT[:] = [workflow, 0]
+    rules = list(itertools.islice(workflow.rules, _HANDED_OUT[1], None))
+    _HANDED_OUT[1] += len(rules)
+    return rules

@@ -23,8 +23,9 @@ replace '/') are an error naming both.
 
 Every setting path must exist in the base config or in the config schema (an unknown one
 is an error naming the nearest valid path), and every value must pass the schema where
-it sits (applied alone to the base). `resolved_config` checks a branch's whole config,
-the settings together.
+it sits (applied alone to the base). `resolved_config` checks a branch's config, the
+settings together. The base has been checked already: only the parts of the config a
+branch changes are checked again (lmtune.core.schema.changed_parts).
 """
 
 from __future__ import annotations
@@ -152,14 +153,28 @@ def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
     return merged
 
 
+def new_parts(base: dict, overrides: dict[str, Any]) -> list[str]:
+    """The path of each part of the config that the overrides make anew: a setting's
+    value, or the first level of its path that the base does not have."""
+    made = []
+    for path in overrides:
+        keys, node = path.split("."), base
+        for depth, key in enumerate(keys, 1):
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        made.append(".".join(keys[:depth]))
+    return made
+
+
 def resolved_config(base: dict, branch: Branch, schema: dict) -> dict:
-    """The branch's whole config (the base with its overrides), checked by the schema as
-    a whole: the settings together, not only one at a time."""
+    """The branch's whole config (the base with its overrides), the sections it changes
+    checked by the schema as a whole: the settings together, not only one at a time."""
     from lmtune.continual.strategies import StrategyError, check_strategy
 
     config = apply_overrides(base, branch.overrides)
     try:
-        check_schema(config, schema)
+        check_schema(config, schema, changed=branch.overrides)
         # A strategy's own settings are its plug-in's to check.
         for name, settings in config.get("continual", {}).get("strategies", {}).items():
             check_strategy(name, settings)
@@ -191,7 +206,7 @@ def _typed(path: str, value: Any, schema: dict) -> Any:
 def _check_value(path: str, value: Any, base: dict, schema: dict) -> None:
     """The schema's verdict on the base with this one setting changed, naming the path."""
     try:
-        check_schema(apply_overrides(base, {path: value}), schema)
+        check_schema(apply_overrides(base, {path: value}), schema, changed=[path])
     except ConfigError as exc:
         raise SweepError(f"setting {path} = {value!r}: {exc}") from None
 
