@@ -128,3 +128,51 @@ def test_a_branch_shares_a_folder_exactly_where_its_jobs_are_the_bases():
     branch = ContinualJobs(continual_config(**{"results": "results/study/seeds", "continual.seeds": [0, 1, 5]}), "model")
     assert branch.phase_folder("sequential", 5, "A") == "results/study/seeds/continual/sequential/seed5/A"
     assert branch.phase_folder("sequential", 1, "A") == "results/continual/sequential/seed1/A"
+
+
+# Loads the workflow as `snakemake -n` does and reports what a study's planning leaves
+# behind: which rules lack an identity param, and how often src/ is on the import path.
+_LOAD_STUDY = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
+
+repo = Path(sys.argv[1])
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    workflow_api = api.workflow(
+        resource_settings=ResourceSettings(cores=1), config_settings=ConfigSettings(),
+        storage_settings=StorageSettings(), snakefile=repo / "Snakefile", workdir=Path.cwd(),
+    )
+    workflow_api.dag()
+    rules = list(workflow_api._workflow.rules)
+    print(json.dumps({
+        "branch_rules": sum(rule.name.startswith("branch_") for rule in rules),
+        "without_library": [r.name for r in rules if r.is_script and "library" not in r.params.keys()],
+        "without_sources": [r.name for r in rules if r.input and "sources" not in r.params.keys()],
+        "src_on_path": sys.path.count(str(repo / "src")),
+    }))
+"""
+
+
+def test_a_study_plans_each_rule_of_each_branch_with_its_identity_and_src_on_the_path_once(tmp_path):
+    """A study loads the workflow once per branch: every branch's rules get the library and
+    sources params (each rule looked at once, not again for every later branch), and the
+    import path does not grow with the branches (it had one src/ entry per branch)."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO, snakemake_env
+
+    config = tiny_config()
+    config["experiments"] = ["continual"]
+    config["sweeps"] = {"settings": {"continual.phases.B.learning_rate": [2e-4, 3e-4, 4e-4]}}
+    write_config(tmp_path, config)
+    done = subprocess.run([sys.executable, "-c", _LOAD_STUDY, str(REPO)], cwd=tmp_path, capture_output=True,
+                          text=True, env=snakemake_env())
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["branch_rules"] >= 3 * 5
+    assert found["without_library"] == [] and found["without_sources"] == []
+    assert found["src_on_path"] == 1

@@ -44,62 +44,11 @@ def read_corpus(path: str | Path) -> str:
 
 def read_paragraphs(path: str | Path) -> list[str]:
     """The paragraphs of a corpus of any kind (the module's docstring), in file order, or
-    CorpusError naming the file, and the line or row of a bad record."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        return _jsonl_paragraphs(path)
-    if suffix == ".parquet":
-        return _parquet_paragraphs(path)
-    return split_paragraphs(read_corpus(path))
+    CorpusError naming the file, and the line or row of a bad record: the documents that
+    lmtune.core.sources streams, held in a list."""
+    from lmtune.core.sources import CorpusSpec, documents
 
-
-def _record_text(value, where: str) -> str:
-    if value is None:
-        raise CorpusError(f"{where}: no 'text' field; a corpus record holds its paragraph in 'text'")
-    if not isinstance(value, str):
-        raise CorpusError(f"{where}: field 'text' is {type(value).__name__}, not a string")
-    return value.strip()
-
-
-def _nonempty(paragraphs: list[str], path: Path) -> list[str]:
-    kept = [p for p in paragraphs if p]
-    if not kept:
-        raise CorpusError(f"corpus file {path} is empty")
-    return kept
-
-
-def _jsonl_paragraphs(path: Path) -> list[str]:
-    import json
-
-    paragraphs = []
-    # read_corpus: the file's existence, readability and UTF-8 checked, and named, once.
-    for number, line in enumerate(read_corpus(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"corpus file {path} line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise CorpusError(f"{where}: a record must be an object with a 'text' field, not {type(record).__name__}")
-        paragraphs.append(_record_text(record.get("text"), where))
-    return _nonempty(paragraphs, path)
-
-
-def _parquet_paragraphs(path: Path) -> list[str]:
-    import pyarrow.parquet
-
-    if not path.is_file():
-        raise CorpusError(f"corpus file {path} {missing(path) if not path.exists() else 'is not a regular file'}")
-    try:
-        table = pyarrow.parquet.read_table(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, and others
-        raise CorpusError(f"corpus file {path}: cannot read it as Parquet ({exc})") from None
-    if "text" not in table.column_names:
-        raise CorpusError(f"corpus file {path} has no 'text' column (it has {', '.join(table.column_names) or 'none'})")
-    return _nonempty([_record_text(value, f"corpus file {path} row {row}") for row, value in enumerate(table.column("text").to_pylist(), start=1)], path)
+    return list(documents(CorpusSpec(path=str(path))))
 
 
 def split_paragraphs(text: str) -> list[str]:
