@@ -21,8 +21,8 @@ window (the workflow's checkpoints are a resume feature, not part of a step). It
 second of both, their ratio, the peak memory of each and the wall time of `snakemake -n`
 on the same config in the repository; `--profile` adds, per stage, where a timed step's
 CPU time goes in each method (torch.profiler, the operators that differ most). Data are
-built from the config with the library functions the rules call (a continual phase's
-blocks memory-mapped from a token store, as the workflow loads them; `--blocks memory`
+built from the config with the library functions the rules call (a continual phase's and
+Java stage 1's blocks memory-mapped from a token store, as the workflow loads them; `--blocks memory`
 builds them in memory instead, as before the token stores: run both to compare); nothing under
 results/ is read or written.
 
@@ -109,10 +109,21 @@ def config_stages(config: dict) -> list[Stage]:
     return stages
 
 
+def store_blocks(texts, tokenizer, block_size: int, characters: int) -> TokenBlocks:
+    """Documents written to a token store and its blocks memory-mapped, as the workflow
+    loads them (the store's folder is removed: the memory map keeps the data readable)."""
+    folder = Path(tempfile.mkdtemp(prefix="lmtune-throughput-"))
+    write_stores((("train", text) for text in texts), tokenizer, {"train": folder}, characters)
+    store = TokenStore(folder)
+    shutil.rmtree(folder)
+    return TokenBlocks(store, block_size)
+
+
 def build_dataset(stage: Stage, config: dict, tokenizer, blocks: str = "store"):
     """The stage's training set, from the config, with the library calls of the rules;
-    a continual phase's blocks from a token store, memory-mapped as the workflow loads
-    them (`blocks="store"`), or built in memory (`"memory"`, the layer before)."""
+    the blocks of a continual phase and of Java stage 1 from a token store, memory-mapped
+    as the workflow loads them (`blocks="store"`), or built in memory (`"memory"`, the
+    layer before)."""
     if stage.key.startswith("continual."):  # split_corpus, then tokenize_split
         section = config["continual"]
         domain = stage.key.split(".")[2].split(" ")[0]
@@ -123,11 +134,7 @@ def build_dataset(stage: Stage, config: dict, tokenizer, blocks: str = "store"):
             train, _test = split_train_test(split_paragraphs(read_corpus(corpus)), split["test_fraction"], split["seed"], corpus)
             return tokenize_to_dataset(train, tokenizer, block_size, source=corpus)
         corpus_split = split_corpus(corpus, split["test_fraction"], split["seed"])
-        folder = Path(tempfile.mkdtemp(prefix="lmtune-throughput-"))
-        write_stores((("train", text) for text in corpus_split.side_documents("train")), tokenizer, {"train": folder}, corpus_split.characters["train"])
-        store = TokenStore(folder)
-        shutil.rmtree(folder)  # the memory map keeps the data readable
-        return TokenBlocks(store, block_size)
+        return store_blocks(corpus_split.side_documents("train"), tokenizer, block_size, corpus_split.characters["train"])
     if stage.key.startswith("arithmetic."):  # generate_arithmetic_data, then tokenize_arithmetic
         examples = generate_datasets(config["arithmetic"]["data"])["train"]
         return encode_for_training(tokenizer, [PromptCompletion(e.prompt, e.completion) for e in examples], separator=" ")[0]
@@ -143,7 +150,10 @@ def build_dataset(stage: Stage, config: dict, tokenizer, blocks: str = "store"):
         raw = [snippet for source in settings["sources"] for snippet in read_source(source)]
         snippets = clean_snippets(raw, settings["min_chars"], settings["max_chars"])
         train, _test = split_train_test(snippets, settings["test_fraction"], settings["seed"], source="java.corpus")
-        return tokenize_to_dataset(train, tokenizer, config["java"]["autoregressive"]["block_size"], source="java.corpus")
+        block_size = config["java"]["autoregressive"]["block_size"]
+        if blocks == "memory":
+            return tokenize_to_dataset(train, tokenizer, block_size, source="java.corpus")
+        return store_blocks(train, tokenizer, block_size, sum(map(len, train)))
     # generate_java_tasks, then tokenize_java_tasks
     tasks = generate_tasks(config["java"]["instructions"])["train"]
     return encode_for_training(tokenizer, [PromptCompletion(t.instruction, t.code) for t in tasks], separator="\n")[0]
@@ -634,7 +644,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=sorted(PRECISIONS), help="override compute.precision; default the config's")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads (default %(default)s)")
     parser.add_argument("--blocks", choices=["store", "memory"], default="store",
-                        help="a continual phase's blocks: memory-mapped from a token store, as the workflow loads them "
+                        help="a continual phase's and Java stage 1's blocks: memory-mapped from a token store, as the workflow loads them "
                              "(default), or built in memory, as before the token stores")
     parser.add_argument("--dry-runs", type=int, default=3, help="repetitions of `snakemake -n` (0: skip; default 3)")
     args = parser.parse_args()

@@ -17,6 +17,7 @@ from lmtune.core.splits import split_corpus
 from lmtune.core.tokenstore import StoreWriter, TokenBlocks, TokenStore, batch_encoder, tokenize_split, write_stores
 
 CORPUS = Path(__file__).resolve().parents[1] / "resources/corpora/dominio_a_ia.txt"
+JAVA_SNIPPETS = Path(__file__).resolve().parents[1] / "resources/java/snippets.jsonl"
 TEXTS = ["la inteligencia artificial es un modelo de datos", "el reglamento", "artículo 3.º: la comisión\nse reúne"] * 3
 
 
@@ -68,6 +69,18 @@ def test_a_split_tokenizes_into_compact_stores_with_document_ends(tiny_tokenizer
     assert (store.ids[ends - 1] == tiny_tokenizer.eos_token_id).all()
     assert store.bytes_on_disk() / len(store) < 2.1
     same_rows(TokenBlocks(store, 128), tokenize_to_dataset(train, tiny_tokenizer, 128))
+
+
+def test_java_snippets_tokenize_into_a_store_whose_blocks_are_the_saved_tables(tiny_tokenizer, tmp_path):
+    """The Java corpus's store (tokenize_documents, as tokenize_java_corpus writes it)
+    gives at load exactly the blocks that its saved table had, at each block size."""
+    from lmtune.java.corpus import clean_snippets, read_source
+
+    snippets = clean_snippets(read_source(str(JAVA_SNIPPETS)), 40, 3000)[:30]
+    tokenstore.tokenize_documents(snippets, tiny_tokenizer, tmp_path / "corpus_train", label="java")
+    assert not list(tmp_path.glob(".*"))  # nothing left beside the store
+    for block_size in (16, 128):
+        same_rows(TokenBlocks(tmp_path / "corpus_train", block_size), tokenize_to_dataset(snippets, tiny_tokenizer, block_size))
 
 
 def test_max_test_tokens_cuts_the_test_stream(tiny_tokenizer, tmp_path):

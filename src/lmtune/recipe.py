@@ -172,7 +172,8 @@ def instruct(config: dict) -> TrainingSpec:
 
 
 def java_autoregressive(config: dict) -> TrainingSpec:
-    return _spec(config, "Java stage 1 (autoregressive)", "blocks", config["java"]["autoregressive"], config["seed"])
+    training = config["java"]["autoregressive"]
+    return _spec(config, "Java stage 1 (autoregressive)", "blocks", training, config["seed"], block_size=training["block_size"])
 
 
 def java_instruct(config: dict, run: str) -> TrainingSpec:

@@ -123,7 +123,6 @@ wildcard_constraints:
     seed="[0-9]+",
     model_dir="base|[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+|interpolation/[A-Za-z0-9_]+/seed[0-9]+/[A-Za-z0-9]+_to_[A-Za-z0-9]+/alpha[0-9.e-]+",
     split="train|test",
-    block_size="[0-9]+",
     variant="[A-Za-z0-9_]+",
     run="[A-Za-z0-9]+",
     model_id="[A-Za-z0-9_]+",

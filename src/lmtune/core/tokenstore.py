@@ -240,6 +240,15 @@ def tokenize_split(split, tokenizer, outputs: dict[str, str | Path], max_test_to
     return stores
 
 
+def tokenize_documents(texts: list[str], tokenizer, output: str | Path, label: str) -> dict:
+    """Documents held in a list (the Java snippets) into one store at `output`; an
+    interrupted run leaves nothing in place."""
+    with atomic.directory(output) as folder:
+        store = write_stores((("all", text) for text in texts), tokenizer, {"all": folder}, sum(map(len, texts)), label=label)["all"]
+    log.info("%s: %d documents, %d tokens (%s)", label, store["documents"], store["tokens"], store["dtype"])
+    return store
+
+
 # --- Reading ---
 
 
@@ -368,6 +377,3 @@ def concatenate_blocks(parts: list):
         return datasets.concatenate_datasets(parts)
     return ConcatenatedBlocks(parts)
 
-
-def load_blocks(path: str | Path, block_size: int) -> TokenBlocks:
-    return TokenBlocks(path, block_size)

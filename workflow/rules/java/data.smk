@@ -24,9 +24,9 @@ rule tokenize_java_corpus:
         snippets=f"{JAVA}/corpus/{{split}}.jsonl",
         model=BASE_MODELS["java"],
     output:
-        directory(f"{JAVA}/tokens/corpus_{{split}}_block{{block_size}}"),
+        directory(f"{JAVA}/tokens/corpus_{{split}}"),
     log:
-        f"{LOGS}/tokenize_java_corpus/{{split}}_block{{block_size}}.log",
+        f"{LOGS}/tokenize_java_corpus/{{split}}.log",
     priority: 10
     # Light (no model): runs where Snakemake runs, never submitted to a cluster.
     localrule: True

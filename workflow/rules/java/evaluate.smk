@@ -5,7 +5,7 @@
 rule evaluate_java_lm:
     input:
         model=lambda wildcards: java_model(wildcards.variant),
-        tokens=[f"{JAVA}/tokens/corpus_test_block{config['java']['evaluation']['block_size']}"],
+        tokens=[f"{JAVA}/tokens/corpus_test"],
     output:
         f"{JAVA}/heldout_lm/{{variant}}.json",
     log:
@@ -19,6 +19,7 @@ rule evaluate_java_lm:
         **job_resources("evaluation"),
     params:
         batch_size=config["java"]["evaluation"]["batch_size"],
+        block_size=config["java"]["evaluation"]["block_size"],
         compute=COMPUTE,
     script:
         "../../scripts/evaluate_model.py"

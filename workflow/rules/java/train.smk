@@ -4,7 +4,7 @@
 rule train_java_autoregressive:
     input:
         model=BASE_MODELS["java"],
-        tokens=f"{JAVA}/tokens/corpus_train_block{config['java']['autoregressive']['block_size']}",
+        tokens=f"{JAVA}/tokens/corpus_train",
     output:
         model=directory(f"{JAVA}/stage1/model"),
         loss_log=f"{JAVA}/stage1/train_loss.csv",
