@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import datasets
-
 from lmtune.core.errors import CorpusError
 
 IGNORE_INDEX = -100
@@ -52,6 +50,8 @@ def tokenize_to_dataset(
             "give it more text or lower block_size"
         )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    import datasets  # here: an evaluation from a token store never needs it (a second of every job's start)
+
     return datasets.Dataset.from_dict(make_blocks(ids, block_size, pad_id))
 
 
@@ -71,4 +71,6 @@ def load_blocks(path: str | Path, block_size: int | None = None):
         if block_size is None:
             raise ValueError(f"{path} is a token store: its blocks need a block_size")
         return TokenBlocks(path, block_size)
+    import datasets
+
     return datasets.load_from_disk(str(path)).with_format("torch")
