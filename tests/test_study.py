@@ -192,6 +192,20 @@ def test_a_branch_checked_and_filled_where_it_changed_is_the_branch_checked_and_
         assert part == whole
 
 
+def test_a_section_a_branch_makes_anew_is_checked_whole(schema):
+    """instruct.lora.r swept on a base without an instruct.lora section makes one with r
+    alone: the section's other required settings are missing, and said so."""
+    from lmtune.core.schema import ConfigError, check_schema
+
+    base = yaml.safe_load((REPO / ".test" / "config.yaml").read_text())
+    del base["instruct"]["lora"]
+    check_schema(base, schema)
+    branch = apply_overrides(base, {"instruct.lora.r": 4})
+    for where in ({}, {"changed": ["instruct.lora.r"]}):
+        with pytest.raises(ConfigError, match="config instruct.lora: 'alpha' is a required property"):
+            check_schema(branch, schema, **where)
+
+
 def test_a_sheet_of_runs_gives_its_rows_as_branches(tmp_path, base, schema):
     sheet = tmp_path / "runs.tsv"
     sheet.write_text(
