@@ -63,9 +63,3 @@ rule score_instruct:
         ENV
     script:
         "../../scripts/score_instruct.py"
-
-
-# A model to take away: the adapter merged into its base, or the fully fine-tuned model
-# written again (it is a standard folder already, but in fp32 whatever compute.precision
-# says: written in that precision, both kinds export alike). It loads the whole model
-# on the CPU: a heavy job, sized as an evaluation.

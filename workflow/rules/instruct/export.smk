@@ -1,4 +1,7 @@
-# A plain transformers folder: the adapter merged into its base.
+# A model to take away: the adapter merged into its base, or the fully fine-tuned model
+# written again (it is a standard folder already, but in fp32 whatever compute.precision
+# says: written in that precision, both kinds export alike). It loads the whole model
+# on the CPU: a heavy job, sized as an evaluation.
 
 
 rule export_instruct:
