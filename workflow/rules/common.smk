@@ -9,7 +9,7 @@ from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_re
 from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source, trust_code_of
 from lmtune.cross import MATRIX_EXPERIMENTS
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
-from lmtune.pipeline.identity import workflow_outputs
+from lmtune.pipeline.identity import result_compute, workflow_outputs
 from lmtune.pipeline.slurm import check_partition
 
 CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
@@ -46,9 +46,8 @@ EXPERIMENTS = experiments(config)
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
-# What of the compute settings decides a job's result (its params): not its threads,
-# nor where it runs.
-COMPUTE = {key: config["compute"][key] for key in ("device", "precision")}
+# What of the compute settings decides a job's result (its params).
+COMPUTE = result_compute(config)
 # Absolute: the rules' files lie at different depths under workflow/rules/.
 ENV = str(Path(workflow.basedir) / "envs" / "lmtune.yaml")
 # The experiments in the cross-experiment matrix (cross.smk).

@@ -23,7 +23,7 @@ from functools import cache
 from lmtune import recipe
 from lmtune.continual.strategies import StrategyError
 from lmtune.core.sources import CorpusSpec, corpus_files
-from lmtune.pipeline.identity import is_source, job_identity, source_digest
+from lmtune.pipeline.identity import is_source, job_identity, result_compute, source_digest
 
 # A study branch's results folder -> the base run's jobs, registered by the top level
 # before it loads the branch (each branch's rules then find their base here).
@@ -67,11 +67,11 @@ class ContinualJobs:
         return recipe.continual_phase(self.config, strategy, seed, phase).to_dict()
 
     def evaluation_settings(self) -> dict:
-        compute, evaluation = self.config["compute"], self.section["evaluation"]
+        evaluation = self.section["evaluation"]
         return {
             "batch_size": evaluation["batch_size"],
             "block_size": evaluation["block_size"],
-            "compute": {key: compute[key] for key in ("device", "precision")},
+            "compute": result_compute(self.config),
         }
 
     def earlier_domains(self, strategy: str, phase: str) -> list[str]:

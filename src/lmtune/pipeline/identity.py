@@ -69,6 +69,12 @@ def source_contents(inputs) -> dict[str, str]:
     }
 
 
+def result_compute(config: dict) -> dict:
+    """What of the compute settings decides a job's result (a param of every job that
+    loads a model): not its threads, nor where it runs."""
+    return {key: config["compute"][key] for key in ("device", "precision")}
+
+
 def job_identity(rule: str, settings: dict, inputs: dict) -> str:
     """The digest of a job: its rule, the settings its script reads, and its inputs'
     identities (name -> digest, or a list of them)."""
