@@ -90,16 +90,6 @@ def save_random_mistral(folder: Path, layers: int, device: torch.device) -> None
         torch.cuda.empty_cache()
 
 
-def parameter_count(folder: str) -> int:
-    """The model's parameters before any quantisation (a 4-bit tensor packs two in a
-    byte), counted on a weightless copy; tied embeddings count once."""
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(folder))
-    return sum(p.numel() for p in model.parameters())
-
-
 def placeholder_tokenizer():
     """train_causal_lm saves a tokenizer beside the model; random ids need no real one.
     No special tokens: the Trainer would copy them into the model's config."""
@@ -215,6 +205,7 @@ def progress(message: str) -> None:
 
 def run(args, folder: str, device: torch.device) -> None:
     from lmtune.core.adapters import add_lora, load_for_training
+    from lmtune.core.compute import parameter_count
 
     config = yaml.safe_load(Path(args.config).read_text())["arithmetic"]
     lora = {**config["lora"], "quantize_4bit": not args.no_quantize}
@@ -224,7 +215,8 @@ def run(args, folder: str, device: torch.device) -> None:
     model = add_lora(load_for_training(folder, device.type, args.precision, lora["quantize_4bit"]), lora,
                      quantized=lora["quantize_4bit"], seed=0)
     loaded = time.perf_counter() - start
-    parameters = parameter_count(folder)
+    # Before any quantisation (a 4-bit tensor packs two in a byte), on a weightless copy.
+    parameters = parameter_count(Path(folder) / "config.json").total
     vocab_size = model.config.vocab_size
     data = {shape: random_batches(shape, args.warmup + args.steps, vocab_size, seed=i) for i, shape in enumerate(shapes)}
     batches: dict = {}
