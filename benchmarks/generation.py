@@ -29,7 +29,7 @@ from lmtune.core.completions import prompt_text
 from lmtune.core.generation import answer_instructions
 from lmtune.java.tasks import generate_tasks, normalise
 from lmtune.java.javac import compile_methods, find_jdk
-from lmtune.core.models import load_model, load_tokenizer, parse_source
+from lmtune.core.models import base_model_setting, load_model, load_tokenizer, parse_source
 from lmtune.core.stopping import first_block_end
 
 
@@ -51,7 +51,7 @@ def main() -> None:
 
     config = yaml.safe_load(open(args.config))
     java = config["java"]
-    source = parse_source(java.get("base_model", config["base_model"])["source"])
+    source = parse_source(base_model_setting(config, "java")["source"])
     model_dir = args.model or (source.location if source.kind == "folder" else f"resources/models/{source.slug}")
     generation = java["generation"]
     # The same seeded draw as the workflow's tasks: no run needed for the prompts.

@@ -63,7 +63,7 @@ from lmtune.java.corpus import clean_snippets, read_source
 from lmtune.java.tasks import generate_tasks
 from lmtune import recipe
 from lmtune.config import experiments
-from lmtune.core.models import PRECISIONS, check_model_folder, load_tokenizer, materialize, parse_source
+from lmtune.core.models import PRECISIONS, base_model_setting, check_model_folder, load_tokenizer, materialize, parse_source
 from lmtune.core.process import tune_job_process
 from lmtune.core.training import train_causal_lm
 
@@ -105,7 +105,7 @@ def config_stages(config: dict) -> list[Stage]:
         if key.startswith("continual.") and not key.endswith(f"(strategy {first_strategy})"):
             continue
         experiment = key.split(".")[0]
-        stages.append(Stage(key, spec, config[experiment].get("base_model", config["base_model"])))
+        stages.append(Stage(key, spec, base_model_setting(config, experiment)))
     return stages
 
 

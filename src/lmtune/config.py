@@ -9,7 +9,14 @@ from lmtune.core.compute import check_compute_plan
 from lmtune.core.sources import check_corpus
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
-from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
+from lmtune.core.models import (
+    MATERIALISED_MODELS_DIR,
+    base_model_setting,
+    check_compute,
+    check_hub_model,
+    check_liger_kernel,
+    parse_source,
+)
 from lmtune.continual.strategies import StrategyError, check_strategy
 from lmtune.core.schema import ConfigError
 from lmtune.core.training import check_warmup
@@ -193,8 +200,7 @@ def check_instruct(config: dict, workdir: Path = Path(".")) -> None:
             + ", ".join(f"{part}: {'chat' if is_chat else 'prompt/completion'}" for part, is_chat in chat.items())
             + ")"
         )
-    model = section.get("base_model", config["base_model"])  # an experiment's own model, if it names one
-    source = parse_source(model["source"])
+    source = parse_source(base_model_setting(config, "instruct")["source"])
     folder = workdir / source.location
     if chat["train"] and source.kind == "folder" and folder.is_dir() and not has_chat_template(folder):
         raise ConfigError(

@@ -6,7 +6,7 @@
 import os
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_results_folder, experiments
-from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source, trust_code_of
+from lmtune.core.models import MATERIALISED_MODELS_DIR, base_model_setting, parse_source, trust_code_of
 from lmtune.cross import MATRIX_EXPERIMENTS
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
 from lmtune.pipeline.identity import result_compute, workflow_outputs
@@ -103,14 +103,10 @@ def _model_folder(spec):
     return f"{MATERIALISED_MODELS_DIR}/{source.slug}"
 
 
-BASE_MODELS = {name: _model_folder(config[name].get("base_model", config["base_model"])) for name in EXPERIMENTS}
+BASE_MODELS = {name: _model_folder(base_model_setting(config, name)) for name in EXPERIMENTS}
 # Every job that loads a model folder the config trusts runs its code; no other does.
 trust_code_of(
-    *(
-        folder
-        for name, folder in BASE_MODELS.items()
-        if config[name].get("base_model", config["base_model"])["trust_remote_code"]
-    )
+    *(folder for name, folder in BASE_MODELS.items() if base_model_setting(config, name)["trust_remote_code"])
 )
 
 

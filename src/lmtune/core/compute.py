@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmtune.core.errors import ModelError
-from lmtune.core.models import MATERIALISED_MODELS_DIR, parse_source
+from lmtune.core.models import MATERIALISED_MODELS_DIR, base_model_setting, parse_source
 
 GIB = 2**30
 # torch.compile modes (TrainingArguments.torch_compile_mode); `true` in the config is "default".
@@ -201,8 +201,7 @@ def check_compute_plan(config: dict, specs: dict, workdir: Path = Path(".")) -> 
         return
     for key, spec in specs.items():
         experiment = key.split(".")[0]
-        model = config[experiment].get("base_model", config["base_model"])
-        check_fits_gpu(key, model["source"], spec, gpu_bytes, workdir)
+        check_fits_gpu(key, base_model_setting(config, experiment)["source"], spec, gpu_bytes, workdir)
 
 
 def log_peak_gpu_memory_at_exit(log) -> None:

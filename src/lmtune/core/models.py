@@ -63,6 +63,12 @@ class ModelSource:
         return re.sub(r"[^A-Za-z0-9._-]+", "--", name).strip("-.")
 
 
+def base_model_setting(config: dict, experiment: str) -> dict:
+    """The `base_model` an experiment starts from: its own section's where it names one
+    (the seeds used distilgpt2, Mistral-7B and GPT-2), else the top-level one."""
+    return config[experiment].get("base_model", config["base_model"])
+
+
 def parse_source(source: str) -> ModelSource:
     if not isinstance(source, str) or not source.strip():
         raise ModelError(f"base_model.source must be a non-empty string, got {source!r}")

@@ -22,6 +22,7 @@ from functools import cache
 
 from lmtune import recipe
 from lmtune.continual.strategies import StrategyError
+from lmtune.core.models import base_model_setting
 from lmtune.core.sources import CorpusSpec, corpus_files
 from lmtune.pipeline.identity import is_source, job_identity, result_compute, source_digest
 
@@ -83,7 +84,7 @@ class ContinualJobs:
     def base_model(self) -> str:
         if is_source(self.base_model_folder):
             return source_digest(self.base_model_folder)
-        spec = self.section.get("base_model", self.config["base_model"])
+        spec = base_model_setting(self.config, "continual")
         return job_identity("prepare_base_model", {key: spec[key] for key in ("source", "trust_remote_code")}, {})
 
     @cache
