@@ -307,3 +307,46 @@ def pytest_collection_finish(session):
     if ignored:
         raise pytest.UsageError(f"pytest-xdist ignored the xdist_group of {len(ignored)} tests (first: {ignored[0]}); "
                                 "install the pytest that pyproject.toml pins")
+
+
+
+# CPU seconds per test, the suite's own measure (machines here differ 2x in speed, so wall
+# time alone says little): each phase's CPU of the test process and of the processes it
+# waited for (workflow runs and their jobs), carried to the controlling process in the
+# reports. A session fixture's run counts for the test that first needs it.
+CPU_SUMMARY_LINES = 25
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+
+
+def _counting_cpu(item):
+    start = _cpu_seconds()
+    try:
+        return (yield)
+    finally:
+        item.user_properties.append(("cpu_s", _cpu_seconds() - start))
+
+
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_counting_cpu)
+pytest_runtest_call = pytest.hookimpl(wrapper=True)(_counting_cpu)
+pytest_runtest_teardown = pytest.hookimpl(wrapper=True)(_counting_cpu)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The tests that took the most CPU seconds, and the suite's total."""
+    cpu = {
+        report.nodeid: sum(value for name, value in report.user_properties if name == "cpu_s")
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "teardown"
+    }
+    if not cpu:
+        return
+    terminalreporter.write_sep("=", f"most CPU seconds: {CPU_SUMMARY_LINES} tests (their own and what they ran)")
+    for nodeid, seconds in sorted(cpu.items(), key=lambda item: -item[1])[:CPU_SUMMARY_LINES]:
+        terminalreporter.write_line(f"{seconds:8.1f} s  {nodeid}")
+    terminalreporter.write_line(f"{sum(cpu.values()):8.1f} s  all {len(cpu)} tests")

@@ -40,7 +40,7 @@ SMOKE_RUNS = {
     "java_checks.py": (["--generations", "10", "--rounds", "1"], rf"^round 1: {NUMBER} s .*'ok': \d+"),
     "job_startup.py": (
         ["--model", "{tiny_model_dir}", "--rounds", "1"],
-        rf"^tuned / default: wall {NUMBER}, cpu {NUMBER}$",
+        rf"^training lean / tuned: wall {NUMBER}, cpu {NUMBER}$",
     ),
     "padding.py": (
         ["--config", "{tiny_config_file}", "--steps", "2", "--batch-size", "4", "--threads", "1"],

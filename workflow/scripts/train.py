@@ -1,12 +1,15 @@
 """Every training job: the recipe in the job's params (lmtune.recipe.TrainingSpec) run on
 its input model and data, in as many data-parallel processes as it asks for."""
 
+from lmtune.core.adapters import unused_libraries
 from lmtune.core.distributed import run_data_parallel
+from lmtune.core.process import leave_out
 from lmtune.pipeline.jobs import job_identity, start_job
 from lmtune.recipe import TrainingSpec, train
 
 log = start_job(snakemake)
 spec = TrainingSpec.from_dict(snakemake.params.spec)
+leave_out(unused_libraries(adapter=spec.adapter is not None, quantized=spec.quantized))
 summary = run_data_parallel(
     train,
     spec,

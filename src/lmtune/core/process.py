@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import gc
+import sys
 
 # A job's cyclic garbage collector: a first generation of 50,000 objects, not 700 (see
 # tune_garbage_collector).
@@ -60,3 +61,14 @@ def tune_job_process() -> None:
     tuned (start_job, each data-parallel process, the benchmarks' workflow side)."""
     tune_garbage_collector()
     tune_memory_allocator()
+
+
+def leave_out(packages) -> None:
+    """Make `packages` look absent to this job's process, so that libraries which import
+    whatever is installed pass them by: `import` raises ImportError, and
+    `importlib.util.find_spec`, which transformers and peft ask, gives None. Only for a
+    job's own process, before the library that would import them (scripts call it, never
+    the library, which tests run in one long process); a package already imported stays.
+    """
+    for name in packages:
+        sys.modules.setdefault(name, None)

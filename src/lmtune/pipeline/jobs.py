@@ -12,7 +12,7 @@ from pathlib import Path
 from lmtune.core.compute import log_peak_gpu_memory_at_exit
 from lmtune.core.errors import LmtuneError
 from lmtune.core.fingerprint import content_hash
-from lmtune.core.process import tune_job_process
+from lmtune.core.process import leave_out, tune_job_process
 
 # Lines of a failed job's log shown on the console.
 LOG_TAIL_LINES = 25
@@ -87,13 +87,14 @@ def job_model(snakemake):
     """The model a job evaluates or generates with, and its tokenizer: the `model` input,
     with the `adapter` input on top where the rule has one, in the job's compute
     precision (on a 4-bit base where the rule's `quantize_4bit` param says so)."""
-    from lmtune.core.adapters import load_for_inference
+    from lmtune.core.adapters import load_for_inference, unused_libraries
     from lmtune.core.models import load_tokenizer
 
-    compute = snakemake.params.compute
+    compute, adapter = snakemake.params.compute, snakemake.input.get("adapter")
+    quantize_4bit = snakemake.params.get("quantize_4bit", False)
+    leave_out(unused_libraries(adapter=adapter is not None, quantized=quantize_4bit))
     model = load_for_inference(
-        snakemake.input.model, compute["device"], compute["precision"],
-        adapter=snakemake.input.get("adapter"), quantize_4bit=snakemake.params.get("quantize_4bit", False),
+        snakemake.input.model, compute["device"], compute["precision"], adapter=adapter, quantize_4bit=quantize_4bit
     )
     return model, load_tokenizer(snakemake.input.model)
 
