@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from lmtune import docs  # noqa: E402
 
 GENERATED = {
+    "readme": docs.home_page,
     "config-reference": docs.config_reference,
     "strategies": docs.strategies_reference,
     "benchmarks": docs.benchmarks_reference,

@@ -1,6 +1,7 @@
 """The documentation site's generated pages (mkdocs.yml; docs/hooks.py calls these as the
 site builds), made from what the code holds so that they cannot drift from it:
 
+- the home page, from the README (its links into docs/ made the site's);
 - the configuration reference, from the config schema (workflow/schemas/config.schema.yaml):
   every setting with its type, default, allowed values and description;
 - the strategies against forgetting, from the plug-ins' own docstrings and schemas
@@ -38,6 +39,21 @@ class Setting:
     default: str
     allowed: str
     description: str
+
+
+# --- the home page -----------------------------------------------------------------------
+
+# Where the README's links point on the site (docs/ is the site's root).
+README_LINKS = {"](docs/": "](", "](config/README.md)": "](configure.md)"}
+
+
+def home_page(readme: Path = REPO / "README.md") -> str:
+    """The README, the site's home page too (one front page), its links into docs/ made
+    relative to the site."""
+    text = readme.read_text(encoding="utf-8")
+    for repository, site in README_LINKS.items():
+        text = text.replace(repository, site)
+    return text
 
 
 # --- the configuration reference ---------------------------------------------------------
