@@ -150,7 +150,7 @@ def browse(browser: str, page: Path, tmp_path: Path, *what: str) -> subprocess.C
 @pytest.mark.slow
 @pytest.mark.parametrize(("page", "title", "text"), [
     ("index.html", "lmtune", "make run"),
-    ("reference/configuration/index.html", "Configuration reference - lmtune", KNOWN_SETTING[0]),
+    ("reference/configuration/index.html", "Configuration - lmtune", KNOWN_SETTING[0]),
 ])
 def test_a_page_of_the_site_renders_in_a_browser(page, title, text, tmp_path):
     """The page as a reader's browser lays it out: its title and a known text in the DOM
