@@ -251,7 +251,7 @@ def record_benchmark(script: str, arguments: list[str], name: str | None = None,
     `records/<name>.json` (name: the script's stem): the command, the date (UTC), the
     machine, the commit, the wall time and what the script printed. A failed run writes
     nothing."""
-    from lmtune.study.record import git_state, machine
+    from lmtune.study.record import machine
 
     command = [sys.executable, str(BENCHMARK_SCRIPTS / script), *arguments]
     started = time.monotonic()
@@ -264,13 +264,30 @@ def record_benchmark(script: str, arguments: list[str], name: str | None = None,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 1),
         "machine": {**machine(), "load_average": [round(load, 2) for load in _load_average()]},
-        "code": git_state(REPO),
+        "code": _code_state(Path(records)),
         "output": done.stdout,
     }
     path = Path(records) / f"{name or Path(script).stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def _code_state(records: Path) -> dict:
+    """The commit, and whether the checkout differs from it anywhere but in the result files
+    (recording one benchmark after another leaves the first's file uncommitted)."""
+    from lmtune.study.record import git_state
+
+    state = git_state(REPO)
+    try:
+        inside = records.resolve().relative_to(REPO)
+    except ValueError:
+        return state
+    done = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", ".", f":!{inside}"],
+                          capture_output=True, text=True)
+    if done.returncode == 0:
+        state["dirty"] = bool(done.stdout.strip())
+    return state
 
 
 def _load_average() -> tuple[float, ...]:
