@@ -46,6 +46,9 @@ NOT_RUN = {
         "through this profile on a real one-machine cluster",
     "tensorboard --logdir results/tensorboard": "serves a run's curves until stopped; tests/test_study_workflow.py "
         "checks the event files a `tracking: tensorboard` run writes",
+    ".venv/bin/python benchmarks/record.py sweep_expansion.py --repeats 5": "writes a result file into the "
+        "repository's docs/benchmarks/; tests/test_benchmarks.py runs record.py into a temporary folder and "
+        "tests/test_docs.py renders a record it makes",
     "make docs": "builds the documentation site; tests/test_docs.py builds it the same way (mkdocs build --strict)",
     ".venv/bin/mkdocs serve": "serves the site until stopped; tests/test_docs.py builds the same site and "
         "opens it in a browser",
