@@ -98,10 +98,14 @@ def test_the_strategies_page_is_what_lmtune_strategies_prints_and_each_ones_sett
 
     page = docs.strategies_reference()
     assert page.startswith(describe())
+    schema = load_schema(CONFIG_SCHEMA)
+    undescribed = []
     for method, cls in registry().items():
         assert f"## `{method}`" in page
         for setting in cls.settings_schema:
             assert f"| `{setting}` |" in page, (method, setting)
+        undescribed += [f"{method}: {row.path}" for row in docs.settings(cls.schema(), schema) if not row.description]
+    assert not undescribed, f"strategy settings without a description: {undescribed}"
 
 
 def test_a_benchmark_record_is_rendered_beside_its_command_and_machine(tmp_path):
