@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine:
 #   make run    set up .venv, then run the workflow on config.yaml
 #   make test   set up .venv and the system packages the tests use, then run them
+#   make docs   build the documentation site into site/ (`.venv/bin/mkdocs serve` to read it)
 # CPU machines get the CPU build of torch that pip finds locally; on a GPU box, install
 # your CUDA build of torch 2.13.0 into .venv first and `make` keeps it.
 
@@ -8,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 CORES ?= all
 
-.PHONY: setup system-packages run test clean gpu-check-assets
+.PHONY: setup system-packages run test docs clean gpu-check-assets
 
 setup: $(VENV)/.installed
 
@@ -37,10 +38,15 @@ system-packages:
 test: setup system-packages
 	$(VENV)/bin/pytest --durations=15
 
+# The configuration reference, the strategies and the benchmarks are generated from the
+# code as the site builds (docs/hooks.py); --strict: any warning fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 # What benchmarks/gpu_check.sh takes to a GPU machine without a registry: the packages its
 # image lacks (for its Python 3.12) and the seeds' tokenizers, in benchmarks/gpu-check-assets/.
 gpu-check-assets: setup
 	$(VENV)/bin/python benchmarks/gpu_check.py assets
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake site

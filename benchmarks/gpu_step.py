@@ -15,7 +15,7 @@ realistic SFT batch of 16 x 512), the same model trains on the same batches two 
   Trainer drew.
 
 The first time a shape is met costs extra (kernel choice, allocator growth, autotuning):
-an earlier measurement gave a ratio of 0.64 or 0.90 depending on which method went first.
+an earlier measurement's ratio depended on which method went first.
 So every shape is trained by both methods before anything is timed, and the timed rounds
 alternate the order of the methods (workflow first in odd rounds, plain first in even).
 

@@ -46,6 +46,8 @@ SMOKE_RUNS = {
         ["--config", "{tiny_config_file}", "--steps", "2", "--batch-size", "4", "--threads", "1"],
         rf"^  group by length\s+{NUMBER} s\s+{NUMBER} non-pad tokens/s  ratio\s+{NUMBER}  padding\s+{NUMBER}%$",
     ),
+    # The recorder of the documentation's result files, on the cheapest script, into a temporary folder.
+    "record.py": (["--records", "{tmp_path}", "sweep_expansion.py", "--repeats", "1"], r"sweep_expansion\.json$"),
     "sweep_expansion.py": (["--repeats", "1"], r"^expand_sweep, 1000 branches: median \d+ ms"),
     "sweep_planning.py": (["--branches", "1", "2", "--repeats", "1"], rf"^each further branch: {NUMBER} s \(\d+ jobs\)"),
     "throughput.py": (

@@ -11,8 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lmtune"
 EXPERIMENT_PACKAGES = ("continual", "arithmetic", "java", "instruct")
 # Lowest first: the general machinery, each experiment (none knows another), what spans
 # the experiments (the config, the training recipes, the cross matrix), studies of many
-# runs, the code that knows Snakemake, and the command line.
-LAYERS = ("core", "experiment", "top", "study", "pipeline", "cli")
+# runs, the code that knows Snakemake, the documentation site's generated pages, and the
+# command line.
+LAYERS = ("core", "experiment", "top", "study", "pipeline", "docs", "cli")
 
 
 def module_name(path: Path) -> str:

@@ -1,5 +1,6 @@
-"""Every command the README shows in its ```bash blocks runs, in a stand-in for a user's
-clone of this repository (its files linked, the tiny models under .test/models):
+"""Every command the README, config/README.md and the documentation's pages (docs/) show in
+their ```bash blocks runs, in a stand-in for a user's clone of this repository (its files
+linked, the tiny models under .test/models):
 
 - each `snakemake` line as a dry run (`-n`) on the tiny setting (`--configfile=.test/config.yaml`
   where the line names no config file of its own); `--report` on a finished tiny run;
@@ -7,8 +8,8 @@ clone of this repository (its files linked, the tiny models under .test/models):
 - each `lmtune` line on a finished tiny run;
 - every other line is listed in NOT_RUN with the reason it is not run here.
 
-A command the README gains that is none of these fails the first test, and so does an
-entry here whose command the README no longer shows."""
+A command the documents gain that is none of these fails the first test, and so does an
+entry here whose command they no longer show."""
 
 import re
 import shlex
@@ -20,7 +21,8 @@ import pytest
 
 from conftest import REPO, clone_run, planned_jobs, snakemake_env, tiny_models
 
-README = REPO / "README.md"
+# What a user reads: the front page, how to configure, the documentation site's pages.
+DOCUMENTS = [REPO / "README.md", REPO / "config" / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 SNAKEMAKE = {"snakemake", ".venv/bin/snakemake"}
 LMTUNE = {"lmtune", ".venv/bin/lmtune"}
 TINY_SETTING = "--configfile=.test/config.yaml"
@@ -37,6 +39,19 @@ NOT_RUN = {
     "make gpu-check-assets": "downloads the GPU machine's packages from a registry (tens of MiB); "
                              "tests/test_benchmarks.py runs gpu_check.py's preparation in its smoke mode",
     "bash benchmarks/gpu_check.sh": "a GPU machine; tests/test_seed_scale.py runs the script in its CPU mode",
+    ".venv/bin/snakemake --profile profiles/gpu": "a GPU (the profile sets compute.device: cuda); "
+        "benchmarks/gpu_check.sh runs the workflow under it on a GPU machine",
+    "export LMTUNE_SLURM_PARTITION=gpu LMTUNE_SLURM_ACCOUNT=myproject": "sets the environment of the next line",
+    ".venv/bin/snakemake --profile profiles/slurm": "a SLURM cluster: tests/test_slurm.py runs the workflow "
+        "through this profile on a real one-machine cluster",
+    "tensorboard --logdir results/tensorboard": "serves a run's curves until stopped; tests/test_study_workflow.py "
+        "checks the event files a `tracking: tensorboard` run writes",
+    ".venv/bin/python benchmarks/record.py sweep_expansion.py --repeats 5": "writes a result file into the "
+        "repository's docs/benchmarks/; tests/test_benchmarks.py runs record.py into a temporary folder and "
+        "tests/test_docs.py renders a record it makes",
+    "make docs": "builds the documentation site; tests/test_docs.py builds it the same way (mkdocs build --strict)",
+    ".venv/bin/mkdocs serve": "serves the site until stopped; tests/test_docs.py builds the same site and "
+        "opens it in a browser",
     ".venv/bin/snakemake --cores all --configfile=config/seed-scale.yaml":
         "hub models and a GPU: tests/test_config_errors.py plans this config offline, its models "
         "in place and the device the CPU",
@@ -48,16 +63,17 @@ PYTHON_ARGUMENTS = {
 }
 
 
-def readme_commands() -> dict[str, list[str]]:
-    """command -> its words, for every command line of the README's ```bash blocks
+def documented_commands() -> dict[str, list[str]]:
+    """command -> its words, for every command line of the documents' ```bash blocks
     (comments dropped)."""
-    blocks = re.findall(r"^```bash\n(.*?)^```$", README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+    blocks = [block for document in DOCUMENTS
+              for block in re.findall(r"^```bash\n(.*?)^```$", document.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)]
     lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
     commands = [shlex.split(line, comments=True) for line in lines]
     return {shlex.join(words): words for words in commands if words}
 
 
-COMMANDS = readme_commands()
+COMMANDS = documented_commands()
 SNAKEMAKE_COMMANDS = [command for command, words in COMMANDS.items() if words[0] in SNAKEMAKE and command not in NOT_RUN]
 # A report collects a run's results: it is made from a finished run, not planned.
 PLANNED = [command for command in SNAKEMAKE_COMMANDS if "--report" not in COMMANDS[command]]
@@ -96,7 +112,7 @@ def run_in(checkout: Path, command: list[str]) -> subprocess.CompletedProcess:
 
 
 def snakemake_on_the_tiny_setting(words: list[str]) -> list[str]:
-    """A README snakemake line as this test runs it: this environment's Snakemake, on the
+    """A documented snakemake line as this test runs it: this environment's Snakemake, on the
     tiny setting where the line names no config file."""
     arguments = words[1:]
     if not any(argument.startswith("--configfile") for argument in arguments):
@@ -107,9 +123,9 @@ def snakemake_on_the_tiny_setting(words: list[str]) -> list[str]:
 def test_every_readme_command_is_run_or_listed_with_a_reason():
     unknown = [command for command, words in COMMANDS.items()
                if command not in NOT_RUN and command not in PYTHON_ARGUMENTS and words[0] not in SNAKEMAKE | LMTUNE]
-    assert not unknown, f"README commands this test neither runs nor lists in NOT_RUN with a reason: {unknown}"
+    assert not unknown, f"documented commands this test neither runs nor lists in NOT_RUN with a reason: {unknown}"
     gone = (NOT_RUN.keys() | PYTHON_ARGUMENTS.keys()) - COMMANDS.keys()
-    assert not gone, f"listed here, no longer in the README: {sorted(gone)}"
+    assert not gone, f"listed here, no longer in the documents: {sorted(gone)}"
     assert PLANNED and REPORTS  # the parser still finds the blocks
 
 

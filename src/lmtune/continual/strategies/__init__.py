@@ -45,7 +45,7 @@ TRAINING_OVERRIDES = ("learning_rate", "epochs", "max_steps", "warmup_steps", "w
 def common_settings() -> dict:
     training = definition("training")["properties"]
     return {
-        "method": {"type": "string"},
+        "method": {"type": "string", "description": "the plug-in, by its method name (`lmtune strategies` lists them)"},
         "training": {
             "type": "object",
             "description": "overrides of the phases' hyper-parameters for this strategy (e.g. a LoRA learning rate)",
