@@ -36,7 +36,7 @@ system-packages:
 	.ci/install-system-packages.sh
 
 test: setup system-packages
-	$(VENV)/bin/pytest --durations=15
+	$(VENV)/bin/pytest --durations=30
 
 # The configuration reference, the strategies and the benchmarks are generated from the
 # code as the site builds (docs/hooks.py); --strict: any warning fails the build.

@@ -106,6 +106,9 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
         ("continual.phases.B.learning_rate", 3.0e-4, 2, 0, 2, 0),  # phase A is the base's, both phase B's own
         ("continual.interpolation.alphas", [0.5, 0.25], 0, 0, 2, 0),  # the new α's points only
         ("continual.split.test_fraction", 0.2, 3, 1, 2, 2),  # other data: nothing is the base's
+        # A cap on the test side: the branch's own token stores, evaluated there (the stores
+        # are made by one job per domain, so the phases that read the training side train again).
+        ("continual.split.max_test_tokens", 300, 3, 1, 2, 2),
         # The top-level seed: no continual job reads it (a phase is seeded by its run's
         # seed, the split by its own), so every continual job is the base's (it was
         # retrained while sharing compared settings by hand, erring towards not sharing).

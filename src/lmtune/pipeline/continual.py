@@ -168,11 +168,9 @@ class ContinualJobs:
         return alpha in interpolation["alphas"] and run == (strategy, seed)
 
     def data_folder(self, domain: str) -> str:
-        """The folder of a domain's split (data/) and token stores (tokens/)."""
-        if self._same_in_base(
-            lambda: (self.split(domain), self.base_model()),
-            lambda base: (base.split(domain), base.base_model()),
-        ):
+        """The folder of a domain's split (data/) and token stores (tokens/): the base's
+        where its token stores are these (their identity holds the split's)."""
+        if self._same_in_base(lambda: self.tokens(domain), lambda base: base.tokens(domain)):
             return self.base.data_folder(domain)
         return self.folder
 
