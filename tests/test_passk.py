@@ -79,10 +79,41 @@ def test_the_nucleus_keeps_the_most_likely_tokens_up_to_top_p():
 
     from lmtune.core.generation import nucleus
 
-    probabilities = torch.tensor([[0.15, 0.5, 0.05, 0.3], [0.25, 0.25, 0.25, 0.25]], dtype=torch.float64)
-    assert nucleus(probabilities, 0.7).tolist() == [[0.0, 0.5, 0.0, 0.3], [0.25, 0.25, 0.25, 0.0]]
-    assert nucleus(probabilities, 0.4).tolist() == [[0.0, 0.5, 0.0, 0.0], [0.25, 0.25, 0.0, 0.0]]
+    probabilities = torch.tensor([[0.15, 0.5, 0.05, 0.3], [0.1, 0.4, 0.2, 0.3]], dtype=torch.float64)
+    assert nucleus(probabilities, 0.65).tolist() == [[0.0, 0.5, 0.0, 0.3], [0.0, 0.4, 0.0, 0.3]]
+    assert nucleus(probabilities, 0.35).tolist() == [[0.0, 0.5, 0.0, 0.0], [0.0, 0.4, 0.0, 0.0]]
     assert nucleus(probabilities, 1.0).tolist() == probabilities.tolist()
+    # Against the definition on a whole sorted vocabulary, peaked and flat rows together
+    # (a flat row's nucleus holds thousands of tokens).
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 5000, generator=generator, dtype=torch.float64) * torch.tensor([[8.0], [4.0], [2.0], [1.0], [0.1], [0.01]])
+    for top_p in (0.05, 0.5, 0.9, 0.999):
+        probabilities = torch.softmax(logits, dim=-1)
+        ordered, order = probabilities.sort(dim=-1, descending=True)
+        kept = ordered.masked_fill(ordered.cumsum(-1) - ordered >= top_p, 0.0)
+        expected = torch.zeros_like(probabilities).scatter(-1, order, kept)
+        assert torch.equal(nucleus(probabilities, top_p), expected), top_p
+        assert (nucleus(probabilities, top_p).sum(-1) >= top_p - 1e-12).all()
+
+
+def test_draws_follow_the_distribution_within_the_nucleus():
+    import collections
+
+    import torch
+
+    from lmtune.core.generation import Sampler, Sampling
+
+    logits = torch.log(torch.tensor([[0.2, 0.5, 0.3, 0.0]]))
+    for top_p, expected in [(1.0, [0.2, 0.5, 0.3, 0.0]), (0.6, [0.0, 0.625, 0.375, 0.0]), (0.3, [0.0, 1.0, 0.0, 0.0])]:
+        sampler = Sampler(Sampling(1.0, top_p, 0), [11], torch.device("cpu"))
+        counts = collections.Counter(int(sampler(logits, [0])) for _ in range(4000))
+        for token, share in enumerate(expected):
+            assert counts[token] / 4000 == pytest.approx(share, abs=0.03), (top_p, counts)
+    # Temperature sharpens: at 0.25 the likeliest of 0.5 against 0.3 wins (5/3)**4, 88% of draws.
+    sampler = Sampler(Sampling(0.25, 1.0, 0), [11], torch.device("cpu"))
+    counts = collections.Counter(int(sampler(logits, [0])) for _ in range(4000))
+    weights = [0.2**4, 0.5**4, 0.3**4]
+    assert counts[1] / 4000 == pytest.approx(weights[1] / sum(weights), abs=0.03)
 
 
 def test_sampling_is_drawn_again_the_same_and_a_vanishing_nucleus_is_greedy(tiny_tokenizer, tiny_model_dir):
