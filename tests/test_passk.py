@@ -86,7 +86,8 @@ def test_the_nucleus_keeps_the_most_likely_tokens_up_to_top_p():
     # Against the definition on a whole sorted vocabulary, peaked and flat rows together
     # (a flat row's nucleus holds thousands of tokens).
     generator = torch.Generator().manual_seed(0)
-    logits = torch.randn(6, 5000, generator=generator, dtype=torch.float64) * torch.tensor([[8.0], [4.0], [2.0], [1.0], [0.1], [0.01]])
+    scales = torch.tensor([[8.0], [4.0], [2.0], [1.0], [0.1], [0.01]], dtype=torch.float64)
+    logits = torch.randn(6, 5000, generator=generator, dtype=torch.float64) * scales
     for top_p in (0.05, 0.5, 0.9, 0.999):
         probabilities = torch.softmax(logits, dim=-1)
         ordered, order = probabilities.sort(dim=-1, descending=True)
@@ -299,5 +300,6 @@ def test_pass_at_k_of_judged_samples_with_passes_and_failures_is_the_direct_comp
     assert [c for _, c in counts] == expected_passes
     figures = pass_at_k_figures(judged, [1, 2, 3])["test"]
     for k in (1, 2, 3):
-        assert figures["pass_at_k"][f"pass@{k}"] == pytest.approx(float(sum(comb_pass_at_k(n, c, k) for n, c in counts) / len(counts)))
+        direct = sum(comb_pass_at_k(n, c, k) for n, c in counts) / len(counts)
+        assert figures["pass_at_k"][f"pass@{k}"] == pytest.approx(float(direct))
     assert figures["reasons"]["ok"] == sum(expected_passes)
