@@ -25,7 +25,7 @@ def done_at(tokens: list[int]) -> bool:
 def test_greedy_tokens_are_generates_while_finished_rows_leave_the_batch(name):
     import torch
 
-    from lmtune.core.generation import greedy_tokens
+    from lmtune.core.generation import generate_tokens
     from lmtune.core.models import load_model, load_tokenizer
 
     folder = tiny_models()[name]
@@ -38,8 +38,8 @@ def test_greedy_tokens_are_generates_while_finished_rows_leave_the_batch(name):
         reference = model.generate(
             **batch, max_new_tokens=10, do_sample=False, num_beams=1, eos_token_id=None, pad_token_id=tokenizer.pad_token_id
         )[:, width:].tolist()
-        unstopped = greedy_tokens(model, batch["input_ids"], batch["attention_mask"], 10, None)
-        stopped = greedy_tokens(
+        unstopped = generate_tokens(model, batch["input_ids"], batch["attention_mask"], 10, None)
+        stopped = generate_tokens(
             model, batch["input_ids"], batch["attention_mask"], 10, None, lambda rows: [done_at(t) for t in rows]
         )
     assert unstopped == reference
@@ -53,7 +53,7 @@ def test_rows_end_at_the_end_token_as_in_generate(tiny_tokenizer, tiny_model_dir
 
     import torch
 
-    from lmtune.core.generation import greedy_tokens
+    from lmtune.core.generation import generate_tokens
     from lmtune.core.models import load_model
 
     tokenizer, model = tiny_tokenizer, load_model(tiny_model_dir).eval()
@@ -73,6 +73,6 @@ def test_rows_end_at_the_end_token_as_in_generate(tiny_tokenizer, tiny_model_dir
     end = counts.most_common(1)[0][0]
     reference = [row[: row.index(end) + 1] if end in row else row for row in generate(end)]
     with torch.no_grad():
-        ours = greedy_tokens(model, batch["input_ids"], batch["attention_mask"], 12, end)
+        ours = generate_tokens(model, batch["input_ids"], batch["attention_mask"], 12, end)
     assert ours == reference
     assert 1 < sum(end in row for row in ours) < len(ours)

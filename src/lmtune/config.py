@@ -170,6 +170,29 @@ def check_java(section: dict, workdir: Path = Path(".")) -> None:
     for family in section["instructions"].get("families") or []:
         if family not in FAMILIES:
             raise ConfigError(f"java.instructions.families: unknown family {family!r}; known: {', '.join(FAMILIES)}")
+    check_java_sampling(section["generation"])
+
+
+def check_java_sampling(generation: dict) -> None:
+    """Greedy decoding gives one answer: more samples, or a top_p, need a temperature; and
+    pass@k needs k samples at least."""
+    samples, temperature, top_p = generation["samples"], generation["temperature"], generation["top_p"]
+    if temperature == 0 and samples > 1:
+        raise ConfigError(
+            f"java.generation.samples is {samples}, but temperature 0 is greedy decoding, the same answer each time: "
+            "set java.generation.temperature above 0 (e.g. 0.8), or samples to 1"
+        )
+    if temperature == 0 and top_p < 1:
+        raise ConfigError(
+            f"java.generation.top_p ({top_p}) applies only to sampling, and temperature 0 is greedy decoding: "
+            "set top_p to 1, or a temperature above 0"
+        )
+    above = [k for k in generation["pass_at_k"] if k > samples]
+    if above:
+        raise ConfigError(
+            f"java.generation.pass_at_k: k = {', '.join(map(str, above))} is above java.generation.samples ({samples}); "
+            "pass@k needs k <= n"
+        )
 
 
 def check_instruct(config: dict, workdir: Path = Path(".")) -> None:

@@ -7,7 +7,7 @@ from lmtune import recipe
 JAVA = f"{RESULTS}/java"
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
-TARGETS["java"] = [f"{JAVA}/metrics.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"]
+TARGETS["java"] = [f"{JAVA}/metrics.json", f"{JAVA}/pass_at_k.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"]
 
 
 def java_corpus_files(wildcards):
@@ -17,6 +17,16 @@ def java_corpus_files(wildcards):
 
 def java_variants():
     return ["base", "stage1", *(f"stage2_{run}" for run in config["java"]["instruct_runs"])]
+
+
+def java_sampling(drawn):
+    """The sampling settings (java.generation); with `drawn`, the seed of the draws too,
+    where there are draws (temperature above 0): greedy code does not depend on it."""
+    generation = config["java"]["generation"]
+    settings = {name: generation[name] for name in ("samples", "temperature", "top_p")}
+    if drawn and generation["temperature"] > 0:
+        settings["seed"] = config["seed"]
+    return settings
 
 
 def java_model(variant):

@@ -1,15 +1,72 @@
-"""Greedy generation for a list of prompts, batched by length."""
+"""Generation for a list of prompts, batched by length: greedy, or sampled (temperature
+and top-p) reproducibly."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Nucleus sampling: the logits divided by `temperature`, then a draw among the most
+    likely tokens whose probabilities sum to `top_p` (Holtzman et al. 2020)."""
+
+    temperature: float
+    top_p: float
+    seed: int
+
+
+def row_seed(seed: int, prompt: str, occurrence: int) -> int:
+    """The seed of the draws of one generation: the `occurrence`-th of `prompt` in a call.
+    A function of content, not of position in a batch: a rerun, another batch size or
+    other prompts beside it leave a generation's draws as they were."""
+    digest = hashlib.sha256(f"{seed}\n{occurrence}\n{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # a 63-bit seed, positive in any integer type
+
+
+def nucleus(probabilities: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Each row's probabilities with every token outside its nucleus set to 0: the nucleus
+    is the most likely tokens, down to the first at which their sum reaches `top_p`."""
+    if top_p >= 1:
+        return probabilities
+    # A language model's nucleus is mostly a few tokens: the 256 most likely, where they hold
+    # every row's, else the whole vocabulary sorted (a sort cost about 10 argmaxes here).
+    ordered, order = probabilities.topk(min(256, probabilities.shape[-1]), dim=-1)
+    if not bool((ordered.sum(-1) >= top_p).all()):
+        ordered, order = probabilities.sort(dim=-1, descending=True)
+    before = ordered.cumsum(-1) - ordered  # the mass of the more likely tokens
+    return torch.zeros_like(probabilities).scatter(-1, order, ordered.masked_fill(before >= top_p, 0.0))
+
+
+class Sampler:
+    """Draws each row's next token with a generator of its own, seeded by `row_seed`."""
+
+    def __init__(self, sampling: Sampling, seeds: list[int], device: torch.device):
+        self.sampling = sampling
+        self.generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+
+    def __call__(self, logits: torch.Tensor, rows: list[int]) -> torch.Tensor:
+        """The next token of each active row, given its logits and its original row: where
+        one uniform draw of the row's generator falls on the row's cumulative distribution
+        (one number per row and step: a torch.multinomial per row made a step 7 times slower here)."""
+        probabilities = nucleus(torch.softmax(logits.float() / self.sampling.temperature, dim=-1), self.sampling.top_p)
+        cumulative = probabilities.double().cumsum(-1)
+        total = cumulative[:, -1:].contiguous()
+        draws = torch.cat([
+            torch.rand(1, generator=self.generators[row], device=logits.device, dtype=torch.float64) for row in rows
+        ])
+        tokens = torch.searchsorted(cumulative, draws[:, None] * total, right=True)
+        # A draw rounded up to the total would fall past the end: the last token with mass takes it.
+        return torch.minimum(tokens, torch.searchsorted(cumulative, total)).squeeze(-1)
+
+
 @torch.no_grad()
-def generate_greedy(
+def generate_continuations(
     model,
     tokenizer,
     prompts: list[str],
@@ -17,8 +74,11 @@ def generate_greedy(
     batch_size: int,
     answer_end: Callable[[str], int | None] | None = None,
     progress: bool = True,
+    sampling: Sampling | None = None,
 ) -> list[str]:
-    """Return the continuation of each prompt (special tokens dropped), in input order.
+    """Return the continuation of each prompt (special tokens dropped), in input order:
+    greedy, or with `sampling` drawn. A prompt listed n times gets n samples, each drawn
+    with a seed of its own (`row_seed`).
 
     Generation ends at the end token or after `max_new_tokens`; with `answer_end` (a rule
     of `lmtune.core.stopping`), also as soon as the continuation holds a complete answer, each
@@ -30,6 +90,12 @@ def generate_greedy(
     tokenizer.padding_side = "left"
     order = sorted(range(len(prompts)), key=lambda i: len(tokenizer(prompts[i], add_special_tokens=False)["input_ids"]))
     outputs: list[str] = [""] * len(prompts)
+    seeds = []
+    if sampling is not None:
+        occurrences: dict[str, int] = {}
+        for prompt in prompts:
+            seeds.append(row_seed(sampling.seed, prompt, occurrences.get(prompt, 0)))
+            occurrences[prompt] = occurrences.get(prompt, 0) + 1
 
     def decode(rows: list[list[int]]) -> list[str]:
         return tokenizer.batch_decode(rows, skip_special_tokens=True)
@@ -41,9 +107,10 @@ def generate_greedy(
     for start in tqdm(starts, desc="generate", unit="batch", disable=not progress):
         ids = order[start : start + batch_size]
         batch = tokenizer([prompts[i] for i in ids], add_special_tokens=False, return_tensors="pt", padding=True).to(device)
-        continuations = greedy_tokens(
+        sampler = Sampler(sampling, [seeds[i] for i in ids], device) if sampling is not None else None
+        continuations = generate_tokens(
             model, batch["input_ids"], batch["attention_mask"], max_new_tokens, tokenizer.eos_token_id,
-            complete if answer_end else None,
+            complete if answer_end else None, sampler,
         )
         for i, text in zip(ids, decode(continuations)):
             end = answer_end(text) if answer_end else None
@@ -51,16 +118,18 @@ def generate_greedy(
     return outputs
 
 
-def greedy_tokens(
+def generate_tokens(
     model,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
     max_new_tokens: int,
     end_token_id: int | None,
     complete: Callable[[list[list[int]]], list[bool]] | None = None,
+    sampler: Sampler | None = None,
 ) -> list[list[int]]:
-    """The tokens each row of a left-padded batch generates greedily (the argmax at every
-    step, as `model.generate(do_sample=False)`), its end token included.
+    """The tokens each row of a left-padded batch generates, its end token included:
+    greedily (the argmax at every step, as `model.generate(do_sample=False)`), or drawn by
+    `sampler`.
 
     A row finishes at the end token, after `max_new_tokens`, or when `complete` (given the
     active rows' tokens so far) says so. A finished row leaves the batch, its cache rows
@@ -78,7 +147,8 @@ def greedy_tokens(
             past_key_values=cache, use_cache=True, logits_to_keep=1,
         )
         cache = output.past_key_values
-        next_ids = output.logits[:, -1].float().argmax(-1)
+        logits = output.logits[:, -1]
+        next_ids = logits.float().argmax(-1) if sampler is None else sampler(logits, rows.tolist())
         for row, token in zip(rows.tolist(), next_ids.tolist()):
             generated[row].append(token)
         finished = next_ids == end_token_id if end_token_id is not None else torch.zeros_like(next_ids, dtype=torch.bool)
@@ -99,14 +169,14 @@ def greedy_tokens(
 def answer_instructions(
     model, tokenizer, instructions: list, max_new_tokens: int, batch_size: int, chat: bool = False, **kwargs
 ) -> list[str]:
-    """Greedy answers to instructions formatted as in training: `<bos>{instruction}`, or
-    with `chat` each instruction a conversation (a list of `{role, content}` turns)
-    rendered by the tokenizer's chat template with the generation prompt, the start of
-    the assistant turn the model is to write."""
+    """Answers to instructions formatted as in training: `<bos>{instruction}`, or with
+    `chat` each instruction a conversation (a list of `{role, content}` turns) rendered by
+    the tokenizer's chat template with the generation prompt, the start of the assistant
+    turn the model is to write. Greedy, or sampled (`kwargs` of `generate_continuations`)."""
     from lmtune.core.completions import prompt_text
 
     if chat:
         prompts = [tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True) for turns in instructions]
     else:
         prompts = [prompt_text(tokenizer, instruction) for instruction in instructions]
-    return generate_greedy(model, tokenizer, prompts, max_new_tokens, batch_size, **kwargs)
+    return generate_continuations(model, tokenizer, prompts, max_new_tokens, batch_size, **kwargs)

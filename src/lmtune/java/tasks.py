@@ -202,12 +202,17 @@ MEASURES = ("syntax_rate", "signature_rate", "functional_accuracy", "exact_match
 _LEVEL_FIELDS = {"syntax_rate": "compiles", "signature_rate": "signature", "functional_accuracy": "functional"}
 
 
+def reason_counts(rows: list[dict]) -> dict[str, int]:
+    """How many rows failed for each reason (`lmtune.java.checks.REASONS`), "ok" those that passed."""
+    return dict(sorted(Counter(r["reason"] for r in rows).items()))
+
+
 def _figures(rows: list[dict]) -> dict:
     figures = {"instructions": len(rows), "exact_match": sum(r["exact_match"] for r in rows) / len(rows)}
     for measure, field in _LEVEL_FIELDS.items():
         checked = [r[field] for r in rows if r[field] is not None]
         figures[measure] = sum(checked) / len(checked) if checked else None
-    figures["reasons"] = dict(sorted(Counter(r["reason"] for r in rows).items()))
+    figures["reasons"] = reason_counts(rows)
     return figures
 
 
@@ -234,13 +239,14 @@ def _cell(text: str) -> str:
 
 
 def examples_table(generations: dict[str, list[dict]], per_split: int) -> str:
-    """A markdown table: the first few instructions of each split, every model's output."""
+    """A markdown table: the first few instructions of each split, every model's output (its first sample)."""
     variants = list(generations)
     first = generations[variants[0]]
     lines = ["# Java generation examples", ""]
     for split in sorted({r["split"] for r in first}):
         lines += [f"## {split}", "", "| instruction | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
-        indices = [i for i, r in enumerate(first) if r["split"] == split][:per_split]
+        # A task's first sample stands for it (records without "sample" are one answer per task).
+        indices = [i for i, r in enumerate(first) if r["split"] == split and r.get("sample", 0) == 0][:per_split]
         for i in indices:
             cells = []
             for variant in variants:

@@ -44,6 +44,7 @@ rule generate_java_code:
         splits=JAVA_TEST_SPLITS,
         max_new_tokens=config["java"]["generation"]["max_new_tokens"],
         batch_size=config["java"]["generation"]["batch_size"],
+        sampling=java_sampling(drawn=True),
         compute=COMPUTE,
     script:
         "../../scripts/generate_java_code.py"
@@ -71,3 +72,22 @@ rule score_java:
         examples_per_split=5,
     script:
         "../../scripts/score_java.py"
+
+
+rule java_pass_at_k:
+    input:
+        scored=expand(f"{JAVA}/scored/{{variant}}.jsonl", variant=java_variants()),
+    output:
+        f"{JAVA}/pass_at_k.json",
+    log:
+        f"{LOGS}/java_pass_at_k.log",
+    # Light (no model): runs where Snakemake runs, never submitted to a cluster.
+    localrule: True
+    conda:
+        ENV
+    params:
+        variants=java_variants(),
+        ks=config["java"]["generation"]["pass_at_k"],
+        sampling=java_sampling(drawn=False),  # reported beside the figures
+    script:
+        "../../scripts/java_pass_at_k.py"
