@@ -465,3 +465,27 @@ def test_without_bubblewrap_the_workflow_runs_no_model_code(tiny_run, tmp_path, 
     config["java"]["sandbox"] = {"allow_without_filesystem_isolation": True}
     write_config(workdir, config)
     assert planned_jobs(run_snakemake(workdir, "-n", "results/java/metrics.json").stdout) == {"score_java": 1}
+
+
+def test_the_compiler_runs_under_limits_alone_where_no_namespaces_can_start():
+    """javac with annotation processing off runs no code of the model's: where neither
+    bwrap nor unshare can start, compiling is still measured, under limits."""
+    from lmtune.java.javac import compile_files
+    from lmtune.java.tasks import wrap_in_class
+
+    java, prlimit = find_jdk(), shutil.which("prlimit")
+    if java is None or prlimit is None:
+        pytest.skip("no JDK or no prlimit on this machine")
+    work = Path(tempfile.mkdtemp(prefix="lmtune-javac-limits-"))  # a run's own user reads it
+    try:
+        work.chmod(0o755)
+        files = []
+        for index, code in enumerate([ADD, "public int addFoo(int a, int b) { return a + ; }"]):
+            files.append(work / f"Generated{index}.java")
+            files[-1].write_text(wrap_in_class(code, f"Generated{index}"))
+            files[-1].chmod(0o644)
+        (work / "classes").mkdir()
+        results = compile_files(files, work / "classes", java, sandbox.Sandbox("limits", "", prlimit))
+    finally:
+        shutil.rmtree(work)
+    assert [(r.compiled, r.reason) for r in results] == [(True, "ok"), (False, "syntax_error")]
