@@ -444,23 +444,32 @@ def test_as_an_ordinary_user_model_code_touches_no_file_of_the_user(setting, ord
 def test_without_bubblewrap_the_workflow_runs_no_model_code(tiny_run, tmp_path, hidden_bubblewrap):
     """The real score_java rule on a machine without bubblewrap: compiling is judged, the
     levels that run the model's code are not measured, one log line says how to measure
-    them; the opt-in is part of the job's identity."""
+    them, and a generation that would write into the checkout writes nothing; the opt-in
+    is part of the job's identity."""
     from conftest import clone_run, planned_jobs, run_snakemake, write_config
-    from lmtune.core.jsonl import read_jsonl
+    from lmtune.core.jsonl import read_jsonl, write_jsonl
     from lmtune.java.checks import OPT_IN
 
     workdir = clone_run(tiny_run, tmp_path / "run")
-    run_snakemake(workdir, "--forcerun", "score_java", "results/java/metrics.json")
+    canary = workdir / f"hostile-{secrets.token_hex(6)}"
+    generations = workdir / "results/java/generations/base.jsonl"
+    records = read_jsonl(generations)  # the tiny models' own generations do not compile
+    records[0]["generated"] = records[0]["reference"]
+    write = f'try (var w = new java.io.FileWriter("{canary}")) {{ w.write("x"); }} catch (java.io.IOException e) {{}}\n'
+    records[1]["generated"] = records[1]["reference"].replace("{", "{\n" + write, 1)
+    generations.unlink()  # the clone's files are links to the finished run's
+    write_jsonl(generations, records)
+    run_snakemake(workdir, "results/java/metrics.json")
     log = (workdir / "results/logs/score_java.log").read_text()
     assert log.count("bubblewrap (bwrap) cannot run here") == 1 and OPT_IN in log
+    scored = read_jsonl(workdir / "results/java/scored/base.jsonl")
+    assert [(r["compiles"], r["signature"], r["functional"], r["reason"]) for r in scored[:2]] == [
+        (True, None, None, "not_measured")] * 2
+    assert not canary.exists()
     records = [r for path in (workdir / "results/java/scored").glob("*.jsonl") for r in read_jsonl(path)]
-    assert records and {r["compiles"] for r in records} <= {True, False}
-    assert {(r["signature"], r["functional"], r["reason"]) for r in records if r["compiles"]} <= {(None, None, "not_measured")}
-    metrics = json.loads((workdir / "results/java/metrics.json").read_text())["generation"]
-    for splits in metrics.values():
-        for figures in splits.values():
-            assert figures["syntax_rate"] is not None
-            assert figures["signature_rate"] is None and figures["functional_accuracy"] is None
+    assert {(r["signature"], r["functional"], r["reason"]) for r in records if r["compiles"]} == {(None, None, "not_measured")}
+    figures = json.loads((workdir / "results/java/metrics.json").read_text())["generation"]["base"][scored[0]["split"]]
+    assert figures["syntax_rate"] > 0 and figures["signature_rate"] is None and figures["functional_accuracy"] is None
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["java"]["sandbox"] = {"allow_without_filesystem_isolation": True}
     write_config(workdir, config)
