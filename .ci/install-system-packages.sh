@@ -4,10 +4,14 @@
 #   chromium                 a headless browser for the report page
 #   openjdk-17-jdk-headless  javac, to check generated Java code
 #   bubblewrap               the OS sandbox that model-written Java runs in
+# With package names as arguments, only those (`make run` asks for bubblewrap alone).
 # Idempotent: apt-get runs only when a package is missing. Run as root (or with sudo).
 set -euo pipefail
 
 PACKAGES=(slurm-wlm munge chromium openjdk-17-jdk-headless bubblewrap)
+if [ $# -gt 0 ]; then
+    PACKAGES=("$@")
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

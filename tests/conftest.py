@@ -277,6 +277,35 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+def path_without_bubblewrap(folder: Path) -> str:
+    """A PATH that finds every program of this one but bwrap: `folder` gets a link to each
+    (the first of each name), as a machine without bubblewrap would have. Sandboxed runs
+    and other users start programs through it: it must be reachable by anyone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            link = folder / entry.name
+            if entry.name != "bwrap" and not link.exists() and not link.is_symlink():
+                link.symlink_to(entry.path)
+    return str(folder)
+
+
+@pytest.fixture
+def hidden_bubblewrap(monkeypatch) -> str:
+    """This process and what it starts find no bwrap (the sandbox's choice is made again)."""
+    from lmtune.core import sandbox
+
+    folder = Path(tempfile.mkdtemp(prefix="lmtune-bin-without-bwrap-"))  # /tmp: anyone reaches it
+    monkeypatch.setenv("PATH", path_without_bubblewrap(folder))
+    sandbox.find_sandbox.cache_clear()
+    yield str(folder)
+    sandbox.find_sandbox.cache_clear()
+    shutil.rmtree(folder)
+
+
 def clone_run(source: Path, target: Path) -> Path:
     """A copy of a finished run, fast and with the same modification times and Snakemake
     metadata; changing the copy leaves the source as it was."""

@@ -533,6 +533,38 @@ def test_a_local_folder_whose_code_the_config_trusts_runs_it_in_every_job(tmp_pa
     assert "loss" in log
 
 
+@pytest.mark.slow
+def test_a_custom_code_model_trains_resumes_from_a_checkpoint_and_exports(tmp_path, tiny_model_dir):
+    """Issue 39: with its code trusted, a folder whose auto_map names its own code failed
+    the first checkpoint (transformers' copy of the custom classes' modules). Killed at its
+    first checkpoint, the instruct training resumes from it, and the export loads with
+    its code beside it, as the folder did."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from conftest import kill_at_first_checkpoint
+
+    marker = tmp_path / "ran"
+    folder = custom_code_folder(tiny_model_dir, tmp_path / "model", "my_arch", marker)
+    config = tiny_config()
+    config["experiments"] = ["instruct"]
+    config["instruct"].pop("base_model", None)
+    config["base_model"] = {"source": str(folder), "trust_remote_code": True}
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    write_config(workdir, config)
+    kill_at_first_checkpoint(workdir, "results/instruct/checkpoints", "results/instruct/export")
+    run_snakemake(workdir, "--unlock")  # a killed Snakemake leaves its lock
+    run_snakemake(workdir, "results/instruct/export")
+    assert "resuming from checkpoint" in (workdir / "results/logs/train_instruct.log").read_text()
+    export = workdir / "results/instruct/export"
+    assert (export / "custom.py").read_bytes() == (folder / "custom.py").read_bytes()
+    marker.unlink()
+    model = AutoModelForCausalLM.from_pretrained(str(export), trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(export), trust_remote_code=True)
+    assert marker.read_text() == "custom code ran"  # the export's own copy of the code
+    assert model.config.auto_map["AutoModelForCausalLM"] == "custom.Model" and tokenizer("hola").input_ids
+
+
 def test_a_hub_model_with_pickle_weights_only_is_refused(tmp_path, tiny_model_dir):
     """Materialising reads safetensors only, never a pickle (pytorch_model.bin)."""
     folder = copy_model(tiny_model_dir, tmp_path / "pickled")

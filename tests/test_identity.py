@@ -1,6 +1,6 @@
-"""A job's identity: the content of its inputs that no rule makes is part of it, so a
-change in place reruns exactly the jobs that read the changed input (issue 29), whatever
-the file's modification time says; and study branches share a result exactly where their
+"""A job's identity: the content of its inputs that no rule makes, and of the folders
+that rules make, is part of it, so a change in place reruns exactly the jobs that read
+the changed input (issues 29 and 39), whatever the file's modification time says; and study branches share a result exactly where their
 jobs' identities are the base's (issue 28)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -55,8 +56,8 @@ def small_run(tmp_path, tiny_model_dir):
     return tmp_path, target, model, corpus
 
 
-def planned(workdir, target) -> dict[str, int]:
-    result = run_snakemake(workdir, "-n", target)
+def planned(workdir, *targets) -> dict[str, int]:
+    result = run_snakemake(workdir, "-n", *targets)
     return {} if "Nothing to be done" in result.stdout else planned_jobs(result.stdout)
 
 
@@ -88,6 +89,94 @@ def test_a_change_in_place_reruns_exactly_the_jobs_that_read_it(small_run):
     with open(tokenizer, "r+b") as handle:
         handle.truncate(tokenizer.stat().st_size - 1)
     assert planned(workdir, target) == {"tokenize_split": 1}
+
+
+def test_an_unreadable_file_of_an_input_stops_the_job_naming_it():
+    """Run as a user who cannot read one file of a folder the job reads (as root, a
+    throwaway user): planning stops with the file's name, never a digest of the rest."""
+    import subprocess
+    import sys
+
+    from lmtune.pipeline import identity
+
+    import tempfile
+
+    reachable = Path(tempfile.mkdtemp(prefix="lmtune-unreadable-"))  # pytest's folders are root's alone
+    reachable.chmod(0o755)
+    folder = reachable / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text("{}")
+    (folder / "adapter_model.safetensors").write_bytes(b"\x01" * 64)
+    (folder / "adapter_model.safetensors").chmod(0)
+    if os.geteuid() != 0:
+        with pytest.raises(identity.UnreadableInput, match="adapter_model.safetensors"):
+            identity.source_digest(folder)
+        return
+    name = f"lmtune-{os.urandom(4).hex()}"
+    if subprocess.run(["useradd", "--no-create-home", name], capture_output=True).returncode:
+        pytest.skip("run as root without useradd: no user who cannot read the file")
+    try:
+        user = int(subprocess.run(["id", "-u", name], capture_output=True, text=True, check=True).stdout)
+        script = ("import sys; from lmtune.pipeline import identity\n"
+                  "try: identity.source_digest(sys.argv[1])\n"
+                  "except identity.UnreadableInput as error: print(error)")
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        done = subprocess.run([python, "-c", script, str(folder)], user=user, capture_output=True, text=True,
+                              env={"PYTHONPATH": str(Path(identity.__file__).parents[2])}, cwd="/")
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+        shutil.rmtree(reachable)
+    assert done.stdout.startswith(f"cannot read {folder / 'adapter_model.safetensors'}"), done.stdout + done.stderr
+
+
+def rescale_keeping_size(weights: Path, factor: float, keep_time: bool) -> None:
+    """The adapter's weights scaled in place: the same size and header, other values."""
+    from safetensors.torch import load_file, save_file
+
+    times = os.stat(weights)
+    tensors = {name: tensor * factor for name, tensor in load_file(weights).items()}
+    save_file(tensors, weights, metadata={"format": "pt"})
+    if keep_time:
+        os.utime(weights, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert os.stat(weights).st_size == times.st_size
+
+
+INSTRUCT_TARGETS = ("results/instruct/metrics.json", "results/instruct/export")
+ADAPTER_READERS = {"evaluate_instruct": 1, "generate_instruct": 1, "export_instruct": 1, "score_instruct": 1}
+
+
+@pytest.mark.slow
+def test_a_made_folder_changed_in_place_reruns_exactly_the_jobs_that_read_it(tiny_run, tmp_path):
+    """Issue 39: the instruct adapter, a folder that train_instruct makes, changed by hand
+    or by a failing disk. Its timestamp marker says nothing; its content reruns exactly the
+    jobs that read it (and score_instruct, which reads their outputs), with fresh metrics."""
+    from conftest import clone_run
+
+    workdir = clone_run(tiny_run, tmp_path / "run")
+    weights = workdir / "results/instruct/adapter/adapter_model.safetensors"
+    weights.unlink()  # the clone's files are links to the finished run's
+    shutil.copy(tiny_run / "results/instruct/adapter/adapter_model.safetensors", weights)
+    assert planned(workdir, *INSTRUCT_TARGETS) == {}
+
+    def validation_loss() -> float:
+        import json
+
+        return json.loads((workdir / "results/instruct/metrics.json").read_text())["validation"]["eval_loss"]
+
+    before = validation_loss()
+    # Overwritten, its modification time kept.
+    rescale_keeping_size(weights, 3.0, keep_time=True)
+    assert planned(workdir, *INSTRUCT_TARGETS) == ADAPTER_READERS
+    run_snakemake(workdir, *INSTRUCT_TARGETS)
+    assert validation_loss() != before
+    assert planned(workdir, *INSTRUCT_TARGETS) == {}
+    # The same with a new modification time (the folder's marker is older still).
+    rescale_keeping_size(weights, 0.5, keep_time=False)
+    assert planned(workdir, *INSTRUCT_TARGETS) == ADAPTER_READERS
+    # Cut to half.
+    with open(weights, "r+b") as handle:
+        handle.truncate(weights.stat().st_size // 2)
+    assert planned(workdir, *INSTRUCT_TARGETS) == ADAPTER_READERS
 
 
 def continual_config(**changes) -> dict:
@@ -149,7 +238,7 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
     print(json.dumps({
         "branch_rules": sum(rule.name.startswith("branch_") for rule in rules),
         "without_library": [r.name for r in rules if r.is_script and "library" not in r.params.keys()],
-        "without_sources": [r.name for r in rules if r.input and "sources" not in r.params.keys()],
+        "without_contents": [r.name for r in rules if r.input and "contents" not in r.params.keys()],
         "src_on_path": sys.path.count(str(repo / "src")),
     }))
 """
@@ -157,7 +246,7 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
 
 def test_a_study_plans_each_rule_of_each_branch_with_its_identity_and_src_on_the_path_once(tmp_path):
     """A study loads the workflow once per branch: every branch's rules get the library and
-    sources params (each rule looked at once, not again for every later branch), and the
+    contents params (each rule looked at once, not again for every later branch), and the
     import path does not grow with the branches (it had one src/ entry per branch)."""
     import json
     import subprocess
@@ -174,5 +263,5 @@ def test_a_study_plans_each_rule_of_each_branch_with_its_identity_and_src_on_the
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["branch_rules"] >= 3 * 5
-    assert found["without_library"] == [] and found["without_sources"] == []
+    assert found["without_library"] == [] and found["without_contents"] == []
     assert found["src_on_path"] == 1

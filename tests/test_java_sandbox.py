@@ -5,19 +5,23 @@ verdict, every other item's verdict is unchanged, the batch finishes and no proc
 outlives it."""
 
 import fcntl
+import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lmtune.core import sandbox
 from lmtune.java.checks import DETAIL_CHARS, check_methods
 from lmtune.java.javac import find_jdk
+from conftest import path_without_bubblewrap
 
 ADD = "public int addFoo(int a, int b) {\n    return a + b;\n}"
 GREATER = "public boolean isPriceGreaterThan42(int price) {\n    return price > 42;\n}"
@@ -194,9 +198,23 @@ def leftover_processes(users: set[int]) -> list[str]:
     return left
 
 
+def require_bubblewrap() -> None:
+    box = sandbox.find_sandbox()
+    if box is None or not box.isolates_files:
+        pytest.skip("bubblewrap cannot start here (make test installs it: .ci/install-system-packages.sh)")
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("bubblewrap", ["present", "hidden"])
 @pytest.mark.parametrize("java", JDK_PARAMS)
-def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monkeypatch, sandbox_users):
+def test_hostile_generations_fail_alone_and_leave_no_trace(java, bubblewrap, tmp_path, monkeypatch, sandbox_users, request):
+    """With bubblewrap each hostile item fails at its own level; without it (and no opt-in
+    to unshare) none of the model's code runs: compiling is still judged, the levels above
+    are not measured, and nothing leaves a trace either."""
+    if bubblewrap == "hidden":
+        request.getfixturevalue("hidden_bubblewrap")
+    else:
+        require_bubblewrap()
     token = secrets.token_hex(6)
     canaries = [Path.cwd() / f"hostile-{token}", tmp_path / f"hostile-{token}", Path(f"/tmp/hostile-{token}"),
                 Path.home() / f".hostile-{token}"]
@@ -224,6 +242,15 @@ def test_hostile_generations_fail_alone_and_leave_no_trace(java, tmp_path, monke
         for path in canaries:
             path.unlink(missing_ok=True)
     reasons = {name: verdict.reason for name, verdict in hostile.items()}
+    if bubblewrap == "hidden":
+        for name, verdict in zip(["bystander", *cases, *["bystander"] * len(BYSTANDERS)], verdicts):
+            if verdict.compiles:
+                assert (verdict.signature, verdict.functional, verdict.reason) == (None, None, "not_measured"), name
+            else:
+                assert verdict.compiles is False and verdict.reason in ("syntax_error", "foreign_class"), name
+        assert reasons["closes the wrapper to define the probe"] == "foreign_class"
+        assert reasons["loops for ever"] == "not_measured"
+        return
     # The sandbox's own reasons where they are certain.
     assert reasons["forges result lines on the real standard output"] == "harness_error"
     assert reasons["closes the wrapper to define the probe"] == "foreign_class"
@@ -289,6 +316,8 @@ def test_a_forged_generation_in_a_finished_run_changes_only_its_own_verdict(tiny
     from conftest import clone_run, run_snakemake
     from lmtune.core.jsonl import read_jsonl, write_jsonl
 
+    require_bubblewrap()
+
     workdir = clone_run(tiny_run, tmp_path / "run")
     generations = workdir / "results/java/generations/base.jsonl"
     records = read_jsonl(generations)
@@ -306,3 +335,166 @@ def test_a_forged_generation_in_a_finished_run_changes_only_its_own_verdict(tiny
     assert after["base.jsonl"][0] == (True, True, False, "harness_error")
     assert after["base.jsonl"][1:] == before["base.jsonl"][1:]
     assert {k: v for k, v in after.items() if k != "base.jsonl"} == {k: v for k, v in before.items() if k != "base.jsonl"}
+
+
+@pytest.fixture
+def ordinary_user(tmp_path) -> tuple[int, int, Path]:
+    """(uid, gid, home) of a user who is not root, as on a laptop or a login node: this
+    process's own where it is not root, else a throwaway user made for this test."""
+    if os.geteuid() != 0:
+        yield os.getuid(), os.getgid(), Path.home()
+        return
+    if not shutil.which("useradd"):
+        pytest.skip("run as root without useradd: no ordinary user to run as")
+    name = f"lmtune-{secrets.token_hex(4)}"
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True, capture_output=True)
+    try:
+        record = subprocess.run(["getent", "passwd", name], check=True, capture_output=True, text=True).stdout
+        uid, gid, home = record.split(":")[2], record.split(":")[3], record.split(":")[5]
+        yield int(uid), int(gid), Path(home)
+    finally:
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+
+
+# Run as the ordinary user: the three generations of issue 39 through check_methods.
+AS_USER = """
+import json, sys
+from lmtune.java.checks import check_methods
+generated, allow = json.loads(sys.argv[1]), sys.argv[2] == "allow"
+verdicts = check_methods(generated, [sys.argv[3]] * len(generated), sys.argv[4], time_limit=2,
+                         allow_without_filesystem_isolation=allow)
+print(json.dumps([v.to_dict() for v in verdicts]))
+"""
+
+
+def runs(python: str, as_user: dict) -> bool:
+    try:
+        return subprocess.run([python, "-c", "import lmtune.java.checks"], **as_user).returncode == 0
+    except OSError:  # the user may not reach it
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", ["bubblewrap", "no bubblewrap", "no bubblewrap, unshare allowed"])
+def test_as_an_ordinary_user_model_code_touches_no_file_of_the_user(setting, ordinary_user, tmp_path):
+    """Issue 39's three escapes, as a user who is not root: write into the home folder,
+    write into the project checkout, read a private file. Under bubblewrap they fail;
+    without it the code does not run at all, unless the user opts in to unshare, which
+    gives up exactly that (the opt-in's name says so, and this shows it)."""
+    if setting == "bubblewrap":
+        require_bubblewrap()
+    uid, gid, home = ordinary_user
+    token = secrets.token_hex(6)
+    checkout = home / f"checkout-{token}"
+    checkout.mkdir()
+    home_canary, checkout_canary = home / f".hostile-{token}", checkout / f"hostile-{token}"
+    secret, secret_file = f"SECRET-{token}", home / f"private-{token}.txt"
+    secret_file.write_text(secret)
+    secret_file.chmod(0o600)
+    for path in (checkout, secret_file):
+        os.chown(path, uid, gid)
+
+    def writes(path: Path) -> str:
+        return body(f'try (var w = new java.io.FileWriter("{path}")) {{ w.write("x"); return a + b; }}',
+                    "catch (java.io.IOException e) { return a - b; }")
+
+    reads = body(f'try {{ throw new RuntimeException(java.nio.file.Files.readString(java.nio.file.Path.of("{secret_file}"))); }}',
+                 "catch (java.io.IOException e) { return a - b; }")
+    java = find_jdk()
+    if java is None:
+        pytest.skip("no JDK on this machine")
+    links = Path(tempfile.mkdtemp(prefix="lmtune-bin-"))  # /tmp: where the user can reach it
+    path = os.environ["PATH"] if setting == "bubblewrap" else path_without_bubblewrap(links)
+    as_user = {"cwd": checkout, "user": uid, "group": gid, "extra_groups": [], "capture_output": True, "text": True,
+               "env": {"PATH": path, "HOME": str(home), "PYTHONPATH": str(Path(sandbox.__file__).parents[2])}}
+    try:
+        # The checks need only the standard library: any Python the user can run will do
+        # (this one may lie in root's home).
+        python = next((candidate for candidate in (sys.executable, "/usr/bin/python3") if runs(candidate, as_user)), None)
+        if python is None:
+            pytest.skip("no Python that the ordinary user can run and import lmtune with")
+        result = subprocess.run(
+            [python, "-c", AS_USER, json.dumps([writes(home_canary), writes(checkout_canary), reads]),
+             "allow" if setting.endswith("allowed") else "refuse", ADD, java],
+            timeout=300, **as_user,
+        )
+        written = [p for p in (home_canary, checkout_canary) if p.exists()]
+    finally:
+        shutil.rmtree(links)
+        shutil.rmtree(checkout)
+        home_canary.unlink(missing_ok=True)
+        secret_file.unlink()
+    assert result.returncode == 0, result.stderr
+    verdicts = json.loads(result.stdout)
+    leaked = secret in result.stdout
+    if setting == "bubblewrap":
+        assert [v["reason"] for v in verdicts] == ["wrong_output"] * 3, verdicts
+        assert not written and not leaked
+    elif setting == "no bubblewrap":
+        assert [(v["compiles"], v["signature"], v["functional"], v["reason"]) for v in verdicts] == [
+            (True, None, None, "not_measured")] * 3
+        assert not written and not leaked
+    else:
+        if not sandbox.find_sandbox():
+            pytest.skip("unshare cannot make namespaces here")
+        assert written == [home_canary, checkout_canary] and leaked, verdicts
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_the_workflow_runs_no_model_code(tiny_run, tmp_path, hidden_bubblewrap):
+    """The real score_java rule on a machine without bubblewrap: compiling is judged, the
+    levels that run the model's code are not measured, one log line says how to measure
+    them, and a generation that would write into the checkout writes nothing; the opt-in
+    is part of the job's identity."""
+    from conftest import clone_run, planned_jobs, run_snakemake, write_config
+    from lmtune.core.jsonl import read_jsonl, write_jsonl
+    from lmtune.java.checks import OPT_IN
+
+    workdir = clone_run(tiny_run, tmp_path / "run")
+    canary = workdir / f"hostile-{secrets.token_hex(6)}"
+    generations = workdir / "results/java/generations/base.jsonl"
+    records = read_jsonl(generations)  # the tiny models' own generations do not compile
+    records[0]["generated"] = records[0]["reference"]
+    write = f'try (var w = new java.io.FileWriter("{canary}")) {{ w.write("x"); }} catch (java.io.IOException e) {{}}\n'
+    records[1]["generated"] = records[1]["reference"].replace("{", "{\n" + write, 1)
+    generations.unlink()  # the clone's files are links to the finished run's
+    write_jsonl(generations, records)
+    run_snakemake(workdir, "results/java/metrics.json")
+    log = (workdir / "results/logs/score_java.log").read_text()
+    assert log.count("bubblewrap (bwrap) cannot run here") == 1 and OPT_IN in log
+    scored = read_jsonl(workdir / "results/java/scored/base.jsonl")
+    assert [(r["compiles"], r["signature"], r["functional"], r["reason"]) for r in scored[:2]] == [
+        (True, None, None, "not_measured")] * 2
+    assert not canary.exists()
+    records = [r for path in (workdir / "results/java/scored").glob("*.jsonl") for r in read_jsonl(path)]
+    assert {(r["signature"], r["functional"], r["reason"]) for r in records if r["compiles"]} == {(None, None, "not_measured")}
+    figures = json.loads((workdir / "results/java/metrics.json").read_text())["generation"]["base"][scored[0]["split"]]
+    assert figures["syntax_rate"] > 0 and figures["signature_rate"] is None and figures["functional_accuracy"] is None
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["java"]["sandbox"] = {"allow_without_filesystem_isolation": True}
+    write_config(workdir, config)
+    assert planned_jobs(run_snakemake(workdir, "-n", "results/java/metrics.json").stdout) == {"score_java": 1}
+
+
+def test_the_compiler_runs_under_limits_alone_where_no_namespaces_can_start():
+    """javac with annotation processing off runs no code of the model's: where neither
+    bwrap nor unshare can start, compiling is still measured, under limits."""
+    from lmtune.java.javac import compile_files
+    from lmtune.java.tasks import wrap_in_class
+
+    java, prlimit = find_jdk(), shutil.which("prlimit")
+    if java is None or prlimit is None:
+        pytest.skip("no JDK or no prlimit on this machine")
+    work = Path(tempfile.mkdtemp(prefix="lmtune-javac-limits-"))  # a run's own user reads it
+    try:
+        work.chmod(0o755)
+        files = []
+        for index, code in enumerate([ADD, "public int addFoo(int a, int b) { return a + ; }"]):
+            files.append(work / f"Generated{index}.java")
+            files[-1].write_text(wrap_in_class(code, f"Generated{index}"))
+            files[-1].chmod(0o644)
+        (work / "classes").mkdir()
+        results = compile_files(files, work / "classes", java, sandbox.Sandbox("limits", "", prlimit))
+    finally:
+        shutil.rmtree(work)
+    assert [(r.compiled, r.reason) for r in results] == [(True, "ok"), (False, "syntax_error")]

@@ -15,7 +15,7 @@ import yaml
 
 from conftest import REPO
 from lmtune.arithmetic.scoring import score
-from lmtune.core.schema import coerce_to_schema
+from lmtune.core.schema import CONFIG_SCHEMA, coerce_to_schema, fill_defaults, load_schema
 from lmtune.continual.metrics import metrics_report, stage_names, summarise_runs
 from lmtune.core import atomic
 from lmtune.java.tasks import score_generations
@@ -26,6 +26,7 @@ from lmtune.study.record import read_benchmarks, rule_times, rule_times_markdown
 from lmtune.study.sweeps import (
     BASE_ID,
     MAX_ID_LENGTH,
+    MODES,
     Branch,
     SweepError,
     apply_overrides,
@@ -262,23 +263,47 @@ def test_two_branches_that_would_get_one_id_are_an_error_naming_both(tmp_path, b
 
 
 def test_a_branch_that_runs_what_the_base_or_another_branch_runs_is_one_of_its_repeats(base, schema):
-    """The same resolved settings for the experiments that run: the base's own value, or
-    an arithmetic setting swept where only continual runs."""
-    config = {**base, "experiments": ["continual"]}
-    branches = expand_sweep(sweep("grid", **{LR: [1e-4, 3e-4], RANK: [4, 8]}), config, schema)
+    """The same resolved settings: the base's own value, or a setting's default written out."""
+    strategy = "continual.interpolation.strategy"  # the base leaves it to its default, sequential
+    branches = expand_sweep(sweep("grid", **{LR: [1e-4, 3e-4], strategy: ["sequential"]}), base, schema)
     assert [(b.id, b.repeats) for b in branches] == [
-        ("base", ["B.learning_rate=1e-4,lora.r=8"]), ("lora.r=4", []),
-        ("B.learning_rate=3e-4,lora.r=4", []), ("B.learning_rate=3e-4", []),
+        ("base", []), ("interpolation.strategy=sequential", []), ("B.learning_rate=3e-4,interpolation.strategy=sequential", []),
     ]
-    configs = {branch.id: resolved_config(config, branch, schema) for branch in branches}
+    configs = {branch.id: resolved_config(base, branch, schema) for branch in branches}
+    for config in configs.values():
+        fill_defaults(config, load_schema(CONFIG_SCHEMA))
     distinct = distinct_branches(branches, configs)
     assert [(b.id, b.repeats) for b in distinct] == [
-        ("base", ["B.learning_rate=1e-4,lora.r=8", "lora.r=4"]), ("B.learning_rate=3e-4,lora.r=4", ["B.learning_rate=3e-4"]),
+        ("base", ["interpolation.strategy=sequential"]), ("B.learning_rate=3e-4,interpolation.strategy=sequential", []),
     ]
     # Where arithmetic runs, every branch is a run of its own.
-    everything = {branch.id: resolved_config(base, branch, schema) for branch in branches}
+    everything = {branch.id: resolved_config(base, branch, schema) for branch in expand_sweep(sweep("grid", **{LR: [1e-4, 3e-4], RANK: [4, 8]}), base, schema)}
     assert [b.id for b in distinct_branches(expand_sweep(sweep("grid", **{LR: [1e-4, 3e-4], RANK: [4, 8]}), base, schema), everything)] == [
         "base", "lora.r=4", "B.learning_rate=3e-4,lora.r=4", "B.learning_rate=3e-4"]
+
+
+def test_a_sweep_of_an_experiment_the_run_does_not_include_is_an_error_naming_it(base, schema, tmp_path):
+    """Issue 39: `arithmetic.lora.r` swept where only continual runs was planned as a
+    branch identical to the base, with no word."""
+    config = {**base, "experiments": ["continual"]}
+    message = r"arithmetic\.lora\.r is a setting of the arithmetic experiment, which this run does not include \(experiments: continual\)"
+    for mode in MODES:
+        with pytest.raises(SweepError, match="sweeps.settings: " + message):
+            expand_sweep(sweep(mode, **{LR: [3e-4], RANK: [4]}), config, schema)
+    with pytest.raises(SweepError, match="sweeps.settings: instruct.lora.r is a setting of the instruct experiment"):
+        expand_sweep(sweep("one_at_a_time", **{"instruct.lora.r": [4]}), base, schema)
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text(f"id\t{LR}\t{RANK}\nfast\t3e-4\t\nsmall\t\t4\n")
+    with pytest.raises(SweepError, match=r"runs\.tsv: " + message):
+        read_sweep_sheet(sheet, config, schema)
+    # A branch that adds the experiment may set its settings; one that does not may not.
+    branches = expand_sweep(sweep("grid", **{"experiments": [["continual", "arithmetic"]], RANK: [4]}), config, schema)
+    assert branches[-1].overrides == {"experiments": ["continual", "arithmetic"], RANK: 4}
+    with pytest.raises(SweepError, match="sweeps.settings: " + message):
+        expand_sweep(sweep("one_at_a_time", **{"experiments": [["continual", "arithmetic"]], RANK: [4]}), config, schema)
+    sheet.write_text(f"experiments\t{RANK}\n[continual, arithmetic]\t4\n[continual]\t4\n")
+    with pytest.raises(SweepError, match=r"runs\.tsv: row 2: " + message):
+        read_sweep_sheet(sheet, config, schema)
 
 
 def test_a_1000_branch_grid_expands_in_well_under_a_second(base, schema):

@@ -292,4 +292,5 @@ def train(
         fsdp=spec.fsdp,
         liger_kernel=spec.liger_kernel,
         torch_compile=spec.torch_compile,
+        code_from=model,
     )

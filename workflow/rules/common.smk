@@ -1,7 +1,7 @@
 # What the rules all need: the config checked, the results folders, what a job asks of the
 # machine or a scheduler, the base models, the final targets. Each experiment's paths and
 # input functions are in its own file (continual.smk, arithmetic.smk, ...); a study's in
-# study.smk; the params of library code and sources in identity.smk.
+# study.smk; the params of library code and input contents in identity.smk.
 
 import os
 

@@ -1,8 +1,9 @@
 # What a job is made of that its rule's settings do not say, as params of every rule: the
-# library code its script runs, and the content of its inputs that no rule makes. A change
-# of either reruns exactly the jobs that read it. Included last, once every rule is defined.
+# library code its script runs, and the content of its inputs that no rule makes or that
+# are folders a rule made. A change of either reruns exactly the jobs that read it.
+# Included last, once every rule is defined.
 
-from lmtune.pipeline.identity import rules_defined_since_last_call, source_contents
+from lmtune.pipeline.identity import input_contents, made_folders, rules_defined_since_last_call
 from lmtune.pipeline.library_code import planned_library_codes
 
 # The rules defined since the last time this file ran: a study's branch adds its own.
@@ -28,20 +29,27 @@ def track_library_code():
         defined.set_params(library=codes[script])
 
 
-def track_source_contents():
-    """A `sources` param (the content digest of each input that no rule makes,
-    lmtune.pipeline.identity) for every job with inputs, so that a corpus, a model folder
-    or data changed in place reruns the jobs that read it, whatever its modification time."""
+def track_input_contents():
+    """A `contents` param (the content digest of each input that no rule makes, and of
+    each kept `directory()` output of a rule, lmtune.pipeline.identity) for every job with
+    inputs, so that a corpus, a model folder, data or a made folder changed in place reruns
+    the jobs that read it, whatever its modification time or timestamp marker say."""
+    made_folders(
+        output.regex()
+        for defined in NEW_RULES
+        for output in defined.output
+        if output.is_directory and not output.is_temp
+    )
 
-    def sources(defined):
+    def contents(defined):
         # Of the wildcards alone: Snakemake leaves a param made from `input` out of the
         # params it compares, so the job's inputs are expanded here.
-        return lambda wildcards: source_contents(defined.expand_input(wildcards)[0])
+        return lambda wildcards: input_contents(defined.expand_input(wildcards)[0])
 
     for defined in NEW_RULES:
-        if defined.input and "sources" not in defined.params.keys():
-            defined.set_params(sources=sources(defined))
+        if defined.input and "contents" not in defined.params.keys():
+            defined.set_params(contents=contents(defined))
 
 
 track_library_code()
-track_source_contents()
+track_input_contents()

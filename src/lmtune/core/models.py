@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -252,6 +253,30 @@ def trusts_code(path: str | Path) -> bool:
     return str(Path(path).resolve()) in os.environ.get(TRUSTED_FOLDERS, "").split(os.pathsep)
 
 
+def without_code_copy(loaded):
+    """A model, config or tokenizer loaded through a folder's own code, made to save as
+    any other: transformers copies the module of a custom class, and the modules it
+    imports relatively, beside every save (`custom_object_save`), and that copy fails
+    where the folder's code re-exports transformers' own classes (it reads their relative
+    imports as file names: `transformers/integrations.mistral.constants.py`), which failed
+    the first checkpoint. The folder's code travels with `copy_model_code` instead."""
+    for item in (loaded, getattr(loaded, "config", None)):
+        if item is not None and getattr(item, "_auto_class", None) is not None:
+            # On the class, which the model's check reads: loading registered it there
+            # (for re-exported classes, on transformers' own class, for this process).
+            type(item)._auto_class = None
+    return loaded
+
+
+def copy_model_code(source: str | Path, target: str | Path, trusted: bool = False) -> None:
+    """The Python files of a model folder whose code is trusted (`trusted`, or by the
+    config: what its `auto_map` names), into a folder saved from it, so that the saved
+    folder loads as the source did."""
+    if (trusted or trusts_code(source)) and Path(source).is_dir():
+        for code in Path(source).glob("*.py"):
+            shutil.copyfile(code, Path(target) / code.name)
+
+
 def load_tokenizer(path: str | Path, trust_remote_code: bool = False, **kwargs):
     from transformers import AutoTokenizer
 
@@ -260,6 +285,7 @@ def load_tokenizer(path: str | Path, trust_remote_code: bool = False, **kwargs):
         tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code, **kwargs)
     except Exception as exc:  # transformers and tokenizers raise many types, some bare Exception
         raise ModelError(f"cannot load the tokenizer of {path}: {exc}") from exc
+    without_code_copy(tokenizer)
     if tokenizer.pad_token is None:  # GPT-2 has none; pad positions are masked anyway
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -285,7 +311,7 @@ def load_model(
         )
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelError(f"cannot load model folder {path}: {exc}") from exc
-    return model.to(resolve_device(device))
+    return without_code_copy(model).to(resolve_device(device))
 
 
 def materialize(source: ModelSource, out_dir: str | Path, trust_remote_code: bool = False) -> None:
@@ -323,6 +349,8 @@ def materialize(source: ModelSource, out_dir: str | Path, trust_remote_code: boo
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
+    without_code_copy(model)
     with atomic.directory(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        copy_model_code(source.location, tmp, trusted=trust_remote_code)

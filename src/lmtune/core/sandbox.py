@@ -10,9 +10,12 @@ the user's running tasks plus an allowance). A wall-clock deadline kills it, and
 everything it started, always.
 
 The isolation comes from bubblewrap (`bwrap`, the sandbox of Flatpak). Where bwrap is
-missing or cannot start, `unshare` gives the namespaces without the file-system view (the
-log says so); where neither works there is no sandbox (`find_sandbox` returns None) and
-callers must not run the code at all.
+missing or cannot start, `unshare` gives the namespaces without the file-system view: the
+code then reads and writes whatever the user who runs it may, so `code_sandbox` offers it
+only to a caller that opts in. Where neither works there is no sandbox (`find_sandbox`
+returns None) and callers must not run the code at all. A program that runs no code of the
+model's (javac with annotation processing off) may run under limits alone
+(`tool_sandbox`) where no namespaces can be made.
 
 Results travel on the process's standard output, which the code under test can write
 to as well: callers give each run a nonce and accept only lines that carry it, and treat
@@ -214,7 +217,7 @@ def processes_of(uid: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Sandbox:
-    kind: str  # "bwrap" or "unshare"
+    kind: str  # "bwrap", "unshare" or "limits" (no namespaces: trusted programs only)
     executable: str
     prlimit: str
 
@@ -248,9 +251,11 @@ class Sandbox:
             for path in writable:
                 sandbox += ["--bind", str(path), str(path)]
             sandbox += ["--chdir", WORK, "--"]
-        else:
+        elif self.kind == "unshare":
             sandbox = [self.executable, "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts",
                        "--fork", "--kill-child", "--mount-proc", "--"]
+        else:
+            sandbox = []
         # bwrap sets PWD after clearing the environment: `env -i` empties it for good, but
         # for the locale, without which a JVM cannot name a file outside ASCII.
         return [*limit_args, "--", *sandbox, "/usr/bin/env", "-i", *ENVIRONMENT, *argv]
@@ -316,7 +321,7 @@ def _works(sandbox: Sandbox) -> bool:
 
 @lru_cache(maxsize=1)
 def find_sandbox() -> Sandbox | None:
-    """bwrap where it runs here, else unshare (namespaces only, with a warning), else None."""
+    """bwrap where it runs here, else unshare (namespaces only), else None."""
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         log.warning("no sandbox: prlimit (util-linux) is missing")
@@ -324,10 +329,22 @@ def find_sandbox() -> Sandbox | None:
     for kind in ("bwrap", "unshare"):
         executable = shutil.which(kind)
         if executable and _works(Sandbox(kind, executable, prlimit)):
-            if kind == "unshare":
-                log.warning("bubblewrap (bwrap) is missing or cannot start here: model-written code runs under "
-                            "unshare (no network, own process namespace, limits) but sees the file system; "
-                            "install bubblewrap for a read-only view of the system folders only")
             return Sandbox(kind, executable, prlimit)
     log.warning("no sandbox: neither bwrap nor unshare can start a process in namespaces of its own here")
     return None
+
+
+def code_sandbox(allow_without_filesystem_isolation: bool) -> Sandbox | None:
+    """The sandbox that model-written code may run in: bwrap; unshare only when the caller
+    allows code that sees the file system; else None (the code must not run)."""
+    box = find_sandbox()
+    if box is not None and (box.isolates_files or allow_without_filesystem_isolation):
+        return box
+    return None
+
+
+def tool_sandbox() -> Sandbox | None:
+    """The sandbox for a trusted program that reads model-written input but runs none of
+    it: the best one there is, else limits alone; None only without prlimit."""
+    prlimit = shutil.which("prlimit")
+    return find_sandbox() or (Sandbox("limits", "", prlimit) if prlimit else None)

@@ -24,7 +24,7 @@ from lmtune.core.compute import check_torch_compile, compile_mode
 from lmtune.core.distributed import per_process_batch, trainer_arguments, world_size
 from lmtune.core.errors import TrainingError
 from lmtune.core.fingerprint import changes, code_version, normalise
-from lmtune.core.models import check_compute, check_liger_kernel, resolve_device
+from lmtune.core.models import check_compute, check_liger_kernel, copy_model_code, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +272,10 @@ def train_causal_lm(
     fsdp: bool = False,
     liger_kernel: bool = False,
     torch_compile: bool | str = False,
+    code_from: str | Path | None = None,
 ) -> dict:
-    """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`.
+    """Train `model` on `train_data`; write the final model (or adapter) to `out_dir`,
+    with the Python files of `code_from` (the model folder) where its code is trusted.
 
     `name` says which run this is in error messages. `identity` holds what decides the
     result that this function cannot see (the job's settings, the content hashes of the
@@ -389,6 +391,8 @@ def train_causal_lm(
         with atomic.directory(out_dir) as tmp:
             final.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
+            if code_from is not None:
+                copy_model_code(code_from, tmp)
         write_loss_log(trainer.state.log_history, loss_log)
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()  # no process ends before the model is written

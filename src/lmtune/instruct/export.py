@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lmtune.core import atomic
 from lmtune.core.errors import ModelError
-from lmtune.core.models import PRECISION_NAMES, load_model, trusts_code
+from lmtune.core.models import PRECISION_NAMES, copy_model_code, load_model, trusts_code, without_code_copy
 
 
 def export_model(
@@ -46,9 +46,10 @@ def export_model(
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ModelError(f"cannot apply adapter {adapter_dir} to base model {model_dir}: {exc}") from exc
     # The adapter's copy of the base's tokenizer is the base's code to trust or not.
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), trust_remote_code=trusts_code(model_dir))
+    tokenizer = without_code_copy(AutoTokenizer.from_pretrained(str(tokenizer_dir), trust_remote_code=trusts_code(model_dir)))
     model = model.to(PRECISIONS[precision])
     with atomic.directory(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        copy_model_code(model_dir, tmp)
     return Path(out_dir)

@@ -9,7 +9,8 @@ setters go through an instance and the field the instruction names. Inputs on wh
 reference itself throws (`a % 0`, the largest element of an empty array) set no
 expectation and are skipped.
 
-Model-written code runs only inside an operating-system sandbox (`lmtune.core.sandbox`):
+Model-written code runs only inside an operating-system sandbox (`lmtune.core.sandbox`)
+that hides the file system (bubblewrap), or under unshare where the caller opts in:
 each generation is compiled on its own (a generation that declares classes besides its
 wrapper is refused) and run alone in a JVM of its own, which sees its own class and the
 probe (javatools/Probe.java), never a reference, the harness's verdicts or another
@@ -171,7 +172,17 @@ class JavaVerdict:
 NOT_MEASURED = JavaVerdict(None, None, None, "not_measured", "no JDK found")
 
 
-NO_SANDBOX = JavaVerdict(None, None, None, "not_measured", "no operating-system sandbox to run model-written code in")
+NO_SANDBOX = JavaVerdict(None, None, None, "not_measured", "no prlimit (util-linux) to run the compiler under limits")
+# The setting that lets model-written code run under unshare, which isolates network and
+# processes but not files; and what a run without bubblewrap says of it, once.
+OPT_IN = "java.sandbox.allow_without_filesystem_isolation"
+NEEDS_BUBBLEWRAP = (
+    "bubblewrap (bwrap) cannot run here, so no model-written code runs: compiling is measured, the signature and "
+    "functional levels are not_measured. To measure them, install bubblewrap (`make run` does, with sudo when not "
+    f"root; or `apt-get install bubblewrap`), or set {OPT_IN}: true to run the code under unshare, where it can "
+    "read and write every file of the user who runs the workflow"
+)
+NOT_SANDBOXED = JavaVerdict(True, None, None, "not_measured", "needs bubblewrap, or " + OPT_IN)
 JVM_FLAGS = (
     # The JVM's own messages (warnings, unified logging) go to standard error: standard
     # output is the probe's report.
@@ -359,19 +370,22 @@ def _check_generated(box, java, probe_classes: Path, classes: Path, index: int, 
 
 def check_methods(
     generated: list[str], references: list[str], java: str | None = None, time_limit: float = TIME_LIMIT_S,
-    workers: int | None = None,
+    workers: int | None = None, allow_without_filesystem_isolation: bool = False,
 ) -> list[JavaVerdict]:
     """Judge each generated method against its reference. Every generation is compiled on
     its own and run in an OS sandbox of its own (`lmtune.core.sandbox`), on `workers`
-    at a time; the references run in another, and the comparison happens here."""
+    at a time; the references run in another, and the comparison happens here. Without
+    bubblewrap (and without the opt-in to unshare) nothing of the model's runs: what
+    compiles is `not_measured` at the levels above."""
     java = java or find_jdk()
     if java is None:
         return [NOT_MEASURED] * len(generated)
     if not generated:
         return []
-    box = sandbox.find_sandbox()
+    box = sandbox.tool_sandbox()
     if box is None:
         return [NO_SANDBOX] * len(generated)
+    code_box = sandbox.code_sandbox(allow_without_filesystem_isolation)
     workers = workers or len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="lmtune-java-") as tmp:
         work = Path(tmp)
@@ -392,14 +406,15 @@ def check_methods(
         trusted = compiled[: 1 + len(distinct)]
         if not all(result.compiled for result in trusted):
             raise RuntimeError(f"the probe or a reference method does not compile: {[r.message for r in trusted if not r.compiled][:3]}")
-        expected = _expected(box, java, classes / "Probe", classes, distinct)
         syntax = compiled[1 + len(distinct):]
+        runnable = [index for index, result in enumerate(syntax) if result.compiled] if code_box else []
+        if runnable:
+            expected = _expected(code_box, java, classes / "Probe", classes, distinct)
 
         def check(index: int) -> tuple[bool, str, str]:
-            return _check_generated(box, java, classes / "Probe", classes, index,
+            return _check_generated(code_box, java, classes / "Probe", classes, index,
                                     expected[distinct.index(references[index])], time_limit)
 
-        runnable = [index for index, result in enumerate(syntax) if result.compiled]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = dict(zip(runnable, pool.map(check, runnable)))
     verdicts = []
@@ -407,17 +422,22 @@ def check_methods(
         if not result.compiled:
             verdicts.append(JavaVerdict(False, False, False, result.reason, result.message))
             continue
+        if code_box is None:
+            verdicts.append(NOT_SANDBOXED)
+            continue
         signature, reason, detail = outcomes[index]
         verdicts.append(JavaVerdict(True, signature, reason == "ok", reason, detail[:DETAIL_CHARS]))
     return verdicts
 
 
 def judge_generations(
-    records: list[dict], java: str | None = None, time_limit: float = TIME_LIMIT_S, workers: int | None = None
+    records: list[dict], java: str | None = None, time_limit: float = TIME_LIMIT_S, workers: int | None = None,
+    allow_without_filesystem_isolation: bool = False,
 ) -> list[dict]:
     """Generation records (`generated`, `reference`) with every verdict: exact match
     (CONCODE's whitespace-split comparison) and the three levels, in one batch."""
-    verdicts = check_methods([r["generated"] for r in records], [r["reference"] for r in records], java, time_limit, workers)
+    verdicts = check_methods([r["generated"] for r in records], [r["reference"] for r in records], java, time_limit,
+                             workers, allow_without_filesystem_isolation)
     return [
         {
             # Generations saved before the three levels carry a verdict of their own.

@@ -1,9 +1,11 @@
 """Compile generated Java with the real `javac`, each method wrapped in a class.
 
 All files are compiled in one JVM (javatools/CompileEach.java through the JDK's source
-launcher), inside the operating-system sandbox, but each on its own into a folder of its
-own, so one file's syntax error cannot hide another's and no file can reach another's
-classes. A file that declares classes besides its wrapper is refused (`foreign_class`).
+launcher), with annotation processing off, so no code of the model's runs: inside the
+operating-system sandbox where there is one, under limits alone where none can start. Each
+file is compiled on its own into a folder of its own, so one file's syntax error cannot
+hide another's and no file can reach another's classes. A file that declares classes
+besides its wrapper is refused (`foreign_class`).
 """
 
 from __future__ import annotations
@@ -90,9 +92,9 @@ def compile_methods(methods: list[str], java: str | None = None) -> list[Compile
     java = java or find_jdk()
     if java is None:
         raise FileNotFoundError("no JDK found (javac not on PATH and JAVA_HOME unset)")
-    box = sandbox.find_sandbox()
+    box = sandbox.tool_sandbox()
     if box is None:
-        raise RuntimeError("no operating-system sandbox (bwrap or unshare) to compile model-written code in")
+        raise RuntimeError("no prlimit (util-linux) to compile model-written code under limits")
     if not methods:
         return []
     with tempfile.TemporaryDirectory(prefix="lmtune-javac-") as tmp:

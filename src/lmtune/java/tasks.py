@@ -210,8 +210,10 @@ def reason_counts(rows: list[dict]) -> dict[str, int]:
 def _figures(rows: list[dict]) -> dict:
     figures = {"instructions": len(rows), "exact_match": sum(r["exact_match"] for r in rows) / len(rows)}
     for measure, field in _LEVEL_FIELDS.items():
-        checked = [r[field] for r in rows if r[field] is not None]
-        figures[measure] = sum(checked) / len(checked) if checked else None
+        # One item not measured leaves the level unmeasured: a rate over the others would
+        # count only the items that failed below it (no bubblewrap: what compiled never ran).
+        checked = [r[field] for r in rows]
+        figures[measure] = None if None in checked else sum(checked) / len(checked)
     figures["reasons"] = reason_counts(rows)
     return figures
 
@@ -221,7 +223,8 @@ def score_generations(records: list[dict]) -> dict:
     (syntax_rate: compiles in a wrapper class; signature_rate: also defines the asked-for
     method; functional_accuracy: also behaves like the reference), with reason counts.
 
-    A level is None ("not measured") when no JDK was found, never a pass or a zero.
+    A level is None ("not measured") when no JDK was found, or no sandbox could run what
+    the model wrote (signature and functional), never a pass or a zero.
     """
     figures = {}
     for split in sorted({r["split"] for r in records}):

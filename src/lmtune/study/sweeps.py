@@ -22,8 +22,9 @@ name of its own there, and two different branches that get one id (ids round num
 replace '/') are an error naming both.
 
 Every setting path must exist in the base config or in the config schema (an unknown one
-is an error naming the nearest valid path), and every value must pass the schema where
-it sits (applied alone to the base). `resolved_config` checks a branch's config, the
+is an error naming the nearest valid path), must belong to an experiment the branch runs
+(else an error naming it and the experiments that run), and every value must pass the
+schema where it sits (applied alone to the base). `resolved_config` checks a branch's config, the
 settings together. The base has been checked already: only the parts of the config a
 branch changes are checked again (lmtune.core.schema.changed_parts).
 """
@@ -203,6 +204,18 @@ def _typed(path: str, value: Any, schema: dict) -> Any:
     return holder
 
 
+def check_settings_run(settings: dict[str, Any], base: dict, where: str) -> None:
+    """Raise SweepError when `settings` (one branch's, its `experiments` included where it
+    sets them) set a setting of an experiment that the branch does not run: such a branch
+    would run what the base runs, under a name that says otherwise."""
+    runs = experiments({**base, "experiments": settings["experiments"]} if "experiments" in settings else base)
+    for path in settings:
+        section = path.split(".", 1)[0]
+        if section in EXPERIMENTS and section not in runs:
+            raise SweepError(f"{where}{path} is a setting of the {section} experiment, which this run does not include "
+                             f"(experiments: {', '.join(runs)}); add {section} to experiments or drop the setting")
+
+
 def _check_value(path: str, value: Any, base: dict, schema: dict) -> None:
     """The schema's verdict on the base with this one setting changed, naming the path."""
     try:
@@ -284,6 +297,8 @@ def expand_sweep(sweep: dict, base: dict, schema: dict) -> list[Branch]:
     if not settings:
         raise SweepError("sweeps.settings names no setting to sweep")
     known = setting_paths(base, schema)
+    if "experiments" not in settings:  # else each combination is checked with its own
+        check_settings_run(settings, base, "sweeps.settings: ")
     values: dict[str, list] = {}
     for path, listed in settings.items():
         check_setting_path(path, base, schema, known)
@@ -304,6 +319,7 @@ def expand_sweep(sweep: dict, base: dict, schema: dict) -> list[Branch]:
     labels = setting_labels(list(values))
     branches = {BASE_ID: Branch(BASE_ID)}
     for combination in combinations:
+        check_settings_run(combination, base, "sweeps.settings: ")
         overrides = {path: value for path, value in combination.items() if value != base_values[path]}
         if not overrides:  # the base's own values: the base branch
             branches[BASE_ID].repeats.append(branch_id(combination, labels))
@@ -388,17 +404,16 @@ def read_sweep_sheet(path: str | Path, base: dict, schema: dict) -> list[Branch]
     known = setting_paths(base, schema)
     for column in columns:
         check_setting_path(column, base, schema, known)
+    if "experiments" not in columns:  # else each row is checked with its own
+        check_settings_run(dict.fromkeys(columns), base, f"{path}: ")
     labels = setting_labels(columns)
     branches = {BASE_ID: Branch(BASE_ID)}
     seen: dict[str, int] = {}
     rows_of: dict[str, str] = {BASE_ID: "the base"}  # id -> the row that has it
     for number, row in enumerate(rows, start=1):
-        overrides = {}
-        for column in columns:
-            if row[column].strip():
-                value = _typed(column, yaml.safe_load(row[column]), schema)
-                if value != setting_value(base, column, _UNSET):
-                    overrides[column] = value
+        cells = {column: _typed(column, yaml.safe_load(row[column]), schema) for column in columns if row[column].strip()}
+        check_settings_run(cells, base, f"{path}: row {number}: ")
+        overrides = {column: value for column, value in cells.items() if value != setting_value(base, column, _UNSET)}
         key = json.dumps(overrides, sort_keys=True, default=str)
         if key in seen:
             raise SweepError(f"{path}: row {number} sets the same settings as row {seen[key]}")

@@ -70,6 +70,7 @@ rule score_java:
         variants=java_variants(),
         lm_models=JAVA_LM_VARIANTS,
         examples_per_split=5,
+        allow_without_filesystem_isolation=config["java"]["sandbox"]["allow_without_filesystem_isolation"],
     script:
         "../../scripts/score_java.py"
 
