@@ -130,7 +130,7 @@ def test_an_unknown_task_name_is_named_at_load(tmp_path):
 
 
 def figures(score: float, higher_is_better: bool = True) -> dict:
-    return {"score": score, "metric": "acc,none", "higher_is_better": higher_is_better, "examples": 10}
+    return {"score": score, "stderr": 0.1, "metric": "acc,none", "higher_is_better": higher_is_better, "examples": 10}
 
 
 def test_task_measures_are_gains_whichever_way_the_metric_points():
@@ -239,3 +239,22 @@ def benchmark_jobs_planned(workdir: Path) -> list[str]:
     out = run_snakemake(workdir, "-n").stdout
     assert planned_jobs(out)["benchmark_continual_model"] >= 1
     return re.findall(r"^\s*output: \S+/benchmarks/([\w.-]+)\.json$", out, re.MULTILINE)
+
+
+def test_the_cross_table_gives_each_final_models_gain_against_its_own_base():
+    from lmtune.cross import benchmark_rows
+
+    results = {
+        "base": {"t": figures(0.5), "ppl": figures(10.0, higher_is_better=False)},
+        "arithmetic_lora": {"t": figures(0.25), "ppl": figures(12.5, higher_is_better=False)},
+        "base_java": {"t": figures(0.3), "ppl": figures(20.0, higher_is_better=False)},
+        "java_instruct": {"t": figures(0.4), "ppl": figures(18.0, higher_is_better=False)},
+    }
+    base_of = {"base": "base", "arithmetic_lora": "base", "base_java": "base_java", "java_instruct": "base_java"}
+    gains = {(row["model"], row["task"]): row["gain_vs_base"] for row in benchmark_rows(results, base_of)}
+    assert gains == {
+        ("base", "t"): 0.0, ("base", "ppl"): 0.0,
+        ("arithmetic_lora", "t"): -0.25, ("arithmetic_lora", "ppl"): -2.5,
+        ("base_java", "t"): 0.0, ("base_java", "ppl"): 0.0,
+        ("java_instruct", "t"): pytest.approx(0.1), ("java_instruct", "ppl"): 2.0,
+    }

@@ -88,7 +88,10 @@ def domain_corpus(wildcards):
 
 def stage_folders(strategy, seed):
     """stage (base, after_A, ...) -> the folder of that stage's model's evaluations."""
-    return {"base": base_model_dir(), **{f"after_{phase}": phase_dir(strategy, seed, phase) for phase in continual_order()}}
+    return {
+        "base": base_model_dir(),
+        **{f"after_{phase}": phase_dir(strategy, seed, phase) for phase in continual_order()},
+    }
 
 
 def run_evaluations(wildcards):

@@ -208,12 +208,15 @@ def lm_eval_model_args(model_folder: str | Path, precision: str, trust_remote_co
 
 
 def evaluate_task(
-    model_folder: str | Path, task: BenchmarkTask, device: str, precision: str, batch_size: int
+    model_folder: str | Path, task: BenchmarkTask, device: str, precision: str, batch_size: int, loaded=None
 ) -> dict:
     """The model's figures on one task, as lm_eval.simple_evaluate gives them: each metric
     and its standard error, which one is the task's figure and whether higher is better,
-    the examples scored, and lm-eval's version."""
+    the examples scored, and lm-eval's version. lm-eval loads the folder itself, unless
+    `loaded` gives the model and tokenizer already in memory (an adapter on its base, a
+    4-bit base: lmtune.core.adapters.load_for_inference)."""
     import lm_eval
+    from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     from lmtune.core.models import resolve_device, trusts_code
@@ -222,9 +225,12 @@ def evaluate_task(
     task_manager = (
         TaskManager(include_path=str(task.file.parent), include_defaults=False) if task.file else TaskManager()
     )
+    if loaded is None:
+        model = {"model": "hf", "model_args": lm_eval_model_args(model_folder, precision, trusts_code(model_folder))}
+    else:
+        model = {"model": HFLM(pretrained=loaded[0], tokenizer=loaded[1], batch_size=batch_size)}
     results = lm_eval.simple_evaluate(
-        model="hf",
-        model_args=lm_eval_model_args(model_folder, precision, trusts_code(model_folder)),
+        **model,
         tasks=[task.name],
         num_fewshot=task.num_fewshot,
         limit=task.limit,
