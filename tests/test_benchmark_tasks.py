@@ -219,26 +219,39 @@ def test_the_workflow_benchmarks_every_continual_model_as_lm_eval_does(tmp_path,
     assert "forgetting_sums_choice_mean" in header and "transfer_sums_answer_mean" in header
     assert (results / "benchmarks.png").stat().st_size > 0
 
-    # Adding a task runs that task's jobs only (and what gathers the figures); so does
-    # changing a task's data in place.
+    # Adding a task runs that task's jobs only, and what gathers the figures; an
+    # interpolated model, deleted once evaluated, is made again for it, and what reads that
+    # model runs again (Snakemake reruns what a remade input feeds). So does changing a
+    # task's data in place.
     config["benchmarks"]["tasks"].append({"task": "tasks/more.yaml", "limit": 3})
     (workdir / "tasks" / "more.yaml").write_text(
         (workdir / tasks["sums_choice"]).read_text().replace("task: sums_choice", "task: sums_more")
     )
     write_config(workdir, config)
-    assert benchmark_jobs_planned(workdir) == ["sums_more"] * 5
+    assert benchmark_jobs_planned(workdir) == expected_reruns("sums_more", ["sums_choice", "sums_answer", "sums_more"])
     config["benchmarks"]["tasks"].pop()
     write_config(workdir, config)
     with (workdir / "tasks" / "sums_answer.jsonl").open("a") as data:
         data.write(json.dumps({"question": "9 más 9 es", "answer": "18"}) + "\n")
-    assert benchmark_jobs_planned(workdir) == ["sums_answer"] * 5
+    assert benchmark_jobs_planned(workdir) == expected_reruns("sums_answer", ["sums_choice", "sums_answer"])
 
 
-def benchmark_jobs_planned(workdir: Path) -> list[str]:
-    """The task of each benchmark job a dry run plans."""
+INTERPOLATED = [f"interpolation/sequential/seed0/{curve}/alpha0.5" for curve in ("A_to_B", "base_to_B")]
+
+
+def expected_reruns(task: str, every_task: list[str]) -> set[tuple[str, str]]:
+    """(model folder, task) of the benchmark jobs that a new or changed `task` reruns: that
+    task on every model, and every task on the interpolated models, made again."""
+    folders = ["base", "sequential/seed0/A", "sequential/seed0/B"]
+    return {(folder, task) for folder in folders} | {(folder, each) for folder in INTERPOLATED for each in every_task}
+
+
+def benchmark_jobs_planned(workdir: Path) -> set[tuple[str, str]]:
+    """(model folder, task) of each benchmark job a dry run plans."""
     out = run_snakemake(workdir, "-n").stdout
-    assert planned_jobs(out)["benchmark_continual_model"] >= 1
-    return re.findall(r"^\s*output: \S+/benchmarks/([\w.-]+)\.json$", out, re.MULTILINE)
+    jobs = re.findall(r"^\s*output: results/continual/(\S+)/benchmarks/([\w.-]+)\.json$", out, re.MULTILINE)
+    assert len(jobs) == planned_jobs(out)["benchmark_continual_model"]
+    return set(jobs)
 
 
 def test_the_cross_table_gives_each_final_models_gain_against_its_own_base():
