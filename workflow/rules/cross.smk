@@ -39,8 +39,9 @@ def cross_models():
             for phase in continual_order():
                 evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
                 evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
+        continual_base = models[base_ids[BASE_MODELS["continual"]]]
         for task in BENCHMARK_TASKS:
-            models[base_ids[BASE_MODELS["continual"]]]["benchmarks"][task] = f"{base_model_dir()}/benchmarks/{task}.json"
+            continual_base["benchmarks"][task] = f"{base_model_dir()}/benchmarks/{task}.json"
             for phase in continual_order():
                 benchmarks = models[f"continual_{strategy}_seed{seed}_{phase}"]["benchmarks"]
                 benchmarks[task] = f"{phase_dir(strategy, seed, phase)}/benchmarks/{task}.json"
