@@ -42,6 +42,10 @@ SMOKE_RUNS = {
         ["--model", "{tiny_model_dir}", "--rounds", "1"],
         rf"^training lean / tuned: wall {NUMBER}, cpu {NUMBER}$",
     ),
+    "lm_eval_cost.py": (
+        ["--model", "{tiny_model_dir}", "--examples", "6", "--small", "2", "--rounds", "1", "--threads", "1"],
+        rf"^cost_choice: {NUMBER} s per 100 examples \(wall\), {NUMBER} s CPU; fixed cost",
+    ),
     "padding.py": (
         ["--config", "{tiny_config_file}", "--steps", "2", "--batch-size", "4", "--threads", "1"],
         rf"^  group by length\s+{NUMBER} s\s+{NUMBER} non-pad tokens/s  ratio\s+{NUMBER}  padding\s+{NUMBER}%$",

@@ -42,7 +42,7 @@ def test_planning_the_workflow_imports_no_torch(tmp_path):
 LIGHT_SCRIPTS = [
     "split_corpus", "collect_metrics", "summarise_strategies", "plot_continual", "generate_arithmetic_data",
     "score_arithmetic", "prepare_java_corpus", "generate_java_tasks", "score_java", "cross_matrix",
-    "prepare_instruct_data", "score_instruct", "java_pass_at_k",
+    "prepare_instruct_data", "score_instruct", "java_pass_at_k", "plot_benchmarks", "cross_benchmark_table",
 ]
 
 

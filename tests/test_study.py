@@ -292,6 +292,9 @@ def test_a_sweep_of_an_experiment_the_run_does_not_include_is_an_error_naming_it
             expand_sweep(sweep(mode, **{LR: [3e-4], RANK: [4]}), config, schema)
     with pytest.raises(SweepError, match="sweeps.settings: instruct.lora.r is a setting of the instruct experiment"):
         expand_sweep(sweep("one_at_a_time", **{"instruct.lora.r": [4]}), base, schema)
+    # Benchmark scores lie in the model folders a branch shares with the base.
+    with pytest.raises(SweepError, match=r"sweeps.settings: benchmarks.batch_size: benchmark tasks are not swept"):
+        expand_sweep(sweep("one_at_a_time", **{"benchmarks.batch_size": [4]}), base, schema)
     sheet = tmp_path / "runs.tsv"
     sheet.write_text(f"id\t{LR}\t{RANK}\nfast\t3e-4\t\nsmall\t\t4\n")
     with pytest.raises(SweepError, match=r"runs\.tsv: " + message):

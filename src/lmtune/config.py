@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lmtune.core.benchmarks import BenchmarkError, benchmark_tasks, check_benchmarks
 from lmtune.core.compute import check_compute_plan
-from lmtune.core.sources import check_corpus
+from lmtune.core.sources import check_corpus, hub_unreachable
 from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
 from lmtune.core.distributed import check_fsdp, check_parallel
 from lmtune.core.models import (
@@ -55,6 +56,20 @@ def check_continual(section: dict, workdir: Path = Path(".")) -> None:
             raise ConfigError(f"continual.domains.{domain}.corpus: {exc}") from None
 
 
+def check_benchmark_settings(config: dict, planned: list[str], workdir: Path) -> None:
+    try:
+        check_benchmarks(config["benchmarks"], hub_unreachable, workdir / ".snakemake" / "lmtune")
+    except BenchmarkError as exc:
+        raise ConfigError(str(exc)) from None
+    if "continual" in planned:
+        # A task's figures are named as a domain's are (forgetting_<name>, ...).
+        for index, name in enumerate(benchmark_tasks(config["benchmarks"])):
+            if name in config["continual"]["domains"]:
+                raise ConfigError(
+                    f"benchmarks.tasks[{index}].task: task {name!r} has the name of a continual domain; rename one"
+                )
+
+
 def check_results_folder(results: str, workdir: Path, checkout: Path) -> None:
     """Raise ConfigError when the results folder is the working folder or the checkout,
     or holds one of them: every output, log and checkpoint goes under it, and a study
@@ -94,6 +109,8 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
             raise ConfigError(f"{key}: {exc}") from None
     if "continual" in planned:
         check_continual(config["continual"], workdir)
+    if config.get("benchmarks", {}).get("tasks"):
+        check_benchmark_settings(config, planned, workdir)
     from lmtune.recipe import planned_specs  # the recipes read the strategies checked above
 
     specs = planned_specs(config, planned)

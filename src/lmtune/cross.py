@@ -117,6 +117,28 @@ def cross_rows(results: dict[str, dict[str, dict]], base_of: dict[str, str]) -> 
     ]
 
 
+def benchmark_rows(results: dict[str, dict[str, dict]], base_of: dict[str, str]) -> list[dict]:
+    """One row per (model, benchmark task): the task's figure (lmtune.core.benchmarks), its
+    standard error, and the change against the model's base model as a gain (the score's
+    change where higher is better, its negative where lower is: negative, the fine-tune
+    cost that ability)."""
+    rows = []
+    for model, per_task in results.items():
+        for task, figures in per_task.items():
+            base = results[base_of[model]][task]
+            sign = 1.0 if figures["higher_is_better"] else -1.0
+            rows.append({
+                "model": model,
+                "task": task,
+                "metric": figures["metric"],
+                "score": figures["score"],
+                "stderr": figures["stderr"],
+                "examples": figures["examples"],
+                "gain_vs_base": sign * (figures["score"] - base["score"]),
+            })
+    return rows
+
+
 def plot_cross_matrix(table: pd.DataFrame, path: str | Path) -> None:
     """Models (rows) on evaluation sets (columns): colour is the change in loss against the
     model's base model, the cell text the loss."""

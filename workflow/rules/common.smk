@@ -4,8 +4,10 @@
 # study.smk; the params of library code and input contents in identity.smk.
 
 import os
+import re
 
 from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_results_folder, experiments
+from lmtune.core.benchmarks import benchmark_tasks
 from lmtune.core.models import MATERIALISED_MODELS_DIR, base_model_setting, parse_source, trust_code_of
 from lmtune.cross import MATRIX_EXPERIMENTS
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
@@ -48,6 +50,9 @@ LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 # What of the compute settings decides a job's result (its params).
 COMPUTE = result_compute(config)
+# lm-eval's task name -> the benchmark task (benchmarks.tasks), run on every model the
+# continual experiment evaluates.
+BENCHMARK_TASKS = benchmark_tasks(config["benchmarks"])
 # Absolute: the rules' files lie at different depths under workflow/rules/.
 ENV = str(Path(workflow.basedir) / "envs" / "lmtune.yaml")
 # The experiments in the cross-experiment matrix (cross.smk).

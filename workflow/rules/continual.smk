@@ -7,6 +7,7 @@
 # lmtune.pipeline.continual's.
 
 from lmtune import recipe
+from lmtune.continual.metrics import stage_names
 from lmtune.pipeline.continual import ContinualJobs
 
 CONTINUAL = f"{RESULTS}/continual"
@@ -85,15 +86,32 @@ def domain_corpus(wildcards):
     return CONTINUAL_JOBS.corpus_files(wildcards.domain)
 
 
+def stage_folders(strategy, seed):
+    """stage (base, after_A, ...) -> the folder of that stage's model's evaluations."""
+    return {
+        "base": base_model_dir(),
+        **{f"after_{phase}": phase_dir(strategy, seed, phase) for phase in continual_order()},
+    }
+
+
 def run_evaluations(wildcards):
     """Every evaluation of a run, keyed as the seed named them: base_A, after_A_B, ..."""
-    strategy, seed = wildcards.strategy, wildcards.seed
-    evaluations = {}
-    for domain in continual_order():
-        evaluations[f"base_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
-        for phase in continual_order():
-            evaluations[f"after_{phase}_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
-    return evaluations
+    folders = stage_folders(wildcards.strategy, wildcards.seed)
+    return {
+        f"{stage}_{domain}": f"{folder}/eval/{domain}.json"
+        for domain in continual_order()
+        for stage, folder in folders.items()
+    }
+
+
+def run_benchmarks(wildcards):
+    """Every benchmark result of a run, stage by stage, task by task (run_benchmark_keys)."""
+    folders = stage_folders(wildcards.strategy, wildcards.seed)
+    return [f"{folders[stage]}/benchmarks/{task}.json" for stage, task in run_benchmark_keys()]
+
+
+def run_benchmark_keys():
+    return [(stage, task) for stage in stage_names(continual_order()) for task in BENCHMARK_TASKS]
 
 
 def run_metrics():
@@ -163,10 +181,22 @@ def frontier_evaluations():
     return curves
 
 
+def interpolation_benchmarks():
+    """Every benchmark result of the interpolated models (the curves' ends are the run's
+    own models, in run_benchmarks)."""
+    return [
+        f"{interpolation_dir(curve, alpha)}/benchmarks/{task}.json"
+        for curve in interpolation_curves()
+        for alpha in interpolation_alphas()
+        for task in BENCHMARK_TASKS
+    ]
+
+
 TARGETS["continual"] = [
     f"{CONTINUAL}/summary.json",
     *(f"{CONTINUAL}/{name}.png" for name in ["loss_matrix", "forgetting_vs_learning", "perplexity", "train_loss"]),
     *([f"{CONTINUAL}/frontier.json", f"{CONTINUAL}/frontier.png"] if interpolation_alphas() else []),
+    *([f"{CONTINUAL}/benchmarks.png", *interpolation_benchmarks()] if BENCHMARK_TASKS else []),
 ]
 
 
@@ -174,6 +204,12 @@ include: "continual/data.smk"
 include: "continual/train.smk"
 include: "continual/evaluate.smk"
 include: "continual/metrics.smk"
+
+
+# Benchmark tasks through lm-evaluation-harness, where benchmarks.tasks lists any.
+if BENCHMARK_TASKS:
+
+    include: "continual/benchmarks.smk"
 
 
 # Weight interpolation and the forgetting-learning frontier, where alphas are set.

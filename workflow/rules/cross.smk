@@ -7,14 +7,16 @@ CROSS = f"{RESULTS}/cross"
 
 def cross_models():
     """model id -> {"model": folder, "adapter": folder or None, "base": base id,
-    "evaluations": {set name: file}}, where `evaluations` names the sets another rule
-    already evaluates that model on (evaluate_continual_model, evaluate_java_lm: the same blocks and
-    batch size), so that the matrix reads them rather than computing them again."""
+    "evaluations": {set name: file}, "benchmarks": {task: file}}, where `evaluations`
+    names the sets another rule already evaluates that model on (evaluate_continual_model,
+    evaluate_java_lm: the same blocks and batch size), and `benchmarks` the benchmark
+    tasks (benchmark_continual_model), so that the matrix reads them rather than computing
+    them again."""
     base_ids = {}
     for experiment in CROSS_EXPERIMENTS:
         base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
     models = {
-        base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}}
+        base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}, "benchmarks": {}}
         for folder, base_id in base_ids.items()
     }
 
@@ -24,6 +26,7 @@ def cross_models():
             "adapter": adapter,
             "base": base_ids[BASE_MODELS[experiment]],
             "evaluations": {},
+            "benchmarks": {},
         }
 
     if "continual" in EXPERIMENTS:
@@ -36,6 +39,12 @@ def cross_models():
             for phase in continual_order():
                 evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
                 evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
+        continual_base = models[base_ids[BASE_MODELS["continual"]]]
+        for task in BENCHMARK_TASKS:
+            continual_base["benchmarks"][task] = f"{base_model_dir()}/benchmarks/{task}.json"
+            for phase in continual_order():
+                benchmarks = models[f"continual_{strategy}_seed{seed}_{phase}"]["benchmarks"]
+                benchmarks[task] = f"{phase_dir(strategy, seed, phase)}/benchmarks/{task}.json"
     if "arithmetic" in EXPERIMENTS:
         add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
     if "java" in EXPERIMENTS:
@@ -98,9 +107,33 @@ def cross_matrix_inputs(wildcards):
     }
 
 
+def cross_benchmark_file(model_id, task):
+    """A model's figures on a benchmark task: the continual rule's, or its own job's."""
+    shared = CROSS_MODELS[model_id]["benchmarks"]
+    return shared.get(task, f"{CROSS}/benchmarks/{model_id}/{task}.json")
+
+
+def cross_benchmark_inputs(wildcards):
+    spec = CROSS_MODELS[wildcards.model_id]
+    inputs = {"model": spec["model"], "task_files": BENCHMARK_TASKS[wildcards.task].files()}
+    if spec["adapter"]:
+        inputs["adapter"] = spec["adapter"]
+    return inputs
+
+
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
-TARGETS["cross"] = [f"{CROSS}/matrix.csv", f"{CROSS}/matrix.png"]
+TARGETS["cross"] = [
+    f"{CROSS}/matrix.csv",
+    f"{CROSS}/matrix.png",
+    *([f"{CROSS}/benchmarks.csv"] if BENCHMARK_TASKS else []),
+]
 
 
 include: "cross/matrix.smk"
+
+
+# Every final model on the benchmark tasks (benchmarks.tasks), where any are set.
+if BENCHMARK_TASKS:
+
+    include: "cross/benchmarks.smk"

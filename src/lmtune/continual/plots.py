@@ -17,22 +17,48 @@ def _strategies(summary: dict) -> list[str]:
 
 def plot_loss_matrix(summary: dict, path: str | Path) -> None:
     """Heatmap of R[stage][domain] (test loss, mean over seeds), one panel per strategy."""
-    strategies, stages, order = _strategies(summary), summary["stages"], summary["order"]
-    matrices = [np.array(summary["strategies"][s]["loss_matrix_mean"]) for s in strategies]
+    _plot_stage_matrix(
+        summary, "loss_matrix_mean", [f"test {d}" for d in summary["order"]], "viridis_r", "test loss (lower is better)",
+        "Loss after each stage on each domain (R matrix)", path,
+    )
+
+
+def plot_score_matrix(summary: dict, path: str | Path) -> None:
+    """Heatmap of S[stage][task] (benchmark score, mean over seeds), one panel per strategy;
+    a task whose metric is lower-is-better is marked so."""
+    benchmarks = summary["benchmarks"]
+    columns = [
+        f"{task}\n{figures['metric'].split(',')[0]}" + ("" if figures["higher_is_better"] else " (lower is better)")
+        for task in benchmarks["tasks"]
+        for figures in [benchmarks["metrics"][task]]
+    ]
+    _plot_stage_matrix(
+        summary, "score_matrix_mean", columns, "viridis", "score (higher is better, unless marked)",
+        "Benchmark score after each stage on each task (lm-evaluation-harness)", path,
+    )
+
+
+def _plot_stage_matrix(summary, key, columns, cmap, colour_label, title, path) -> None:
+    """A matrix [stage][column] of each strategy as a heatmap panel, one colour scale."""
+    strategies, stages = _strategies(summary), summary["stages"]
+    matrices = [np.array(summary["strategies"][s][key]) for s in strategies]
     low, high = min(m.min() for m in matrices), max(m.max() for m in matrices)
+    # Dark text on the bright end of the colour map.
+    dark_on_high = cmap == "viridis"
     fig, axes = plt.subplots(
-        1, len(strategies), figsize=(1.2 + 1.0 * len(order) * len(strategies) + 0.8 * len(strategies), 0.6 * len(stages) + 1.6),
+        1, len(strategies), figsize=(1.2 + 1.0 * len(columns) * len(strategies) + 0.8 * len(strategies), 0.6 * len(stages) + 1.6),
         squeeze=False,
     )
     for ax, strategy, matrix in zip(axes[0], strategies, matrices):
-        image = ax.imshow(matrix, cmap="viridis_r", vmin=low, vmax=high, aspect="auto")
-        ax.set_xticks(range(len(order)), [f"test {d}" for d in order])
+        image = ax.imshow(matrix, cmap=cmap, vmin=low, vmax=high, aspect="auto")
+        ax.set_xticks(range(len(columns)), columns)
         ax.set_yticks(range(len(stages)), stages if ax is axes[0][0] else [])
         ax.set_title(f"{strategy} ({len(summary['strategies'][strategy]['seeds'])} seed(s))", fontsize=9)
         for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8, color="white" if value > (low + high) / 2 else "black")
-    fig.colorbar(image, ax=axes[0].tolist(), label="test loss (lower is better)")
-    fig.suptitle("Loss after each stage on each domain (R matrix)")
+            high_end = value > (low + high) / 2
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8, color="black" if high_end == dark_on_high else "white")
+    fig.colorbar(image, ax=axes[0].tolist(), label=colour_label)
+    fig.suptitle(title)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 

@@ -330,14 +330,14 @@ def hub_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
 
 
-def check_hub_reachable(spec: CorpusSpec, timeout: float = HUB_TIMEOUT_S) -> None:
-    """CorpusError within `timeout` seconds where no hub answers: offline mode set, or no
-    connection to the endpoint (name resolution included, which has no timeout of its own)."""
+def hub_unreachable(timeout: float = HUB_TIMEOUT_S) -> str | None:
+    """Why no hub is reachable, within `timeout` seconds (offline mode set, or no
+    connection to the endpoint, name resolution included, which has no timeout of its
+    own); None where one answers."""
     endpoint = hub_endpoint()
-    advice = "download it where a hub is reachable and name its folder (datasets' save_to_disk) or its files"
     for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
-            raise CorpusError(f"corpus {spec.describe()}: {variable} is set, so no hub is reachable; {advice}")
+            return f"{variable} is set, so no hub is reachable"
     url = urlparse(endpoint)
     outcome: list = []
 
@@ -353,7 +353,16 @@ def check_hub_reachable(spec: CorpusSpec, timeout: float = HUB_TIMEOUT_S) -> Non
     attempt.join(timeout)
     if not outcome or outcome[0] is not None:
         why = f"no answer within {timeout:.0f} s" if not outcome else str(outcome[0].strerror or outcome[0])
-        raise CorpusError(f"corpus {spec.describe()}: no hub reachable at {endpoint} ({why}); {advice}")
+        return f"no hub reachable at {endpoint} ({why})"
+    return None
+
+
+def check_hub_reachable(spec: CorpusSpec, timeout: float = HUB_TIMEOUT_S) -> None:
+    """CorpusError within `timeout` seconds where no hub answers (hub_unreachable)."""
+    why = hub_unreachable(timeout)
+    if why:
+        advice = "download it where a hub is reachable and name its folder (datasets' save_to_disk) or its files"
+        raise CorpusError(f"corpus {spec.describe()}: {why}; {advice}")
 
 
 def _hub_documents(spec: CorpusSpec) -> Iterator[str]:

@@ -207,10 +207,16 @@ def _typed(path: str, value: Any, schema: dict) -> Any:
 def check_settings_run(settings: dict[str, Any], base: dict, where: str) -> None:
     """Raise SweepError when `settings` (one branch's, its `experiments` included where it
     sets them) set a setting of an experiment that the branch does not run: such a branch
-    would run what the base runs, under a name that says otherwise."""
+    would run what the base runs, under a name that says otherwise. Benchmark settings are
+    not swept at all."""
     runs = experiments({**base, "experiments": settings["experiments"]} if "experiments" in settings else base)
     for path in settings:
         section = path.split(".", 1)[0]
+        if section == "benchmarks":
+            # Their files lie in the model folders a branch shares with the base run: a
+            # branch's own tasks would be written over the base's.
+            raise SweepError(f"{where}{path}: benchmark tasks are not swept (a branch shares the base run's model "
+                             "folders, where their scores lie); list every task in benchmarks.tasks instead")
         if section in EXPERIMENTS and section not in runs:
             raise SweepError(f"{where}{path} is a setting of the {section} experiment, which this run does not include "
                              f"(experiments: {', '.join(runs)}); add {section} to experiments or drop the setting")

@@ -5,6 +5,7 @@
 rule collect_metrics:
     input:
         unpack(run_evaluations),
+        benchmarks=run_benchmarks,
     output:
         metrics=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/metrics.json",
         matrix=f"{CONTINUAL}/{{strategy}}/seed{{seed}}/loss_matrix.csv",
@@ -16,6 +17,8 @@ rule collect_metrics:
         ENV
     params:
         order=config["continual"]["order"],
+        # (stage, task) of each of input.benchmarks
+        benchmark_keys=run_benchmark_keys(),
     script:
         "../../scripts/collect_metrics.py"
 
