@@ -14,7 +14,8 @@ import pytest
 
 from lmtune.core.fingerprint import ContentCache, content_hash
 from lmtune.core.schema import CONFIG_SCHEMA, fill_defaults, load_schema
-from lmtune.pipeline.continual import ContinualJobs, register_branch
+from lmtune.pipeline.continual import ContinualJobs
+from lmtune.pipeline.sharing import forget_claims
 
 from conftest import planned_jobs, run_snakemake, tiny_config, write_config
 
@@ -192,31 +193,42 @@ def continual_config(**changes) -> dict:
 
 
 def test_a_branch_shares_a_folder_exactly_where_its_jobs_are_the_bases():
+    forget_claims()
     base = ContinualJobs(continual_config(), "model")
     # Phase B's learning rate: phase A and every domain's data are the base's; phase B is the branch's own.
-    register_branch("results/study/lr", base)
     branch = ContinualJobs(continual_config(**{"results": "results/study/lr", "continual.phases.B.learning_rate": 3e-4}), "model")
     assert branch.data_folder("A") == branch.data_folder("B") == "results/continual"
     assert branch.phase_folder("sequential", 0, "A") == "results/continual/sequential/seed0/A"
     assert branch.phase_folder("sequential", 0, "B") == "results/study/lr/continual/sequential/seed0/B"
     assert branch.base_evaluation_folder() == "results/continual/base"
     # The evaluation batch size: every model's evaluations are the branch's own, the data still shared.
-    register_branch("results/study/eval", base)
     branch = ContinualJobs(continual_config(**{"results": "results/study/eval", "continual.evaluation.batch_size": 4}), "model")
     assert branch.phase_folder("sequential", 0, "A") == "results/study/eval/continual/sequential/seed0/A"
     assert branch.base_evaluation_folder() == "results/study/eval/continual/base"
     assert branch.data_folder("A") == "results/continual"
     # The split: nothing shared.
-    register_branch("results/study/split", base)
     split = copy.deepcopy(base.config["continual"]["split"]) | {"seed": 7}
     branch = ContinualJobs(continual_config(**{"results": "results/study/split", "continual.split": split}), "model")
-    assert branch.data_folder("A") == "results/study/split/continual"
+    assert branch.data_folder("A") == branch.train_data_folder("A") == "results/study/split/continual"
     assert branch.phase_folder("sequential", 0, "A").startswith("results/study/split/")
     # A seed the base does not run is never read from the base's folder.
-    register_branch("results/study/seeds", base)
     branch = ContinualJobs(continual_config(**{"results": "results/study/seeds", "continual.seeds": [0, 1, 5]}), "model")
     assert branch.phase_folder("sequential", 5, "A") == "results/study/seeds/continual/sequential/seed5/A"
     assert branch.phase_folder("sequential", 1, "A") == "results/continual/sequential/seed1/A"
+    # A later branch that makes what an earlier branch makes reads it from that branch's folder.
+    later = ContinualJobs(continual_config(**{"results": "results/study/seeds2", "continual.seeds": [5]}), "model")
+    assert later.phase_folder("sequential", 5, "B") == "results/study/seeds/continual/sequential/seed5/B"
+    # A cap on the test side: the evaluations read the branch's own capped stores; the
+    # training side, and so every phase's training, is the base's.
+    split = copy.deepcopy(base.config["continual"]["split"]) | {"max_test_tokens": 300}
+    capped = ContinualJobs(continual_config(**{"results": "results/study/cap", "continual.split": split}), "model")
+    assert capped.data_folder("A") == "results/study/cap/continual"
+    assert capped.train_data_folder("A") == "results/continual"
+    assert capped.training("sequential", 0, "A") == base.training("sequential", 0, "A")
+    assert capped.phase_folder("sequential", 0, "A") == "results/study/cap/continual/sequential/seed0/A"
+    # A result no run makes has no folder: an error, not "not shared".
+    with pytest.raises(KeyError):
+        branch.phase_folder("sequential", 9, "A")
 
 
 # Loads the workflow as `snakemake -n` does and reports what a study's planning leaves

@@ -2,7 +2,7 @@
 
 from lmtune import recipe
 
-ARITHMETIC = f"{RESULTS}/arithmetic"
+ARITHMETIC, ARITHMETIC_MADE_HERE = experiment_results("arithmetic")
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
 ARITHMETIC_VARIANTS = ["base", "lora"]
 # Between an arithmetic prompt and its answer, in training and in the cross evaluation.
@@ -20,6 +20,9 @@ def arithmetic_generation_inputs(wildcards):
     return inputs
 
 
-include: "arithmetic/data.smk"
-include: "arithmetic/train.smk"
-include: "arithmetic/evaluate.smk"
+# Made here unless an earlier run of the study makes the same.
+if ARITHMETIC_MADE_HERE:
+
+    include: "arithmetic/data.smk"
+    include: "arithmetic/train.smk"
+    include: "arithmetic/evaluate.smk"

@@ -12,6 +12,7 @@ from lmtune.core.models import MATERIALISED_MODELS_DIR, base_model_setting, pars
 from lmtune.cross import MATRIX_EXPERIMENTS
 from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
 from lmtune.pipeline.identity import result_compute, workflow_outputs
+from lmtune.pipeline.sharing import experiment_folder, forget_claims
 from lmtune.pipeline.slurm import check_partition
 
 CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
@@ -41,6 +42,8 @@ if TOP_LEVEL:
     # What the workflow makes; every other input is a source, its content part of a job's
     # identity (lmtune.pipeline.identity).
     workflow_outputs(config["results"], MATERIALISED_MODELS_DIR)
+    # The folders that earlier loads of a workflow in this process claimed are not this one's.
+    forget_claims()
 
 EXPERIMENTS = experiments(config)
 # Every output, log, benchmark and checkpoint lives under the config's results folder
@@ -126,6 +129,14 @@ wildcard_constraints:
     variant="[A-Za-z0-9_]+",
     run="[A-Za-z0-9]+",
     model_id="[A-Za-z0-9_]+",
+
+
+def experiment_results(name):
+    """The folder of an experiment's results, and whether this run makes them: in a study,
+    a branch whose settings for the experiment are those of an earlier run reads its
+    results from that run's folder (lmtune.pipeline.sharing) and defines none of its rules."""
+    folder = experiment_folder(config, name, ALL_EXPERIMENTS)
+    return folder, folder == f"{RESULTS}/{name}"
 
 
 # experiment -> its final outputs, each experiment's file adding its own.

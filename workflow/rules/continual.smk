@@ -6,11 +6,10 @@
 # its identity and the folder it writes in (its own, or one it shares) are
 # lmtune.pipeline.continual's.
 
-from lmtune import recipe
 from lmtune.continual.metrics import stage_names
 from lmtune.pipeline.continual import ContinualJobs
 
-CONTINUAL = f"{RESULTS}/continual"
+CONTINUAL, CONTINUAL_MADE_HERE = experiment_results("continual")
 CONTINUAL_JOBS = ContinualJobs(config, BASE_MODELS["continual"])
 
 
@@ -33,6 +32,12 @@ def phase_dir(strategy, seed, phase):
     return CONTINUAL_JOBS.phase_folder(strategy, int(seed), phase)
 
 
+def phase_model(strategy, seed, phase):
+    """A phase's trained model (a folder of a run that evaluates it otherwise may read it)."""
+    check_seed(seed)
+    return f"{CONTINUAL_JOBS.model_folder(strategy, int(seed), phase)}/model"
+
+
 def base_model_dir():
     """The folder of the base model's evaluations."""
     return CONTINUAL_JOBS.base_evaluation_folder()
@@ -49,8 +54,9 @@ def continual_data(domain):
 
 
 def train_tokens(domain):
-    """A domain's training token store (its blocks are cut at the phase's size as it loads)."""
-    return f"{continual_data(domain)}/tokens/{domain}/train"
+    """A domain's training token store (its blocks are cut at the phase's size as it loads):
+    a cap on the test side leaves it, and the phases that read it, shared."""
+    return f"{CONTINUAL_JOBS.train_data_folder(domain)}/tokens/{domain}/train"
 
 
 def phase_inputs(wildcards):
@@ -62,16 +68,21 @@ def phase_inputs(wildcards):
     order = continual_order()
     earlier = order[: order.index(phase)]
     return {
-        "model": f"{phase_dir(strategy, seed, earlier[-1])}/model" if earlier else BASE_MODELS["continual"],
+        "model": phase_model(strategy, seed, earlier[-1]) if earlier else BASE_MODELS["continual"],
         "tokens": train_tokens(phase),
         "earlier_tokens": [train_tokens(domain) for domain in CONTINUAL_JOBS.earlier_domains(strategy, phase)],
     }
 
 
 def continual_model(wildcards):
+    """The model of a folder of evaluations: the base model, an interpolated model, or a
+    phase's (<strategy>/seed<seed>/<phase>)."""
     if wildcards.model_dir == "base":
         return BASE_MODELS["continual"]
-    return f"{CONTINUAL}/{wildcards.model_dir}/model"
+    if wildcards.model_dir.startswith("interpolation/"):
+        return f"{CONTINUAL}/{wildcards.model_dir}/model"
+    strategy, seed, phase = wildcards.model_dir.split("/")
+    return phase_model(strategy, seed.removeprefix("seed"), phase)
 
 
 def eval_tokens(wildcards):
@@ -121,35 +132,30 @@ def run_metrics():
 def run_loss_logs():
     """((strategy, seed, phase), training loss file) of every phase of every run."""
     return [
-        ((strategy, seed, phase), f"{phase_dir(strategy, seed, phase)}/train_loss.csv")
+        ((strategy, seed, phase), f"{CONTINUAL_JOBS.model_folder(strategy, seed, phase)}/train_loss.csv")
         for strategy, seed in continual_runs()
         for phase in continual_order()
     ]
 
 
-# Weight interpolation (interpolation.smk): θ(α) between two models of one run, the
-# interpolation strategy's first seed: from the model after the second-last phase, and
-# from the base model, to the model after the last phase.
+# Weight interpolation (interpolation.smk): θ(α) between two models of one run
+# (ContinualJobs.interpolation_run and interpolation_curves say which).
 def interpolation_alphas():
     return config["continual"]["interpolation"]["alphas"]
 
 
 def interpolation_run():
     """(strategy, seed) of the run whose models are interpolated."""
-    strategy = config["continual"]["interpolation"]["strategy"]
-    recipe.strategy_settings(config, strategy)  # a strategy the config does not define is an error
-    return strategy, config["continual"]["seeds"][0]
+    return CONTINUAL_JOBS.interpolation_run()
 
 
 def interpolation_curves():
     """curve name -> (start, end): a phase's name or `base`."""
-    order = continual_order()
-    return {f"{start}_to_{order[-1]}": (start, order[-1]) for start in (order[-2], "base")}
+    return CONTINUAL_JOBS.interpolation_curves()
 
 
 def interpolation_dir(curve, alpha):
-    strategy, seed = interpolation_run()
-    return CONTINUAL_JOBS.interpolation_folder(strategy, seed, curve, *interpolation_curves()[curve], alpha)
+    return CONTINUAL_JOBS.interpolation_folder(curve, alpha)
 
 
 def interpolation_point_dir(point, strategy, seed):
@@ -163,7 +169,7 @@ def interpolation_inputs(wildcards):
         name: (
             BASE_MODELS["continual"]
             if point == "base"
-            else f"{interpolation_point_dir(point, wildcards.strategy, wildcards.seed)}/model"
+            else phase_model(wildcards.strategy, wildcards.seed, point)
         )
         for name, point in (("start", start), ("end", end))
     }
@@ -200,19 +206,21 @@ TARGETS["continual"] = [
 ]
 
 
-include: "continual/data.smk"
-include: "continual/train.smk"
-include: "continual/evaluate.smk"
-include: "continual/metrics.smk"
+# Made here unless an earlier run of the study makes the same; where this run makes the
+# experiment, each result is still the first maker's (CONTINUAL_JOBS).
+if CONTINUAL_MADE_HERE:
 
+    include: "continual/data.smk"
+    include: "continual/train.smk"
+    include: "continual/evaluate.smk"
+    include: "continual/metrics.smk"
 
-# Benchmark tasks through lm-evaluation-harness, where benchmarks.tasks lists any.
-if BENCHMARK_TASKS:
+    # Benchmark tasks through lm-evaluation-harness, where benchmarks.tasks lists any.
+    if BENCHMARK_TASKS:
 
-    include: "continual/benchmarks.smk"
+        include: "continual/benchmarks.smk"
 
+    # Weight interpolation and the forgetting-learning frontier, where alphas are set.
+    if interpolation_alphas():
 
-# Weight interpolation and the forgetting-learning frontier, where alphas are set.
-if interpolation_alphas():
-
-    include: "continual/interpolation.smk"
+        include: "continual/interpolation.smk"

@@ -2,6 +2,9 @@
 # that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
 
 
+from lmtune.pipeline.identity import job_identity
+from lmtune.pipeline.sharing import claim
+
 CROSS = f"{RESULTS}/cross"
 
 
@@ -32,7 +35,7 @@ def cross_models():
     if "continual" in EXPERIMENTS:
         strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
         for phase in continual_order():
-            add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
+            add(f"continual_{strategy}_seed{seed}_{phase}", "continual", phase_model(strategy, seed, phase))
         for domain in continual_order():
             base = models[base_ids[BASE_MODELS["continual"]]]
             base["evaluations"][f"continual_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
@@ -86,12 +89,20 @@ def cross_sets_to_evaluate(model_id):
     return {name: spec for name, spec in CROSS_SETS.items() if name not in shared}
 
 
+def cross_inputs_of(model_id):
+    """The model (with its adapter, where it has one), as the cross jobs load it."""
+    spec = CROSS_MODELS[model_id]
+    return {"model": spec["model"], **({"adapter": spec["adapter"]} if spec["adapter"] else {})}
+
+
 def cross_inputs(wildcards):
-    spec = CROSS_MODELS[wildcards.model_id]
-    inputs = {"model": spec["model"], "sets": [s["path"] for s in cross_sets_to_evaluate(wildcards.model_id).values()]}
-    if spec["adapter"]:
-        inputs["adapter"] = spec["adapter"]
-    return inputs
+    sets = cross_sets_to_evaluate(wildcards.model_id).values()
+    return {**cross_inputs_of(wildcards.model_id), "sets": [spec["path"] for spec in sets]}
+
+
+def cross_quantize_4bit(model_id):
+    # The arithmetic adapter was trained on a 4-bit base where the config says so.
+    return bool(CROSS_MODELS[model_id]["adapter"]) and config["arithmetic"]["lora"]["quantize_4bit"]
 
 
 def cross_computed_models():
@@ -99,30 +110,72 @@ def cross_computed_models():
     return [model_id for model_id in CROSS_MODELS if cross_sets_to_evaluate(model_id)]
 
 
+def claim_cross_file(rule, own, model_id, settings):
+    """This run's file of a cross job, or an earlier run's of the study that runs the same
+    job: the same rule on the same model and input files (every folder read is already its
+    first maker's, lmtune.pipeline.sharing) with the same settings (its rule's params)."""
+    identity = job_identity(rule, {"model_id": model_id, **settings}, cross_inputs_of(model_id))
+    return claim(identity, own)
+
+
+def claim_cross_files():
+    """model id -> its cross evaluation file; (model id, task) -> its benchmark file."""
+    evaluations = {
+        model_id: claim_cross_file(
+            "cross_evaluate",
+            f"{CROSS}/{model_id}.json",
+            model_id,
+            {
+                "sets": cross_sets_to_evaluate(model_id),
+                "quantize_4bit": cross_quantize_4bit(model_id),
+                "batch_size": CROSS_BATCH_SIZE,
+                "compute": COMPUTE,
+            },
+        )
+        for model_id in cross_computed_models()
+    }
+    benchmarks = {
+        (model_id, task): spec["benchmarks"].get(task)
+        or claim_cross_file(
+            "cross_benchmark",
+            f"{CROSS}/benchmarks/{model_id}/{task}.json",
+            model_id,
+            {
+                "task": BENCHMARK_TASKS[task].to_dict(),
+                "quantize_4bit": cross_quantize_4bit(model_id),
+                "batch_size": config["benchmarks"]["batch_size"],
+                "compute": COMPUTE,
+            },
+        )
+        for model_id, spec in CROSS_MODELS.items()
+        for task in BENCHMARK_TASKS
+    }
+    return evaluations, benchmarks
+
+
 def cross_matrix_inputs(wildcards):
     """Each model's own cross evaluation, and the evaluations it shares with other rules."""
     return {
-        "computed": [f"{CROSS}/{model_id}.json" for model_id in cross_computed_models()],
+        "computed": [CROSS_EVALUATION_FILES[model_id] for model_id in cross_computed_models()],
         "shared": [path for spec in CROSS_MODELS.values() for path in spec["evaluations"].values()],
     }
 
 
 def cross_benchmark_file(model_id, task):
-    """A model's figures on a benchmark task: the continual rule's, or its own job's."""
-    shared = CROSS_MODELS[model_id]["benchmarks"]
-    return shared.get(task, f"{CROSS}/benchmarks/{model_id}/{task}.json")
+    """A model's figures on a benchmark task: the continual rule's, or a cross job's."""
+    return CROSS_BENCHMARK_FILES[model_id, task]
 
 
 def cross_benchmark_inputs(wildcards):
-    spec = CROSS_MODELS[wildcards.model_id]
-    inputs = {"model": spec["model"], "task_files": BENCHMARK_TASKS[wildcards.task].files()}
-    if spec["adapter"]:
-        inputs["adapter"] = spec["adapter"]
-    return inputs
+    return {**cross_inputs_of(wildcards.model_id), "task_files": BENCHMARK_TASKS[wildcards.task].files()}
 
 
 CROSS_MODELS = cross_models()
 CROSS_SETS = cross_sets()
+# Blocks (and prompts) per forward pass of a cross evaluation.
+CROSS_BATCH_SIZE = 8
+# Claimed as the workflow loads (lmtune.pipeline.sharing).
+CROSS_EVALUATION_FILES, CROSS_BENCHMARK_FILES = claim_cross_files()
 TARGETS["cross"] = [
     f"{CROSS}/matrix.csv",
     f"{CROSS}/matrix.png",

@@ -5,7 +5,7 @@
 
 from lmtune import recipe
 
-INSTRUCT = f"{RESULTS}/instruct"
+INSTRUCT, INSTRUCT_MADE_HERE = experiment_results("instruct")
 INSTRUCT_SPLITS = ["train", "validation"]
 TARGETS["instruct"] = [f"{INSTRUCT}/metrics.json", f"{INSTRUCT}/export"]
 
@@ -39,7 +39,10 @@ def instruct_split_settings():
     return None if "validation" in data else {"validation_fraction": data["validation_fraction"], "seed": data["seed"]}
 
 
-include: "instruct/data.smk"
-include: "instruct/train.smk"
-include: "instruct/evaluate.smk"
-include: "instruct/export.smk"
+# Made here unless an earlier run of the study makes the same.
+if INSTRUCT_MADE_HERE:
+
+    include: "instruct/data.smk"
+    include: "instruct/train.smk"
+    include: "instruct/evaluate.smk"
+    include: "instruct/export.smk"

@@ -4,7 +4,7 @@
 
 from lmtune import recipe
 
-JAVA = f"{RESULTS}/java"
+JAVA, JAVA_MADE_HERE = experiment_results("java")
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
 TARGETS["java"] = [f"{JAVA}/metrics.json", f"{JAVA}/pass_at_k.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"]
@@ -37,6 +37,9 @@ def java_model(variant):
     return f"{JAVA}/stage2/{variant.removeprefix('stage2_')}/model"
 
 
-include: "java/data.smk"
-include: "java/train.smk"
-include: "java/evaluate.smk"
+# Made here unless an earlier run of the study makes the same.
+if JAVA_MADE_HERE:
+
+    include: "java/data.smk"
+    include: "java/train.smk"
+    include: "java/evaluate.smk"

@@ -4,16 +4,16 @@
 # A branch is this same workflow loaded as a Snakemake module under the branch's config
 # (the base's with the branch's settings), whose `results` is <results>/study/<branch>/:
 # one DAG plans the base and every branch, the base's own folder is the base branch (never
-# recomputed), and adding a value adds one folder of jobs. The materialised base models
+# recomputed), and each result is made once, in the folder of the first run that makes it
+# (lmtune.pipeline.sharing): a branch makes only what differs. The materialised base models
 # (resources/) stay the base workflow's, shared by every branch.
 
 import hashlib
 
 from snakemake.logging import logger
 
-from lmtune.study.headline import HEADLINES
+from lmtune.study.headline import metrics_file_in
 from lmtune.study.record import RUN_RECORD
-from lmtune.pipeline.continual import register_branch
 from lmtune.study.sweeps import (
     BASE_ID,
     NOT_RUN_SETTINGS,
@@ -89,8 +89,6 @@ def load_branch(branch, branch_config):
         check_config(branch_config)
     except ConfigError as exc:
         raise SweepError(f"sweeps: branch {branch.id}: {exc}") from None
-    # The branch's continual jobs compare themselves with the base run's.
-    register_branch(branch_config["results"], CONTINUAL_JOBS if "continual" in EXPERIMENTS else None)
     name = BRANCH_MODULE + hashlib.sha256(branch.id.encode()).hexdigest()[:10]
     workflow.module(
         name,
@@ -104,7 +102,6 @@ def load_branch(branch, branch_config):
         exclude_rules=["all", "prepare_base_model", "unplanned_target"],
         name_modifier=f"{name}_*",
     )(None)
-    return experiments(branch_config)
 
 
 def study_plot(setting):
@@ -117,15 +114,20 @@ def study_targets():
     return [f"{RESULTS}/study.csv", f"{RESULTS}/study.md", *map(study_plot, SWEPT)]
 
 
+def headline_files(own_config):
+    """experiment -> the file of its headline metrics, in the folder of the run of the
+    study that makes it (lmtune.pipeline.sharing)."""
+    return {
+        name: metrics_file_in(experiment_folder(own_config, name, ALL_EXPERIMENTS), name)
+        for name in experiments(own_config)
+    }
+
+
 def study_inputs(wildcards):
     """Each branch's run record (its whole run done) and headline metrics files."""
     return {
-        "records": [f"{branch_results(branch_id)}/{RUN_RECORD}" for branch_id in BRANCH_EXPERIMENTS],
-        "metrics": [
-            f"{branch_results(branch_id)}/{HEADLINES[name][0]}"
-            for branch_id, names in BRANCH_EXPERIMENTS.items()
-            for name in names
-        ],
+        "records": [f"{branch_results(branch_id)}/{RUN_RECORD}" for branch_id in BRANCH_HEADLINE_FILES],
+        "metrics": [path for files in BRANCH_HEADLINE_FILES.values() for path in files.values()],
     }
 
 
@@ -136,9 +138,10 @@ if TOP_LEVEL:
 
 BRANCH_CONFIGS = study_branches()
 BRANCHES = [branch for branch, _ in BRANCH_CONFIGS]
-BRANCH_EXPERIMENTS = {BASE_ID: EXPERIMENTS} if BRANCHES else {}
 for branch, own_config in BRANCH_CONFIGS[1:]:
-    BRANCH_EXPERIMENTS[branch.id] = load_branch(branch, own_config)
+    load_branch(branch, own_config)
+# branch id -> experiment -> its headline metrics file.
+BRANCH_HEADLINE_FILES = {branch.id: headline_files(own_config) for branch, own_config in BRANCH_CONFIGS}
 SWEPT = list(dict.fromkeys(path for branch in BRANCHES for path in branch.overrides))
 
 

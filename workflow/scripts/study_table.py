@@ -2,14 +2,14 @@
 and its change against the base), as CSV and Markdown; a figure per swept setting."""
 
 from lmtune.pipeline.jobs import start_job
-from lmtune.study.headline import headline_metrics
+from lmtune.study.headline import headline_metrics_of
 from lmtune.study.plots import plot_setting
 from lmtune.study.sweeps import Branch
 from lmtune.study.table import study_table, write_study_table
 
 log = start_job(snakemake)
 branches = [Branch(**branch) for branch in snakemake.params.branches]
-metrics = {branch_id: headline_metrics(folder) for branch_id, folder in snakemake.params.folders.items()}
+metrics = {branch_id: headline_metrics_of(files) for branch_id, files in snakemake.params.metrics_files.items()}
 base = snakemake.params.base
 table = study_table(base, branches, metrics)
 write_study_table(table, snakemake.output.table, snakemake.output.markdown)

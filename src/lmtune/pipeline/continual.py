@@ -9,11 +9,11 @@ so no setting can be read and left out of the comparison.
 Folders are shared by identity:
 - within a run, a strategy's phase that trains exactly as the sequential strategy's (and
   so did every phase before it) is that one, trained once, in `sequential/`;
-- in a study branch, a domain's split and blocks, the base model's evaluations, a phase
-  (its model, training loss and evaluations) and an interpolated model's evaluations
-  are the base run's, read from its folder, where the branch would make them from
-  exactly what the base makes them from (blocks of any size are cut from a domain's
-  token stores as a job loads them).
+- in a study, each result is in the folder of the first run that makes it
+  (lmtune.pipeline.sharing): a domain's token stores (the training side and the test side
+  apart, since a cap on the test side leaves the training side as it is), the base model's
+  evaluations, a phase (its model, training loss and evaluations) and an interpolated
+  model's evaluations. A run claims every folder as it loads.
 """
 
 from __future__ import annotations
@@ -21,19 +21,10 @@ from __future__ import annotations
 from functools import cache
 
 from lmtune import recipe
-from lmtune.continual.strategies import StrategyError
 from lmtune.core.models import base_model_setting
 from lmtune.core.sources import CorpusSpec, corpus_files
 from lmtune.pipeline.identity import is_source, job_identity, result_compute, source_digest
-
-# A study branch's results folder -> the base run's jobs, registered by the top level
-# before it loads the branch (each branch's rules then find their base here).
-_BASES: dict[str, "ContinualJobs"] = {}
-
-
-def register_branch(branch_results: str, base: "ContinualJobs | None") -> None:
-    if base is not None:
-        _BASES[branch_results] = base
+from lmtune.pipeline.sharing import claim, claimed
 
 
 class ContinualJobs:
@@ -42,7 +33,7 @@ class ContinualJobs:
         self.section = config["continual"]
         self.folder = f"{config['results']}/continual"
         self.base_model_folder = base_model_folder
-        self.base = _BASES.get(config["results"])
+        self._claim_folders()
 
     # What each job's script reads (its rule's params), besides its inputs.
 
@@ -109,6 +100,16 @@ class ContinualJobs:
         )
 
     @cache
+    def train_tokens(self, domain: str) -> str:
+        """The training side of tokens(domain): what the tokenize settings (a cap on the
+        test side) leave as it is."""
+        return job_identity(
+            "tokenize_split, training side",
+            {},
+            {"split": self.split(domain), "corpus": self.corpus(domain), "model": self.base_model()},
+        )
+
+    @cache
     def training(self, strategy: str, seed: int, phase: str) -> str:
         order = self.section["order"]
         earlier = order[: order.index(phase)]
@@ -119,8 +120,8 @@ class ContinualJobs:
             spec,
             {
                 "model": self.training(strategy, seed, earlier[-1]) if earlier else self.base_model(),
-                "tokens": self.tokens(phase),
-                "earlier_tokens": [self.tokens(domain) for domain in self.earlier_domains(strategy, phase)],
+                "tokens": self.train_tokens(phase),
+                "earlier_tokens": [self.train_tokens(domain) for domain in self.earlier_domains(strategy, phase)],
             },
         )
 
@@ -145,34 +146,49 @@ class ContinualJobs:
             {"start": self.point(strategy, seed, start), "end": self.point(strategy, seed, end)},
         )
 
-    # Folders: this run's own, or the base run's where the identities are equal.
+    # Folders: claimed for every result this run makes, as it loads; each is this run's
+    # own, or the folder of the first run that claimed the same identity.
 
-    def _same_in_base(self, identity, of_base) -> bool:
-        """Whether the base run has this job: `of_base(base)` its identity there (None
-        or a StrategyError where the base cannot make it)."""
-        if self.base is None:
-            return False
-        try:
-            return identity() == of_base(self.base)
-        except (StrategyError, KeyError, ValueError):
-            return False
+    def interpolation_run(self) -> tuple[str, int]:
+        """(strategy, seed) of the run whose models are interpolated: the interpolation
+        strategy's first seed."""
+        strategy = self.section["interpolation"]["strategy"]
+        recipe.strategy_settings(self.config, strategy)  # a strategy the config does not define is an error
+        return strategy, self.section["seeds"][0]
 
-    def base_runs_seed(self, seed: int) -> bool:
-        return self.base is not None and seed in self.base.section["seeds"]
+    def interpolation_curves(self) -> dict[str, tuple[str, str]]:
+        """curve name -> (start, end), a phase's name or `base`: from the model after the
+        second-last phase, and from the base model, to the model after the last phase."""
+        order = self.section["order"]
+        return {f"{start}_to_{order[-1]}": (start, order[-1]) for start in (order[-2], "base")}
 
-    def base_interpolates(self, strategy: str, seed: int, alpha: float) -> bool:
-        if self.base is None:
-            return False
-        interpolation = self.base.section["interpolation"]
-        run = (interpolation["strategy"], self.base.section["seeds"][0])
-        return alpha in interpolation["alphas"] and run == (strategy, seed)
+    def _claim_folders(self) -> None:
+        order = self.section["order"]
+        for domain in order:
+            claim(self.train_tokens(domain), self.folder)
+            claim(self.tokens(domain), self.folder)
+        claim(self.evaluation(self.base_model()), f"{self.folder}/base")
+        for strategy in self.section["strategies"]:
+            for seed in self.section["seeds"]:
+                for phase in order:
+                    own = f"{self.folder}/{self.phase_owner(strategy, seed, phase)}/seed{seed}/{phase}"
+                    claim(self.training(strategy, seed, phase), own)
+                    claim(self.evaluation(self.training(strategy, seed, phase)), own)
+        if self.section["interpolation"]["alphas"]:
+            strategy, seed = self.interpolation_run()
+            for curve, (start, end) in self.interpolation_curves().items():
+                for alpha in self.section["interpolation"]["alphas"]:
+                    own = f"{self.folder}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
+                    claim(self.evaluation(self.interpolated(strategy, seed, start, end, alpha)), own)
 
     def data_folder(self, domain: str) -> str:
-        """The folder of a domain's split (data/) and token stores (tokens/): the base's
-        where its token stores are these (their identity holds the split's)."""
-        if self._same_in_base(lambda: self.tokens(domain), lambda base: base.tokens(domain)):
-            return self.base.data_folder(domain)
-        return self.folder
+        """The folder of a domain's split (data/) and token stores (tokens/) whose test
+        side the evaluations read (their identity holds the split's)."""
+        return claimed(self.tokens(domain))
+
+    def train_data_folder(self, domain: str) -> str:
+        """The folder whose token stores' training side the phases read."""
+        return claimed(self.train_tokens(domain))
 
     def phase_owner(self, strategy: str, seed: int, phase: str) -> str:
         """The strategy whose folder holds this phase: "sequential" where it trains exactly
@@ -181,28 +197,22 @@ class ContinualJobs:
         same = self.training(strategy, seed, phase) == self.training("sequential", seed, phase)
         return "sequential" if same else strategy
 
+    def model_folder(self, strategy: str, seed: int, phase: str) -> str:
+        """The folder of a phase's model and training loss: a run whose evaluations differ
+        (a cap on the test side) still reads the model it would train from its first maker."""
+        return claimed(self.training(strategy, seed, phase))
+
     def phase_folder(self, strategy: str, seed: int, phase: str) -> str:
-        """A phase's model, training loss and evaluations (eval/<domain>.json)."""
-        if self.base_runs_seed(seed) and self._same_in_base(
-            lambda: self.evaluation(self.training(strategy, seed, phase)),
-            lambda base: base.evaluation(base.training(strategy, seed, phase)),
-        ):
-            return self.base.phase_folder(strategy, seed, phase)
-        return f"{self.folder}/{self.phase_owner(strategy, seed, phase)}/seed{seed}/{phase}"
+        """The folder of a phase's evaluations (eval/<domain>.json, benchmarks/); where
+        its model is too (model_folder) unless its first maker evaluates it otherwise."""
+        return claimed(self.evaluation(self.training(strategy, seed, phase)))
 
     def base_evaluation_folder(self) -> str:
         """The base model's evaluations (eval/<domain>.json)."""
-        if self._same_in_base(
-            lambda: self.evaluation(self.base_model()), lambda base: base.evaluation(base.base_model())
-        ):
-            return self.base.base_evaluation_folder()
-        return f"{self.folder}/base"
+        return claimed(self.evaluation(self.base_model()))
 
-    def interpolation_folder(self, strategy: str, seed: int, curve: str, start: str, end: str, alpha: float) -> str:
+    def interpolation_folder(self, curve: str, alpha: float) -> str:
         """An interpolated model's evaluations (eval/<domain>.json)."""
-        if self.base_interpolates(strategy, seed, alpha) and self._same_in_base(
-            lambda: self.evaluation(self.interpolated(strategy, seed, start, end, alpha)),
-            lambda base: base.evaluation(base.interpolated(strategy, seed, start, end, alpha)),
-        ):
-            return self.base.interpolation_folder(strategy, seed, curve, start, end, alpha)
-        return f"{self.folder}/interpolation/{strategy}/seed{seed}/{curve}/alpha{alpha:g}"
+        strategy, seed = self.interpolation_run()
+        start, end = self.interpolation_curves()[curve]
+        return claimed(self.evaluation(self.interpolated(strategy, seed, start, end, alpha)))

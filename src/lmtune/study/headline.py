@@ -74,9 +74,19 @@ HEADLINES = {
 
 def headline_metrics(results: str | Path) -> dict[str, float | None]:
     """Every headline metric of a results folder, for the experiments it has files of."""
+    files = {name: Path(results) / file for name, (file, _) in HEADLINES.items()}
+    return headline_metrics_of({name: path for name, path in files.items() if path.exists()})
+
+
+def headline_metrics_of(files: dict[str, str | Path]) -> dict[str, float | None]:
+    """Every headline metric of a run whose experiments' metrics files are `files`
+    (experiment -> file; in a study, a file may lie in another run's folder)."""
     metrics = {}
-    for file, headline in HEADLINES.values():
-        path = Path(results) / file
-        if path.exists():
-            metrics.update(headline(json.loads(path.read_text())))
+    for name, path in files.items():
+        metrics.update(HEADLINES[name][1](json.loads(Path(path).read_text())))
     return metrics
+
+
+def metrics_file_in(experiment_folder: str, experiment: str) -> str:
+    """Where an experiment's headline metrics file lies in a folder of its results."""
+    return str(Path(experiment_folder) / Path(HEADLINES[experiment][0]).relative_to(experiment))

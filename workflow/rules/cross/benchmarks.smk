@@ -19,10 +19,9 @@ rule cross_benchmark:
     resources:
         **job_resources("evaluation"),
     params:
+        # As claim_cross_files has them: the job's identity in a study.
         task=lambda wildcards: BENCHMARK_TASKS[wildcards.task].to_dict(),
-        # The arithmetic adapter was trained on a 4-bit base where the config says so.
-        quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
-        and config["arithmetic"]["lora"]["quantize_4bit"],
+        quantize_4bit=lambda wildcards: cross_quantize_4bit(wildcards.model_id),
         batch_size=config["benchmarks"]["batch_size"],
         compute=COMPUTE,
     script:

@@ -16,11 +16,10 @@ rule cross_evaluate:
     resources:
         **job_resources("evaluation"),
     params:
+        # As claim_cross_files has them: the job's identity in a study.
         sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
-        # The arithmetic adapter was trained on a 4-bit base where the config says so.
-        quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
-        and config["arithmetic"]["lora"]["quantize_4bit"],
-        batch_size=8,
+        quantize_4bit=lambda wildcards: cross_quantize_4bit(wildcards.model_id),
+        batch_size=CROSS_BATCH_SIZE,
         compute=COMPUTE,
     script:
         "../../scripts/cross_evaluate.py"

@@ -47,7 +47,7 @@ if BRANCHES:
             ENV
         params:
             branches=[{"id": branch.id, "overrides": branch.overrides} for branch in BRANCHES],
-            folders={branch.id: branch_results(branch.id) for branch in BRANCHES},
+            metrics_files=BRANCH_HEADLINE_FILES,
             base=overlay({setting: setting_value(config, setting) for setting in SWEPT}),
             settings=SWEPT,
         script:
