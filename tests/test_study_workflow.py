@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -98,28 +99,54 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
     assert not (folder / "continual/base").exists(), "the base model's evaluations are the base's"
 
 
+@pytest.mark.slow
+def test_a_capped_branch_evaluates_on_its_own_stores_as_a_plain_run_with_the_cap(tmp_path):
+    """A cap on the test side (continual.split.max_test_tokens): the branch tokenizes
+    again and evaluates every model on its capped stores, trains nothing (the training side
+    is the base's), and its figures are those of a plain run with the cap."""
+    workdir, plain = tmp_path / "study", tmp_path / "plain"
+    workdir.mkdir(), plain.mkdir()
+    base = small_continual_config()
+    cap = {"continual": {**base["continual"], "split": {**base["continual"]["split"], "max_test_tokens": 300}}}
+    write_config(workdir, base)
+    run_snakemake(workdir)
+    write_config(workdir, {**base, "sweeps": {"settings": {"continual.split.max_test_tokens": [300]}}})
+    [branch] = branch_jobs(planned_jobs(run_snakemake(workdir, "-n").stdout)).values()
+    assert "train_phase" not in branch and branch["evaluate_continual_model"] == 3, branch
+    run_snakemake(workdir)
+    write_config(plain, {**base, **cap})
+    run_snakemake(plain)
+    [folder] = (workdir / "results/study").iterdir()
+    for model in ["base", "sequential/seed0/A", "sequential/seed0/B"]:
+        for domain in "AB":
+            evaluation = f"continual/{model}/eval/{domain}.json"
+            capped = json.loads((folder / evaluation).read_text())
+            assert capped == json.loads((plain / "results" / evaluation).read_text()), evaluation
+            assert capped != json.loads((workdir / "results" / evaluation).read_text()), evaluation
+
+
 @pytest.mark.parametrize(
-    ("setting", "value", "own_trainings", "own_base_evaluations", "own_interpolations", "own_blocks"),
+    ("setting", "value", "own_trainings", "own_evaluations", "own_interpolations", "own_blocks"),
     [
         # Only EWC's phase B is the branch's own; the interpolated sequential run is the base's.
-        ("continual.strategies.ewc.weight", 5.0, 1, 0, 0, 0),
-        ("continual.phases.B.learning_rate", 3.0e-4, 2, 0, 2, 0),  # phase A is the base's, both phase B's own
-        ("continual.interpolation.alphas", [0.5, 0.25], 0, 0, 2, 0),  # the new α's points only
-        ("continual.split.test_fraction", 0.2, 3, 1, 2, 2),  # other data: nothing is the base's
-        # A cap on the test side: the branch's own token stores, evaluated there (the stores
-        # are made by one job per domain, so the phases that read the training side train again).
-        ("continual.split.max_test_tokens", 300, 3, 1, 2, 2),
+        ("continual.strategies.ewc.weight", 5.0, 1, 1, 0, 0),
+        ("continual.phases.B.learning_rate", 3.0e-4, 2, 4, 2, 0),  # phase A is the base's, both phase B's own
+        ("continual.interpolation.alphas", [0.5, 0.25], 0, 2, 2, 0),  # the new α's points only
+        ("continual.split.test_fraction", 0.2, 3, 6, 2, 2),  # other data: nothing is the base's
+        # A cap on the test side: the branch's own token stores, every model evaluated on
+        # them; the training side is the base's, and so is every phase's model.
+        ("continual.split.max_test_tokens", 300, 0, 6, 2, 2),
         # The top-level seed: no continual job reads it (a phase is seeded by its run's
         # seed, the split by its own), so every continual job is the base's (it was
         # retrained while sharing compared settings by hand, erring towards not sharing).
         ("seed", 1, 0, 0, 0, 0),
         # Blocks of another size (B's to train on, A's for EWC's Fisher): cut at load
         # from the base's token stores, nothing tokenized again.
-        ("continual.phases.B.block_size", 16, 2, 0, 2, 0),
+        ("continual.phases.B.block_size", 16, 2, 4, 2, 0),
     ],
 )
 def test_a_branch_trains_and_evaluates_only_what_its_setting_changes(
-    tmp_path, setting, value, own_trainings, own_base_evaluations, own_interpolations, own_blocks
+    tmp_path, setting, value, own_trainings, own_evaluations, own_interpolations, own_blocks
 ):
     config = small_continual_config()
     config["continual"]["strategies"]["ewc"] = tiny_config()["continual"]["strategies"]["ewc"]
@@ -132,12 +159,85 @@ def test_a_branch_trains_and_evaluates_only_what_its_setting_changes(
     branch = {rule.split("_", 2)[2]: count for rule, count in jobs.items() if rule.startswith("branch_")}
     assert branch.get("train_phase", 0) == own_trainings, jobs
     assert branch.get("interpolate_weights", 0) == own_interpolations, jobs
-    own_evaluations = own_trainings + own_base_evaluations + own_interpolations
     assert branch.get("evaluate_continual_model", 0) == own_evaluations, jobs
     # The base's token stores: both sides of A and of B, one tokenization per domain.
     assert (jobs["split_corpus"], branch.get("split_corpus", 0)) == (2, 2 if own_blocks else 0), jobs
     assert branch.get("tokenize_split", 0) == own_blocks, jobs
     assert jobs["tokenize_split"] == 2, jobs
+
+
+def rules_of(experiment: str) -> set[str]:
+    """The rules an experiment's stage files define (workflow/rules/<experiment>/)."""
+    from conftest import REPO
+
+    return {
+        name
+        for path in (REPO / "workflow/rules" / experiment).glob("*.smk")
+        for name in re.findall(r"^rule (\w+):", path.read_text(), re.MULTILINE)
+    }
+
+
+def branch_jobs(jobs: dict[str, int]) -> dict[str, dict[str, int]]:
+    """branch rule prefix -> rule -> planned jobs."""
+    branches: dict[str, dict[str, int]] = {}
+    for rule, count in jobs.items():
+        if rule.startswith("branch_"):
+            _, digest, name = rule.split("_", 2)
+            branches.setdefault(digest, {})[name] = count
+    return branches
+
+
+# A setting of each experiment but continual's (test_a_branch_trains_and_evaluates_only_
+# what_its_setting_changes): what a branch of it plans of that experiment, and its own cross
+# evaluations (of its models that the setting changes).
+EXPERIMENT_BRANCHES = {
+    # The whole arithmetic experiment: its data, adapter, answers, scores.
+    "arithmetic": ("arithmetic.lora.r", 4, lambda base: base, 1),
+    # Stage 2 only: the corpus, stage 1 and the held-out LM evaluations are the base's.
+    "java": (
+        "java.instructions.train_pairs",
+        6,
+        lambda base: {
+            rule: count
+            for rule, count in base.items()
+            if rule not in {"prepare_java_corpus", "tokenize_java_corpus", "train_java_autoregressive", "evaluate_java_lm"}
+        },
+        2,
+    ),
+    "instruct": ("instruct.max_length", 48, lambda base: base, 0),
+}
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENT_BRANCHES)
+def test_a_branch_of_one_experiments_settings_plans_only_what_differs_from_the_base(tmp_path, experiment):
+    """Every experiment of the branch but the one whose setting changes is the base's:
+    its jobs are planned once, for the base; the cross matrix evaluates again only the
+    models the setting changes."""
+    setting, value, own_of, own_cross_evaluations = EXPERIMENT_BRANCHES[experiment]
+    write_config(tmp_path, {**tiny_config(), "sweeps": {"settings": {setting: [value]}}})
+    jobs = planned_jobs(run_snakemake(tmp_path, "-n").stdout)
+    [branch] = branch_jobs(jobs).values()
+    base_of_experiment = {rule: count for rule, count in jobs.items() if rule in rules_of(experiment)}
+    expected = own_of(base_of_experiment) | {"record_run": 1}
+    if own_cross_evaluations:
+        expected |= {"cross_evaluate": own_cross_evaluations, "cross_matrix": 1}
+    assert branch == expected, jobs
+
+
+def test_two_branches_that_make_the_same_thing_make_it_once(tmp_path):
+    """A grid of an arithmetic setting and an instruct one: both branches with the new
+    arithmetic setting make the same arithmetic results, planned once, in the folder of
+    the first; each makes its own instruct results."""
+    config = tiny_config()
+    del config["continual"], config["java"]
+    config["sweeps"] = {"mode": "grid", "settings": {"arithmetic.lora.r": [4], "instruct.max_length": [48, 56]}}
+    write_config(tmp_path, config)
+    jobs = planned_jobs(run_snakemake(tmp_path, "-n").stdout)
+    branches = branch_jobs(jobs)
+    assert len(branches) == 2, jobs
+    trainings = sorted(branch.get("train_lora", 0) for branch in branches.values())
+    assert trainings == [0, 1], jobs
+    assert [branch.get("train_instruct", 0) for branch in branches.values()] == [1, 1], jobs
 
 
 def test_a_branch_that_sets_a_whole_section_gets_the_schema_defaults_the_base_has(tmp_path):

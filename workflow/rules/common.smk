@@ -131,11 +131,12 @@ wildcard_constraints:
     model_id="[A-Za-z0-9_]+",
 
 
-def experiment_results(name):
-    """The folder of an experiment's results, and whether this run makes them: in a study,
-    a branch whose settings for the experiment are those of an earlier run reads its
-    results from that run's folder (lmtune.pipeline.sharing) and defines none of its rules."""
-    folder = experiment_folder(config, name, ALL_EXPERIMENTS)
+def experiment_results(name, leave_out=()):
+    """The folder of an experiment's results (those not made of the settings `leave_out`
+    of its section), and whether this run makes them: in a study, a branch whose settings
+    for them are those of an earlier run reads them from that run's folder
+    (lmtune.pipeline.sharing)."""
+    folder = experiment_folder(config, name, ALL_EXPERIMENTS, leave_out)
     return folder, folder == f"{RESULTS}/{name}"
 
 

@@ -166,11 +166,7 @@ def interpolation_point_dir(point, strategy, seed):
 def interpolation_inputs(wildcards):
     start, end = interpolation_curves()[wildcards.curve]
     return {
-        name: (
-            BASE_MODELS["continual"]
-            if point == "base"
-            else phase_model(wildcards.strategy, wildcards.seed, point)
-        )
+        name: (BASE_MODELS["continual"] if point == "base" else phase_model(wildcards.strategy, wildcards.seed, point))
         for name, point in (("start", start), ("end", end))
     }
 

@@ -55,7 +55,7 @@ def cross_models():
             add(f"java_{variant}", "java", java_model(variant))
         for variant in JAVA_LM_VARIANTS:
             model_id = base_ids[BASE_MODELS["java"]] if variant == "base" else f"java_{variant}"
-            models[model_id]["evaluations"]["java_held_out"] = f"{JAVA}/heldout_lm/{variant}.json"
+            models[model_id]["evaluations"]["java_held_out"] = f"{JAVA_STAGE1}/heldout_lm/{variant}.json"
     return models
 
 
@@ -79,7 +79,7 @@ def cross_sets():
         }
     if "java" in EXPERIMENTS:
         block = config["java"]["evaluation"]["block_size"]
-        sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
+        sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA_STAGE1}/corpus/test.jsonl", "block_size": block}
     return sets
 
 
@@ -176,10 +176,23 @@ CROSS_SETS = cross_sets()
 CROSS_BATCH_SIZE = 8
 # Claimed as the workflow loads (lmtune.pipeline.sharing).
 CROSS_EVALUATION_FILES, CROSS_BENCHMARK_FILES = claim_cross_files()
+# The tables of the matrix: made of their rules' inputs (each file already the first
+# maker's) and params, as their rules (cross/) declare them.
+CROSS_TABLES = claim(
+    job_identity(
+        "cross tables",
+        {"models": CROSS_MODELS, "computed": cross_computed_models(), "sets": list(CROSS_SETS)},
+        {
+            "computed": CROSS_EVALUATION_FILES,
+            "benchmarks": {"/".join(key): path for key, path in CROSS_BENCHMARK_FILES.items()},
+        },
+    ),
+    CROSS,
+)
 TARGETS["cross"] = [
-    f"{CROSS}/matrix.csv",
-    f"{CROSS}/matrix.png",
-    *([f"{CROSS}/benchmarks.csv"] if BENCHMARK_TASKS else []),
+    f"{CROSS_TABLES}/matrix.csv",
+    f"{CROSS_TABLES}/matrix.png",
+    *([f"{CROSS_TABLES}/benchmarks.csv"] if BENCHMARK_TASKS else []),
 ]
 
 

@@ -5,6 +5,10 @@
 from lmtune import recipe
 
 JAVA, JAVA_MADE_HERE = experiment_results("java")
+# Stage 1 (the corpus and its tokens, the stage-1 model, the held-out LM evaluations) is
+# not made of stage 2's settings: a branch that changes only those reads stage 1 from the
+# first run that makes it. Its rules write in JAVA; what reads stage 1 reads JAVA_STAGE1.
+JAVA_STAGE1, _ = experiment_results("java", leave_out=("instructions", "instruct_runs", "generation", "sandbox"))
 JAVA_TEST_SPLITS = ["test", "test_unseen_words"]
 JAVA_LM_VARIANTS = ["base", "stage1"]
 TARGETS["java"] = [f"{JAVA}/metrics.json", f"{JAVA}/pass_at_k.json", f"{JAVA}/examples.md", f"{JAVA}/accuracy.png"]
@@ -33,7 +37,7 @@ def java_model(variant):
     if variant == "base":
         return BASE_MODELS["java"]
     if variant == "stage1":
-        return f"{JAVA}/stage1/model"
+        return f"{JAVA_STAGE1}/stage1/model"
     return f"{JAVA}/stage2/{variant.removeprefix('stage2_')}/model"
 
 

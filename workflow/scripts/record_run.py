@@ -10,6 +10,6 @@ from lmtune.study.record import read_benchmarks, rule_times, write_run_record
 
 log = start_job(snakemake)
 results = Path(snakemake.output.record).parent
-path = write_run_record(results, snakemake.params.config, repo=snakemake.params.repo)
+path = write_run_record(results, snakemake.params.config, snakemake.params.repo, snakemake.params.metrics_files)
 atomic.write_text(snakemake.output.times, rule_times(read_benchmarks(results / "benchmarks")).to_csv(index=False))
 log.info("wrote %s", path)

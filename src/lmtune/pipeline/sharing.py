@@ -40,20 +40,22 @@ def claimed(identity: str) -> str:
 NOT_RESULT_SETTINGS = ("sweeps", "tracking", "results", "experiments", "resources")
 
 
-def experiment_identity(config: dict, experiment: str, experiments: tuple[str, ...]) -> str:
+def experiment_identity(config: dict, experiment: str, experiments: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> str:
     """An experiment's results as one identity: every setting of the config but the other
-    experiments' sections and NOT_RESULT_SETTINGS. Any other setting counts, read by the
-    experiment or not: at worst a branch makes again what it could have shared, never
-    shares what differs."""
+    experiments' sections and NOT_RESULT_SETTINGS (and `leave_out`, settings of the
+    experiment's section that the results in question are not made of). Any other setting
+    counts, read by the experiment or not: at worst a branch makes again what it could
+    have shared, never shares what differs."""
     settings = {
         key: value
         for key, value in config.items()
         if key not in NOT_RESULT_SETTINGS and (key == experiment or key not in experiments)
     }
-    return job_identity(f"experiment {experiment}", settings, {})
+    settings[experiment] = {key: value for key, value in config[experiment].items() if key not in leave_out}
+    return job_identity(f"experiment {experiment}", {"settings": settings, "leaving out": list(leave_out)}, {})
 
 
-def experiment_folder(config: dict, experiment: str, experiments: tuple[str, ...]) -> str:
-    """The folder of an experiment's results: this run's own, or the first earlier run's
-    that makes exactly the same (its settings the same)."""
-    return claim(experiment_identity(config, experiment, experiments), f"{config['results']}/{experiment}")
+def experiment_folder(config: dict, experiment: str, experiments: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> str:
+    """The folder of an experiment's results (those not made of `leave_out`): this run's
+    own, or the first earlier run's that makes exactly the same (its settings the same)."""
+    return claim(experiment_identity(config, experiment, experiments, leave_out), f"{config['results']}/{experiment}")

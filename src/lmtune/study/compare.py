@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmtune.core.errors import LmtuneError
-from lmtune.study.headline import headline_metrics
+from lmtune.study.headline import headline_metrics, headline_metrics_of
 from lmtune.study.record import RUN_RECORD
 from lmtune.study.sweeps import flat_settings
 from lmtune.study.table import DELTA, delta
@@ -58,7 +58,8 @@ def compare_folders(folders: list[str | Path]) -> "pd.DataFrame":
         if not folder.is_dir():
             raise CompareError(f"{folder} is not a folder")
         records.append(read_run_record(folder))
-        metrics.append(headline_metrics(folder))
+        files = (records[-1] or {}).get("metrics_files")
+        metrics.append(headline_metrics_of({name: folder / path for name, path in files.items()}) if files else headline_metrics(folder))
         if records[-1] is None and not metrics[-1]:
             raise CompareError(f"{folder} has neither {RUN_RECORD} nor any experiment's metrics: is it a results folder?")
 

@@ -140,12 +140,15 @@ def machine() -> dict:
 # --- the record --------------------------------------------------------------------------
 
 
-def run_record(results: str | Path, config: dict, repo: str | Path = ".") -> dict:
-    """The record of the results folder `results`, made by `config` from the code at `repo`."""
+def run_record(results: str | Path, config: dict, repo: str | Path = ".", metrics_files: dict | None = None) -> dict:
+    """The record of the results folder `results`, made by `config` from the code at `repo`;
+    `metrics_files`: experiment -> its headline metrics file, relative to `results` (in a
+    study, a branch reads what an earlier run made from that run's folder)."""
     benchmarks = Path(results) / BENCHMARKS
     return {
         "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
+        "metrics_files": metrics_files or {},
         "code": {**git_state(repo), "lmtune_source": code_version()["lmtune"]},
         "packages": package_versions(),
         "machine": machine(),
@@ -153,8 +156,8 @@ def run_record(results: str | Path, config: dict, repo: str | Path = ".") -> dic
     }
 
 
-def write_run_record(results: str | Path, config: dict, repo: str | Path = ".") -> Path:
+def write_run_record(results: str | Path, config: dict, repo: str | Path = ".", metrics_files: dict | None = None) -> Path:
     """Write `<results>/run.json` and return its path."""
     path = Path(results) / RUN_RECORD
-    atomic.write_json(path, run_record(results, config, repo))
+    atomic.write_json(path, run_record(results, config, repo, metrics_files))
     return path

@@ -53,7 +53,7 @@ rule generate_java_code:
 rule score_java:
     input:
         generations=expand(f"{JAVA}/generations/{{variant}}.jsonl", variant=java_variants()),
-        lm_evals=expand(f"{JAVA}/heldout_lm/{{variant}}.json", variant=JAVA_LM_VARIANTS),
+        lm_evals=expand(f"{JAVA_STAGE1}/heldout_lm/{{variant}}.json", variant=JAVA_LM_VARIANTS),
     output:
         scored=expand(f"{JAVA}/scored/{{variant}}.jsonl", variant=java_variants()),
         metrics=f"{JAVA}/metrics.json",

@@ -26,7 +26,7 @@ rule train_java_autoregressive:
 
 rule train_java_instruct:
     input:
-        model=f"{JAVA}/stage1/model",
+        model=java_model("stage1"),
         tokens=f"{JAVA}/tokens/tasks_train",
     output:
         model=directory(f"{JAVA}/stage2/{{run}}/model"),

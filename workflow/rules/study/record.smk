@@ -19,6 +19,7 @@ rule record_run:
     params:
         config=RUN_SETTINGS,
         repo=workflow.basedir,
+        metrics_files={name: os.path.relpath(path, RESULTS) for name, path in headline_files(config).items()},
     script:
         "../../scripts/record_run.py"
 
