@@ -191,8 +191,9 @@ def branch_jobs(jobs: dict[str, int]) -> dict[str, dict[str, int]]:
 # what_its_setting_changes): what a branch of it plans of that experiment, and its own cross
 # evaluations (of its models that the setting changes).
 EXPERIMENT_BRANCHES = {
-    # The whole arithmetic experiment: its data, adapter, answers, scores.
-    "arithmetic": ("arithmetic.lora.r", 4, lambda base: base, 1),
+    # The adapter, the answers, the scores; the data (and so every other model's cross
+    # evaluation on it) is the base's.
+    "arithmetic": ("arithmetic.lora.r", 4, lambda base: {r: n for r, n in base.items() if r != "generate_arithmetic_data"}, 1),
     # Stage 2 only: the corpus, stage 1 and the held-out LM evaluations are the base's.
     "java": (
         "java.instructions.train_pairs",

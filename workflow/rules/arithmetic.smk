@@ -3,6 +3,10 @@
 from lmtune import recipe
 
 ARITHMETIC, ARITHMETIC_MADE_HERE = experiment_results("arithmetic")
+# The generated data is made of arithmetic.data alone: a branch that changes the adapter,
+# its training or the generation reads it from the first run that makes it. Its rule
+# writes in ARITHMETIC; what reads the data reads ARITHMETIC_DATA.
+ARITHMETIC_DATA, _ = experiment_results("arithmetic", leave_out=("base_model", "lora", "training", "generation"))
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
 ARITHMETIC_VARIANTS = ["base", "lora"]
 # Between an arithmetic prompt and its answer, in training and in the cross evaluation.
@@ -13,7 +17,7 @@ TARGETS["arithmetic"] = [f"{ARITHMETIC}/metrics.json", f"{ARITHMETIC}/error_by_t
 def arithmetic_generation_inputs(wildcards):
     inputs = {
         "model": BASE_MODELS["arithmetic"],
-        "prompts": [f"{ARITHMETIC}/data/{name}.jsonl" for name in ARITHMETIC_EVAL_SETS],
+        "prompts": [f"{ARITHMETIC_DATA}/data/{name}.jsonl" for name in ARITHMETIC_EVAL_SETS],
     }
     if wildcards.variant == "lora":
         inputs["adapter"] = f"{ARITHMETIC}/adapter"

@@ -74,7 +74,7 @@ def cross_sets():
     if "arithmetic" in EXPERIMENTS:
         sets["arithmetic_held_out"] = {
             "kind": "instructions",
-            "path": f"{ARITHMETIC}/data/eval_held_out.jsonl",
+            "path": f"{ARITHMETIC_DATA}/data/eval_held_out.jsonl",
             "separator": ARITHMETIC_SEPARATOR,
         }
     if "java" in EXPERIMENTS:

@@ -4,7 +4,7 @@ its input model and data, in as many data-parallel processes as it asks for."""
 from lmtune.core.adapters import unused_libraries
 from lmtune.core.distributed import run_data_parallel
 from lmtune.core.process import leave_out
-from lmtune.pipeline.jobs import job_identity, start_job
+from lmtune.pipeline.jobs import checkpoint_key, start_job
 from lmtune.recipe import TrainingSpec, train
 
 log = start_job(snakemake)
@@ -19,7 +19,7 @@ summary = run_data_parallel(
     snakemake.output.loss_log,
     snakemake.params.checkpoint_dir,
     snakemake.input.get("earlier_tokens", []),
-    job_identity(snakemake),
+    checkpoint_key(snakemake),
     processes=spec.processes,
     device=spec.device,
     threads_per_process=max(1, snakemake.threads // spec.processes),

@@ -279,7 +279,7 @@ def train_causal_lm(
 
     `name` says which run this is in error messages. `identity` holds what decides the
     result that this function cannot see (the job's settings, the content hashes of the
-    model and data it was given: lmtune.pipeline.jobs.job_identity); with the arguments here and
+    model and data it was given: lmtune.pipeline.jobs.checkpoint_key); with the arguments here and
     the code version it makes the fingerprint a checkpoint must match to be resumed.
 
     `group_by_length` batches examples of similar length (the dataset's `length`

@@ -99,9 +99,10 @@ def job_model(snakemake):
     return model, load_tokenizer(snakemake.input.model)
 
 
-def job_identity(snakemake) -> dict:
-    """What Snakemake gives a training job that decides its result: its rule, wildcards and
-    params, and the content hash of every input (model and data folders)."""
+def checkpoint_key(snakemake) -> dict:
+    """What a checkpoint of a training job must match to be resumed, of what Snakemake gives
+    the job: its rule, wildcards and params, and the content hash of every input (model and
+    data folders)."""
 
     def hashes(value):
         return [content_hash(item) for item in value] if isinstance(value, list) else content_hash(value)

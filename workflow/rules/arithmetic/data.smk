@@ -18,7 +18,7 @@ rule generate_arithmetic_data:
 
 rule tokenize_arithmetic:
     input:
-        examples=f"{ARITHMETIC}/data/train.jsonl",
+        examples=f"{ARITHMETIC_DATA}/data/train.jsonl",
         model=BASE_MODELS["arithmetic"],
     output:
         directory(f"{ARITHMETIC}/tokens/train"),
