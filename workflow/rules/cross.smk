@@ -1,83 +1,22 @@
-# The cross-experiment matrix: each final model on each experiment's held-out set. A pair
-# that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
+# The cross-experiment matrix: each final model on each experiment's held-out set, as the
+# experiments' rules files add them (CROSS_MATRIX). A pair that another rule already
+# evaluates is read from its file.
+
+from lmtune.cross import MatrixPlan
 
 
 CROSS = f"{RESULTS}/cross"
 
 
-def cross_models():
-    """model id -> {"model": folder, "adapter": folder or None, "base": base id,
-    "evaluations": {set name: file}, "benchmarks": {task: file}}, where `evaluations`
-    names the sets another rule already evaluates that model on (evaluate_continual_model,
-    evaluate_java_lm: the same blocks and batch size), and `benchmarks` the benchmark
-    tasks (benchmark_continual_model), so that the matrix reads them rather than computing
-    them again."""
-    base_ids = {}
-    for experiment in CROSS_EXPERIMENTS:
-        base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
-    models = {
-        base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}, "benchmarks": {}}
-        for folder, base_id in base_ids.items()
-    }
-
-    def add(model_id, experiment, folder, adapter=None):
-        models[model_id] = {
-            "model": folder,
-            "adapter": adapter,
-            "base": base_ids[BASE_MODELS[experiment]],
-            "evaluations": {},
-            "benchmarks": {},
-        }
-
-    if "continual" in EXPERIMENTS:
-        strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
-        for phase in continual_order():
-            add(f"continual_{strategy}_seed{seed}_{phase}", "continual", f"{phase_dir(strategy, seed, phase)}/model")
-        for domain in continual_order():
-            base = models[base_ids[BASE_MODELS["continual"]]]
-            base["evaluations"][f"continual_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
-            for phase in continual_order():
-                evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
-                evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
-        continual_base = models[base_ids[BASE_MODELS["continual"]]]
-        for task in BENCHMARK_TASKS:
-            continual_base["benchmarks"][task] = f"{base_model_dir()}/benchmarks/{task}.json"
-            for phase in continual_order():
-                benchmarks = models[f"continual_{strategy}_seed{seed}_{phase}"]["benchmarks"]
-                benchmarks[task] = f"{phase_dir(strategy, seed, phase)}/benchmarks/{task}.json"
-    if "arithmetic" in EXPERIMENTS:
-        add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
-    if "java" in EXPERIMENTS:
-        for variant in java_variants()[1:]:
-            add(f"java_{variant}", "java", java_model(variant))
-        for variant in JAVA_LM_VARIANTS:
-            model_id = base_ids[BASE_MODELS["java"]] if variant == "base" else f"java_{variant}"
-            models[model_id]["evaluations"]["java_held_out"] = f"{JAVA}/heldout_lm/{variant}.json"
-    return models
-
-
-def cross_sets():
-    """set name -> how to read and tokenize it (lmtune.cross.load_evaluation_set)."""
-    sets = {}
-    if "continual" in EXPERIMENTS:
-        block = config["continual"]["evaluation"]["block_size"]
-        for domain in continual_order():
-            sets[f"continual_{domain}"] = {
-                "kind": "split",
-                "path": f"{continual_data(domain)}/data/{domain}/split.json",
-                "block_size": block,
-                "max_tokens": config["continual"]["split"].get("max_test_tokens"),
-            }
-    if "arithmetic" in EXPERIMENTS:
-        sets["arithmetic_held_out"] = {
-            "kind": "instructions",
-            "path": f"{ARITHMETIC}/data/eval_held_out.jsonl",
-            "separator": ARITHMETIC_SEPARATOR,
-        }
-    if "java" in EXPERIMENTS:
-        block = config["java"]["evaluation"]["block_size"]
-        sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA}/corpus/test.jsonl", "block_size": block}
-    return sets
+def cross_matrix_plan():
+    """Each experiment's final models and held-out sets, as its rules file adds them
+    (CROSS_MATRIX), in the experiments' order (lmtune.cross.MatrixPlan)."""
+    plan = MatrixPlan({name: BASE_MODELS[name] for name in CROSS_EXPERIMENTS})
+    for name in CROSS_EXPERIMENTS:
+        if name not in CROSS_MATRIX:
+            raise ValueError(f"experiment {name!r} is in the cross matrix, but its rules file adds nothing to CROSS_MATRIX")
+        CROSS_MATRIX[name](plan)
+    return plan
 
 
 def cross_sets_to_evaluate(model_id):
@@ -121,8 +60,9 @@ def cross_benchmark_inputs(wildcards):
     return inputs
 
 
-CROSS_MODELS = cross_models()
-CROSS_SETS = cross_sets()
+CROSS_PLAN = cross_matrix_plan()
+CROSS_MODELS = CROSS_PLAN.models
+CROSS_SETS = CROSS_PLAN.sets
 TARGETS["cross"] = [
     f"{CROSS}/matrix.csv",
     f"{CROSS}/matrix.png",

@@ -11,7 +11,7 @@ import hashlib
 
 from snakemake.logging import logger
 
-from lmtune.study.headline import HEADLINES
+from lmtune.experiments import registry as experiment_registry
 from lmtune.study.record import RUN_RECORD
 from lmtune.pipeline.continual import register_branch
 from lmtune.study.sweeps import (
@@ -122,7 +122,7 @@ def study_inputs(wildcards):
     return {
         "records": [f"{branch_results(branch_id)}/{RUN_RECORD}" for branch_id in BRANCH_EXPERIMENTS],
         "metrics": [
-            f"{branch_results(branch_id)}/{HEADLINES[name][0]}"
+            f"{branch_results(branch_id)}/{experiment_registry()[name].metrics_file}"
             for branch_id, names in BRANCH_EXPERIMENTS.items()
             for name in names
         ],

@@ -20,9 +20,8 @@ rule cross_benchmark:
         **job_resources("evaluation"),
     params:
         task=lambda wildcards: BENCHMARK_TASKS[wildcards.task].to_dict(),
-        # The arithmetic adapter was trained on a 4-bit base where the config says so.
-        quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
-        and config["arithmetic"]["lora"]["quantize_4bit"],
+        # An adapter trained on a 4-bit base is loaded on one.
+        quantize_4bit=lambda wildcards: wildcards.model_id in CROSS_PLAN.quantized,
         batch_size=config["benchmarks"]["batch_size"],
         compute=COMPUTE,
     script:

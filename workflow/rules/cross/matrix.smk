@@ -17,9 +17,8 @@ rule cross_evaluate:
         **job_resources("evaluation"),
     params:
         sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
-        # The arithmetic adapter was trained on a 4-bit base where the config says so.
-        quantize_4bit=lambda wildcards: bool(CROSS_MODELS[wildcards.model_id]["adapter"])
-        and config["arithmetic"]["lora"]["quantize_4bit"],
+        # An adapter trained on a 4-bit base is loaded on one.
+        quantize_4bit=lambda wildcards: wildcards.model_id in CROSS_PLAN.quantized,
         batch_size=8,
         compute=COMPUTE,
     script:
