@@ -14,19 +14,15 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from lmtune.arithmetic.experiment import arithmetic_lora
-from lmtune.continual.experiment import continual_phase, earlier_domains, phase_strategy, strategy_settings
 from lmtune.continual.strategies import strategy
-from lmtune.core.training_spec import OBJECTIVES, Adapter, TrainingSpec, lora_adapter
+from lmtune.core.training_spec import OBJECTIVES, Adapter, TrainingSpec, lora_adapter  # noqa: F401
 from lmtune.experiments import registry
-from lmtune.instruct.experiment import instruct
-from lmtune.java.experiment import java_autoregressive, java_instruct
 
-__all__ = [  # the experiments' builders, as the rules and lmtune.pipeline call them
-    "Adapter", "TrainingSpec", "arithmetic_lora", "continual_phase", "earlier_domains", "instruct",
-    "java_autoregressive", "java_instruct", "lora_adapter", "phase_strategy", "planned_specs", "strategy_settings",
-    "train",
-]
+# The experiments' builders, named here as the rules and lmtune.pipeline call them.
+from lmtune.arithmetic.experiment import arithmetic_lora  # noqa: F401, E402
+from lmtune.continual.experiment import continual_phase, earlier_domains, phase_strategy, strategy_settings  # noqa: F401, E402
+from lmtune.instruct.experiment import instruct  # noqa: F401, E402
+from lmtune.java.experiment import java_autoregressive, java_instruct  # noqa: F401, E402
 
 log = logging.getLogger(__name__)
 
