@@ -20,7 +20,6 @@ def arithmetic_generation_inputs(wildcards):
     return inputs
 
 
-
 def arithmetic_cross_matrix(matrix):
     """The LoRA model (on a 4-bit base where it trained on one), and the held-out prompts,
     scored on their reference answers."""

@@ -200,7 +200,6 @@ TARGETS["continual"] = [
 ]
 
 
-
 def continual_cross_matrix(matrix):
     """The first strategy's model after each phase (its first seed), and each domain's
     test side; the base model's and the phases' evaluations and benchmarks are this

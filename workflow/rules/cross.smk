@@ -4,7 +4,6 @@
 
 from lmtune.cross import MatrixPlan
 
-
 CROSS = f"{RESULTS}/cross"
 
 
@@ -14,7 +13,9 @@ def cross_matrix_plan():
     plan = MatrixPlan({name: BASE_MODELS[name] for name in CROSS_EXPERIMENTS})
     for name in CROSS_EXPERIMENTS:
         if name not in CROSS_MATRIX:
-            raise ValueError(f"experiment {name!r} is in the cross matrix, but its rules file adds nothing to CROSS_MATRIX")
+            raise ValueError(
+                f"experiment {name!r} is in the cross matrix, but its rules file adds nothing to CROSS_MATRIX"
+            )
         CROSS_MATRIX[name](plan)
     return plan
 

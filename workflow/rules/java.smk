@@ -37,7 +37,6 @@ def java_model(variant):
     return f"{JAVA}/stage2/{variant.removeprefix('stage2_')}/model"
 
 
-
 def java_cross_matrix(matrix):
     """Stage 1 and each stage-2 model, and the held-out snippets, on which
     evaluate_java_lm already evaluates the base model and stage 1."""
