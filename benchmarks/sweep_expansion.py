@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from lmtune.core.schema import coerce_to_schema
+from lmtune.experiments import config_schema
 from lmtune.study.sweeps import expand_sweep, resolved_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = config_schema()
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     coerce_to_schema(base, schema)
     median, best, branches = timed(lambda: expand_sweep(GRID, base, schema), args.repeats)

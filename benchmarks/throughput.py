@@ -89,9 +89,11 @@ class Stage:
 
 def validated(config: dict) -> dict:
     """The config with the schema's defaults filled in, as the workflow sees it."""
-    from snakemake.utils import validate
+    from lmtune.core.schema import check_schema, fill_defaults
+    from lmtune.experiments import config_schema
 
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    check_schema(config, config_schema())
+    fill_defaults(config, config_schema())
     return config
 
 
@@ -101,11 +103,11 @@ def config_stages(config: dict) -> list[Stage]:
     planned = experiments(config)
     first_strategy = next(iter(config["continual"]["strategies"])) if "continual" in planned else None
     stages = []
-    for key, spec in recipe.planned_specs(config, planned).items():
-        if key.startswith("continual.") and not key.endswith(f"(strategy {first_strategy})"):
-            continue
-        experiment = key.split(".")[0]
-        stages.append(Stage(key, spec, base_model_setting(config, experiment)))
+    for experiment, specs in recipe.planned_specs(config, planned).items():
+        for key, spec in specs.items():
+            if key.startswith("continual.") and not key.endswith(f"(strategy {first_strategy})"):
+                continue
+            stages.append(Stage(key, spec, base_model_setting(config, experiment)))
     return stages
 
 

@@ -15,10 +15,11 @@ import yaml
 from conftest import REPO, planned_jobs, run_snakemake, tiny_config, write_config
 from lmtune.continual.metrics import benchmark_metrics, metrics_report, summarise_runs
 from lmtune.core.benchmarks import BenchmarkError, BenchmarkTask, benchmark_tasks, check_benchmarks, known_task_names
-from lmtune.core.schema import ConfigError, check_schema, fill_defaults, load_schema
+from lmtune.core.schema import ConfigError, check_schema, fill_defaults
+from lmtune.experiments import config_schema
 from lmtune.core.sources import hub_unreachable
 
-SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
+SCHEMA = config_schema()
 
 
 def write_tasks(folder: Path) -> dict[str, str]:

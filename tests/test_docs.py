@@ -17,6 +17,7 @@ import pytest
 from conftest import REPO
 from lmtune import docs
 from lmtune.core.schema import CONFIG_SCHEMA, load_schema
+from lmtune.experiments import config_schema
 
 README_MOST_LINES = 150
 # JSON schema keywords the config schema uses. Anything else in a schema node is a typo or
@@ -45,8 +46,8 @@ def test_the_readme_is_a_front_page():
 
 
 def test_every_setting_has_a_description():
-    missing = docs.missing_descriptions(load_schema(CONFIG_SCHEMA))
-    assert not missing, f"settings without a description in {CONFIG_SCHEMA.name}: {missing}"
+    missing = docs.missing_descriptions(config_schema())
+    assert not missing, f"settings without a description in {CONFIG_SCHEMA.name} or an experiment's schema.yaml: {missing}"
 
 
 def test_the_schema_holds_only_schema_keywords():
@@ -65,7 +66,7 @@ def test_the_schema_holds_only_schema_keywords():
                 elif key not in ("default", "enum"):  # values, not schemas
                     walk(value, [*path, key])
 
-    walk(load_schema(CONFIG_SCHEMA), [])
+    walk(config_schema(), [])
     assert not wrong, wrong
 
 
@@ -77,7 +78,7 @@ def test_the_reference_shows_every_setting_the_tiny_setting_sets():
     reference = docs.config_reference()
     config = yaml.safe_load((REPO / ".test" / "config.yaml").read_text(encoding="utf-8"))
     named = {"domains", "phases", "strategies", "instruct_runs", "settings"}
-    block_rows = {row.path for rows in docs.blocks(load_schema(CONFIG_SCHEMA)).values() for row in rows}
+    block_rows = {row.path for rows in docs.blocks(config_schema()).values() for row in rows}
     missing = []
 
     def walk(value, path):

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from lmtune.core.fingerprint import ContentCache, content_hash
-from lmtune.core.schema import CONFIG_SCHEMA, fill_defaults, load_schema
+from lmtune.core.schema import fill_defaults
+from lmtune.experiments import config_schema
 from lmtune.pipeline.continual import ContinualJobs
 from lmtune.pipeline.sharing import forget_claims
 
@@ -182,7 +183,7 @@ def test_a_made_folder_changed_in_place_reruns_exactly_the_jobs_that_read_it(tin
 
 def continual_config(**changes) -> dict:
     config = tiny_config()
-    fill_defaults(config, load_schema(CONFIG_SCHEMA))
+    fill_defaults(config, config_schema())
     for path, value in changes.items():
         section = config
         *parents, key = path.split(".")

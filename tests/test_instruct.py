@@ -120,13 +120,10 @@ def test_a_named_record_format_reads_every_record_as_that_format(tmp_path):
 
 
 def test_the_config_schema_offers_the_record_formats_the_reader_reads():
-    import yaml
-
+    from lmtune.experiments import config_schema
     from lmtune.instruct.data import AUTO, RECORD_FORMATS
 
-    from conftest import REPO
-
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = config_schema()
     setting = schema["properties"]["instruct"]["properties"]["data"]["properties"]["format"]
     assert setting["enum"] == [AUTO, *RECORD_FORMATS] and setting["default"] == AUTO
 

@@ -19,15 +19,19 @@ from lmtune.core.training import TrainSettings
 @pytest.fixture
 def config():
     """The tiny setting with its schema defaults filled in, as the workflow sees it."""
-    from snakemake.utils import validate
+    from lmtune.core.schema import check_schema, fill_defaults
+    from lmtune.experiments import config_schema
 
     config = tiny_config()
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    check_schema(config, config_schema())
+    fill_defaults(config, config_schema())
     return config
 
 
 def test_a_spec_survives_the_round_trip_through_the_jobs_params(config):
-    for spec in recipe.planned_specs(config, ["continual", "arithmetic", "java", "instruct"]).values():
+    specs = recipe.planned_specs(config, ["continual", "arithmetic", "java", "instruct"])
+    assert list(specs) == ["continual", "arithmetic", "java", "instruct"] and all(specs.values())
+    for spec in (spec for own in specs.values() for spec in own.values()):
         assert recipe.TrainingSpec.from_dict(spec.to_dict()) == spec
         assert recipe.TrainingSpec.from_dict(spec.to_dict()).to_dict() == spec.to_dict()
 

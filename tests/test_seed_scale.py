@@ -79,16 +79,19 @@ def test_the_overlay_caps_every_training_and_points_at_the_models(seed_models, t
     job the plan holds has a max_steps cap and every experiment its random model."""
     import yaml
 
+    from lmtune.core.schema import check_schema, fill_defaults
+    from lmtune.experiments import config_schema
     from lmtune.recipe import planned_specs
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import update_config
 
     models = {name: seed_models / "models" / name for name in gpu_check.MODELS}
     for scale in ("gpu", "cpu"):
         config = yaml.safe_load((REPO / "config.yaml").read_text())
         for layer in (yaml.safe_load(gpu_check.SEED_CONFIG.read_text()), gpu_check.overlay(models, scale)):
             update_config(config, layer)
-        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # and fill in the defaults
-        specs = planned_specs(config, ["continual", "arithmetic", "java"])
+        check_schema(config, config_schema())
+        fill_defaults(config, config_schema())
+        specs = {key: spec for own in planned_specs(config, ["continual", "arithmetic", "java"]).values() for key, spec in own.items()}
         assert specs and all(0 < spec.optimisation.max_steps <= 30 for spec in specs.values()), specs
         assert specs["arithmetic.training"].quantized  # the seed's QLoRA, on the CPU too
         assert config["arithmetic"]["base_model"]["source"].endswith("mistral-7b-instruct-v0.2")

@@ -15,7 +15,8 @@ import yaml
 
 from conftest import REPO
 from lmtune.arithmetic.scoring import score
-from lmtune.core.schema import CONFIG_SCHEMA, coerce_to_schema, fill_defaults, load_schema
+from lmtune.core.schema import coerce_to_schema, fill_defaults
+from lmtune.experiments import config_schema
 from lmtune.continual.metrics import metrics_report, stage_names, summarise_runs
 from lmtune.core import atomic
 from lmtune.java.tasks import score_generations
@@ -44,7 +45,7 @@ RANK = "arithmetic.lora.r"
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return config_schema()
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +272,7 @@ def test_a_branch_that_runs_what_the_base_or_another_branch_runs_is_one_of_its_r
     ]
     configs = {branch.id: resolved_config(base, branch, schema) for branch in branches}
     for config in configs.values():
-        fill_defaults(config, load_schema(CONFIG_SCHEMA))
+        fill_defaults(config, config_schema())
     distinct = distinct_branches(branches, configs)
     assert [(b.id, b.repeats) for b in distinct] == [
         ("base", ["interpolation.strategy=sequential"]), ("B.learning_rate=3e-4,interpolation.strategy=sequential", []),

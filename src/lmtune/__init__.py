@@ -5,10 +5,12 @@ Its layers, each importing only from those below it (tests/test_layers.py):
   models and adapters (`models`, `adapters`), token blocks and completions (`blocks`,
   `completions`), training and its resume fingerprint (`training`, `fingerprint`),
   evaluation and generation, files written whole (`atomic`), the OS sandbox (`sandbox`).
-- one package per experiment: `lmtune.continual` (its strategies are plug-ins),
+- one package per experiment, each a plug-in that declares itself in its `experiment`
+  module (`lmtune.core.declaration`): `lmtune.continual` (its strategies are plug-ins too),
   `lmtune.arithmetic`, `lmtune.java`, `lmtune.instruct`;
-- what spans them: `lmtune.config` (the checks at workflow load), `lmtune.recipe`
-  (every training job described once), `lmtune.cross` (the cross-experiment matrix);
+- what spans them: `lmtune.experiments` (their registry), `lmtune.config` (the checks at
+  workflow load), `lmtune.recipe` (every training job, and running one), `lmtune.cross`
+  (the cross-experiment matrix);
 - `lmtune.study`: many runs of one config, compared;
 - `lmtune.pipeline`: the code that knows Snakemake (job start, library-code hashes, SLURM);
 - `lmtune.cli`: the `lmtune` command.

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmtune.core.benchmarks import BenchmarkError, benchmark_tasks, check_benchmarks
+from lmtune.core.benchmarks import BenchmarkError, check_benchmarks
 from lmtune.core.compute import check_compute_plan
-from lmtune.core.sources import check_corpus, hub_unreachable
-from lmtune.core.errors import CorpusError, LmtuneError, TrainingError, missing
+from lmtune.core.sources import hub_unreachable
+from lmtune.core.errors import LmtuneError, TrainingError
 from lmtune.core.distributed import check_fsdp, check_parallel
-from lmtune.core.models import (
-    MATERIALISED_MODELS_DIR,
-    base_model_setting,
-    check_compute,
-    check_hub_model,
-    check_liger_kernel,
-    parse_source,
-)
-from lmtune.continual.strategies import StrategyError, check_strategy
+from lmtune.core.models import MATERIALISED_MODELS_DIR, check_compute, check_hub_model, check_liger_kernel, parse_source
 from lmtune.core.schema import ConfigError
 from lmtune.core.training import check_warmup
+from lmtune.experiments import registry
 
-
-EXPERIMENTS = ("continual", "arithmetic", "java", "instruct")
+# Every experiment, in order (lmtune.experiments).
+EXPERIMENTS = tuple(registry())
 
 
 def experiments(config: dict) -> list[str]:
@@ -32,42 +25,11 @@ def experiments(config: dict) -> list[str]:
     return list(config.get("experiments") or [name for name in EXPERIMENTS if name in config])
 
 
-def check_continual(section: dict, workdir: Path = Path(".")) -> None:
-    domains, order, phases = section["domains"], section["order"], section["phases"]
-    for name, settings in section.get("strategies", {}).items():
-        try:
-            check_strategy(name, settings)
-        except StrategyError as exc:
-            raise ConfigError(str(exc)) from None
-    for domain in order:
-        if domain not in domains:
-            raise ConfigError(
-                f"continual.order names domain {domain!r}, which is not in continual.domains "
-                f"({', '.join(domains)})"
-            )
-        if domain not in phases:
-            raise ConfigError(f"continual.phases has no entry for domain {domain!r} of continual.order")
-    for domain, spec in domains.items():
-        try:
-            # Quick checks only on a large corpus (lmtune.core.sources.check_corpus); the
-            # split job reads it whole, before any tokenization.
-            check_corpus(spec["corpus"], workdir)
-        except CorpusError as exc:
-            raise ConfigError(f"continual.domains.{domain}.corpus: {exc}") from None
-
-
-def check_benchmark_settings(config: dict, planned: list[str], workdir: Path) -> None:
+def check_benchmark_settings(config: dict, workdir: Path) -> None:
     try:
         check_benchmarks(config["benchmarks"], hub_unreachable, workdir / ".snakemake" / "lmtune")
     except BenchmarkError as exc:
         raise ConfigError(str(exc)) from None
-    if "continual" in planned:
-        # A task's figures are named as a domain's are (forgetting_<name>, ...).
-        for index, name in enumerate(benchmark_tasks(config["benchmarks"])):
-            if name in config["continual"]["domains"]:
-                raise ConfigError(
-                    f"benchmarks.tasks[{index}].task: task {name!r} has the name of a continual domain; rename one"
-                )
 
 
 def check_results_folder(results: str, workdir: Path, checkout: Path) -> None:
@@ -107,13 +69,14 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
                 check_hub_model(source.location)
         except LmtuneError as exc:
             raise ConfigError(f"{key}: {exc}") from None
-    if "continual" in planned:
-        check_continual(config["continual"], workdir)
+    for name in planned:
+        registry()[name].check(config, workdir)
     if config.get("benchmarks", {}).get("tasks"):
-        check_benchmark_settings(config, planned, workdir)
+        check_benchmark_settings(config, workdir)
     from lmtune.recipe import planned_specs  # the recipes read the strategies checked above
 
-    specs = planned_specs(config, planned)
+    specs_by_experiment = planned_specs(config, planned)
+    specs = {key: spec for own in specs_by_experiment.values() for key, spec in own.items()}
     compute = config["compute"]
     try:
         if compute["processes"] > 1 or compute["fsdp"]:
@@ -125,7 +88,7 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
             if not compute["jobs_run_here"]:
                 check_fsdp(compute["fsdp"], compute["device"])
         check_liger_kernel(compute["liger_kernel"], compute["device"], here=compute["jobs_run_here"])
-        check_compute_plan(config, specs, workdir)  # torch.compile's compiler, each model in the GPU's memory
+        check_compute_plan(config, specs_by_experiment, workdir)  # torch.compile's compiler, each model in the GPU's memory
     except LmtuneError as exc:
         raise ConfigError(str(exc)) from None
     for key, spec in specs.items():
@@ -134,142 +97,3 @@ def check_config(config: dict, workdir: Path = Path(".")) -> None:
                 check_warmup(spec.optimisation.warmup_steps, spec.optimisation.max_steps)
             except TrainingError as exc:
                 raise ConfigError(f"{key}: {exc}") from None
-    if "arithmetic" in planned:
-        check_arithmetic(config["arithmetic"]["data"])
-    if "java" in planned:
-        check_java(config["java"], workdir)
-    if "instruct" in planned:
-        check_instruct(config, workdir)
-
-
-def check_arithmetic(data: dict) -> None:
-    low, high = data["target_range"]
-    add_low, add_high = data["addend_range"]
-    if not 0 < low <= high:
-        raise ConfigError(f"arithmetic.data.target_range must be [low, high] with 0 < low <= high, got {[low, high]}")
-    if not 0 < add_low <= add_high:
-        raise ConfigError(f"arithmetic.data.addend_range must be [low, high] with 0 < low <= high, got {[add_low, add_high]}")
-    if low < add_low:
-        raise ConfigError(f"arithmetic.data.target_range starts at {low}, below the smallest addend {add_low}")
-    if data["held_out_targets"] >= high - low + 1:
-        raise ConfigError(
-            f"arithmetic.data.held_out_targets ({data['held_out_targets']}) leaves no target in "
-            f"target_range {[low, high]} to train on"
-        )
-
-
-def check_java(section: dict, workdir: Path = Path(".")) -> None:
-    from lmtune.java.tasks import FAMILIES
-
-    from lmtune.java.corpus import jdk_source_zip, read_source
-
-    corpus = section["corpus"]
-    for source in corpus["sources"]:
-        path = workdir / source
-        if source == "jdk":
-            if jdk_source_zip() is None:
-                raise ConfigError("java.corpus.sources names 'jdk', but this JDK has no lib/src.zip (Debian: openjdk-17-source)")
-        elif not path.exists():
-            raise ConfigError(f"java.corpus.sources: {source} {missing(path)}")
-        elif path.suffix == ".jsonl":  # cheap to read whole: a broken line is named now, not when its job runs
-            try:
-                if not read_source(str(path)):
-                    raise CorpusError(f"{source} holds no snippet")
-            except (CorpusError, OSError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"java.corpus.sources: {exc}") from None
-        elif path.suffix == ".zip":
-            import zipfile
-
-            if not zipfile.is_zipfile(path):
-                raise ConfigError(f"java.corpus.sources: {source} is not a readable .zip archive")
-    if corpus["min_chars"] > corpus["max_chars"]:
-        raise ConfigError(f"java.corpus: min_chars ({corpus['min_chars']}) is above max_chars ({corpus['max_chars']})")
-    for family in section["instructions"].get("families") or []:
-        if family not in FAMILIES:
-            raise ConfigError(f"java.instructions.families: unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    check_java_sampling(section["generation"])
-
-
-def check_java_sampling(generation: dict) -> None:
-    """Greedy decoding gives one answer: more samples, or a top_p, need a temperature; and
-    pass@k needs k samples at least."""
-    samples, temperature, top_p = generation["samples"], generation["temperature"], generation["top_p"]
-    if temperature == 0 and samples > 1:
-        raise ConfigError(
-            f"java.generation.samples is {samples}, but temperature 0 is greedy decoding, the same answer each time: "
-            "set java.generation.temperature above 0 (e.g. 0.8), or samples to 1"
-        )
-    if temperature == 0 and top_p < 1:
-        raise ConfigError(
-            f"java.generation.top_p ({top_p}) applies only to sampling, and temperature 0 is greedy decoding: "
-            "set top_p to 1, or a temperature above 0"
-        )
-    above = [k for k in generation["pass_at_k"] if k > samples]
-    if above:
-        raise ConfigError(
-            f"java.generation.pass_at_k: k = {', '.join(map(str, above))} is above java.generation.samples ({samples}); "
-            "pass@k needs k <= n"
-        )
-
-
-def check_instruct(config: dict, workdir: Path = Path(".")) -> None:
-    """The data files read (every record checked: a bad one is named by file, line and
-    field before any job runs), the split leaves examples on both sides, both files have
-    one shape, chat data has a chat template where the model folder is there to ask,
-    and packing has a CUDA device."""
-    from lmtune.instruct.data import Conversation, read_examples, split_examples
-
-    section = config["instruct"]
-    data = section["data"]
-    examples = {}
-    for part in ("train", "validation"):
-        if part in data:
-            try:
-                examples[part] = read_examples(workdir / data[part], data["format"])
-            except LmtuneError as exc:
-                raise ConfigError(f"instruct.data.{part}: {exc}") from None
-    if "validation" not in examples:
-        try:
-            split_examples(examples["train"], data["validation_fraction"], data["seed"])
-        except LmtuneError as exc:
-            raise ConfigError(f"instruct.data.validation_fraction: {exc}") from None
-    chat = {part: isinstance(found[0], Conversation) for part, found in examples.items()}
-    if len(set(chat.values())) > 1:
-        raise ConfigError(
-            "instruct.data: train and validation differ in shape ("
-            + ", ".join(f"{part}: {'chat' if is_chat else 'prompt/completion'}" for part, is_chat in chat.items())
-            + ")"
-        )
-    source = parse_source(base_model_setting(config, "instruct")["source"])
-    folder = workdir / source.location
-    if chat["train"] and source.kind == "folder" and folder.is_dir() and not has_chat_template(folder):
-        raise ConfigError(
-            f"instruct.data.train is chat data (messages), but the tokenizer of {source.location} has no chat "
-            "template; use prompt/completion data, or a model whose tokenizer has one"
-        )
-    if section["packing"]:
-        device = config["compute"]["device"]
-        if device == "auto" and config["compute"]["jobs_run_here"]:
-            from lmtune.core.models import resolve_device
-
-            device = resolve_device(device).type
-        if device != "cuda":
-            raise ConfigError(
-                f"instruct.packing needs compute.device cuda (it is {config['compute']['device']}"
-                + (f", here {device}" if config["compute"]["device"] == "auto" else "")
-                + "); on a CPU batches are grouped by length: set packing to false"
-            )
-
-
-def has_chat_template(folder: Path) -> bool:
-    """Whether a transformers model folder's tokenizer has a chat template, from its files
-    (transformers 5 writes chat_template.jinja; older folders keep it in tokenizer_config.json)."""
-    import json
-
-    if (folder / "chat_template.jinja").is_file():
-        return True
-    config_file = folder / "tokenizer_config.json"
-    try:
-        return bool(json.loads(config_file.read_text(encoding="utf-8")).get("chat_template"))
-    except (OSError, ValueError):
-        return False

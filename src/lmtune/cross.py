@@ -16,15 +16,70 @@ from typing import TYPE_CHECKING
 
 from lmtune.continual.corpus import read_corpus, split_paragraphs
 from lmtune.core.jsonl import read_jsonl
+from lmtune.experiments import registry
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
 
-# The experiments whose final models and held-out sets make up the matrix: the instruct
-# experiment's data is the user's, not a benchmark of the project.
-MATRIX_EXPERIMENTS = ("continual", "arithmetic", "java")
+# The experiments whose final models and held-out sets make up the matrix, in order (each
+# declares whether it is: lmtune.core.declaration).
+MATRIX_EXPERIMENTS = tuple(name for name, experiment in registry().items() if experiment.in_cross_matrix)
+
+
+class MatrixPlan:
+    """The matrix's models and held-out sets, as each experiment's rules file adds its own
+    (CROSS_MATRIX in workflow/rules/common.smk), in the experiments' order.
+
+    `models`: model id -> {"model": folder, "adapter": folder or None, "base": base id,
+    "evaluations": {set name: file}, "benchmarks": {task: file}}, where `evaluations` names
+    the sets another rule already evaluates that model on (the same blocks and batch
+    size) and `benchmarks` the benchmark tasks another rule runs on it, so that the matrix
+    reads them rather than computing them again; the experiments' base models come first,
+    one id per distinct folder (`base`, then `base_<experiment>`). `sets`: set name -> how
+    to read and tokenize it (load_evaluation_set). `quantized`: the models whose adapter
+    trained on a 4-bit base, loaded so."""
+
+    def __init__(self, base_models: dict[str, str]):
+        """base_models: experiment -> its base model's folder, for each experiment in the matrix."""
+        ids: dict[str, str] = {}
+        for experiment, folder in base_models.items():
+            ids.setdefault(folder, "base" if not ids else f"base_{experiment}")
+        self._base_of = {experiment: ids[folder] for experiment, folder in base_models.items()}
+        self.models = {base_id: self._entry(folder, None, base_id) for folder, base_id in ids.items()}
+        self.sets: dict[str, dict] = {}
+        self.quantized: set[str] = set()
+
+    @staticmethod
+    def _entry(folder: str, adapter: str | None, base_id: str) -> dict:
+        return {"model": folder, "adapter": adapter, "base": base_id, "evaluations": {}, "benchmarks": {}}
+
+    def base_id(self, experiment: str) -> str:
+        """The id of the experiment's base model."""
+        return self._base_of[experiment]
+
+    def add_model(self, model_id: str, experiment: str, folder: str, adapter: str | None = None, quantize_4bit: bool = False) -> None:
+        """A final model of `experiment`: a model folder, or an adapter on it."""
+        if model_id in self.models:
+            raise ValueError(f"the cross matrix has a model {model_id!r} already")
+        self.models[model_id] = self._entry(folder, adapter, self.base_id(experiment))
+        if adapter and quantize_4bit:
+            self.quantized.add(model_id)
+
+    def add_set(self, name: str, spec: dict) -> None:
+        """A held-out set (load_evaluation_set's `spec`)."""
+        if name in self.sets:
+            raise ValueError(f"the cross matrix has a set {name!r} already")
+        self.sets[name] = spec
+
+    def shared_evaluation(self, model_id: str, set_name: str, path: str) -> None:
+        """Another rule's evaluation of the model on the set (its file), read, not computed again."""
+        self.models[model_id]["evaluations"][set_name] = path
+
+    def shared_benchmark(self, model_id: str, task: str, path: str) -> None:
+        """Another rule's result of the model on a benchmark task (its file)."""
+        self.models[model_id]["benchmarks"][task] = path
 
 
 def load_evaluation_set(spec: dict, tokenizer):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmtune.core.schema import CONFIG_SCHEMA, load_schema
+from lmtune.experiments import config_schema
 
 REPO = CONFIG_SCHEMA.parents[2]
 BENCHMARK_SCRIPTS = REPO / "benchmarks"
@@ -203,10 +204,11 @@ def settings_table(rows: list[Setting]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_reference(path: str | Path = CONFIG_SCHEMA) -> str:
+def config_reference() -> str:
     """The configuration reference page's body (Markdown): the top-level settings, one
-    section per top-level block, then the shared blocks the sections point to."""
-    schema = load_schema(path)
+    section per top-level block (each experiment's from its package), then the shared
+    blocks the sections point to."""
+    schema = config_schema()
     top, sections = [], []
     for key, node in schema["properties"].items():
         rows = _setting(key, node, schema, required=key in schema.get("required", ()))

@@ -24,6 +24,24 @@ def arithmetic_generation_inputs(wildcards):
     return inputs
 
 
+def arithmetic_cross_matrix(matrix):
+    """The LoRA model (on a 4-bit base where it trained on one), and the held-out prompts,
+    scored on their reference answers."""
+    adapter, quantize_4bit = f"{ARITHMETIC}/adapter", config["arithmetic"]["lora"]["quantize_4bit"]
+    matrix.add_model("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter, quantize_4bit)
+    matrix.add_set(
+        "arithmetic_held_out",
+        {
+            "kind": "instructions",
+            "path": f"{ARITHMETIC_DATA}/data/eval_held_out.jsonl",
+            "separator": ARITHMETIC_SEPARATOR,
+        },
+    )
+
+
+CROSS_MATRIX["arithmetic"] = arithmetic_cross_matrix
+
+
 # Made here unless an earlier run of the study makes the same.
 if ARITHMETIC_MADE_HERE:
 

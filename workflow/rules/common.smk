@@ -10,12 +10,14 @@ from lmtune.config import EXPERIMENTS as ALL_EXPERIMENTS, check_config, check_re
 from lmtune.core.benchmarks import benchmark_tasks
 from lmtune.core.models import MATERIALISED_MODELS_DIR, base_model_setting, parse_source, trust_code_of
 from lmtune.cross import MATRIX_EXPERIMENTS
-from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults, load_schema
+from lmtune.core.schema import check_schema, coerce_to_schema, fill_defaults
+from lmtune.experiments import config_schema
 from lmtune.pipeline.identity import result_compute, workflow_outputs
 from lmtune.pipeline.sharing import experiment_folder, forget_claims
 from lmtune.pipeline.slurm import check_partition
 
-CONFIG_SCHEMA = load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+# workflow/schemas/config.schema.yaml with each experiment's section (its package's).
+CONFIG_SCHEMA = config_schema()
 # A study's branch is this workflow loaded as a module (study.smk) under a config that the
 # top level has already checked and filled in (branch_config).
 TOP_LEVEL = workflow.modifier.namespace is None
@@ -142,6 +144,9 @@ def experiment_results(name, leave_out=()):
 
 # experiment -> its final outputs, each experiment's file adding its own.
 TARGETS = {}
+# experiment -> a function that adds its final models and held-out sets to the cross
+# matrix (an lmtune.cross.MatrixPlan), each experiment in it adding its own (cross.smk).
+CROSS_MATRIX = {}
 
 
 def all_targets():

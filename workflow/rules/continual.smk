@@ -202,6 +202,37 @@ TARGETS["continual"] = [
 ]
 
 
+def continual_cross_matrix(matrix):
+    """The first strategy's model after each phase (its first seed), and each domain's
+    test side; the base model's and the phases' evaluations and benchmarks are this
+    experiment's own (evaluate_continual_model, benchmark_continual_model)."""
+    strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
+    phase_ids = {phase: f"continual_{strategy}_seed{seed}_{phase}" for phase in continual_order()}
+    for phase, model_id in phase_ids.items():
+        matrix.add_model(model_id, "continual", phase_model(strategy, seed, phase))
+    block = config["continual"]["evaluation"]["block_size"]
+    for domain in continual_order():
+        matrix.add_set(
+            f"continual_{domain}",
+            {
+                "kind": "split",
+                "path": f"{continual_data(domain)}/data/{domain}/split.json",
+                "block_size": block,
+                "max_tokens": config["continual"]["split"].get("max_test_tokens"),
+            },
+        )
+    folders = {matrix.base_id("continual"): base_model_dir()}
+    folders.update({model_id: phase_dir(strategy, seed, phase) for phase, model_id in phase_ids.items()})
+    for model_id, folder in folders.items():
+        for domain in continual_order():
+            matrix.shared_evaluation(model_id, f"continual_{domain}", f"{folder}/eval/{domain}.json")
+        for task in BENCHMARK_TASKS:
+            matrix.shared_benchmark(model_id, task, f"{folder}/benchmarks/{task}.json")
+
+
+CROSS_MATRIX["continual"] = continual_cross_matrix
+
+
 # Made here unless an earlier run of the study makes the same; where this run makes the
 # experiment, each result is still the first maker's (CONTINUAL_JOBS).
 if CONTINUAL_MADE_HERE:

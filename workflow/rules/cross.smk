@@ -1,86 +1,26 @@
-# The cross-experiment matrix: each final model on each experiment's held-out set. A pair
-# that evaluate_continual_model or evaluate_java_lm already computes is read from its file.
+# The cross-experiment matrix: each final model on each experiment's held-out set, as the
+# experiments' rules files add them (CROSS_MATRIX). A pair that another rule already
+# evaluates is read from its file. In a study, a cross job or table that an earlier run
+# makes from the same inputs and settings is read from there (lmtune.pipeline.sharing).
 
-
+from lmtune.cross import MatrixPlan
 from lmtune.pipeline.identity import job_identity
 from lmtune.pipeline.sharing import claim
 
 CROSS = f"{RESULTS}/cross"
 
 
-def cross_models():
-    """model id -> {"model": folder, "adapter": folder or None, "base": base id,
-    "evaluations": {set name: file}, "benchmarks": {task: file}}, where `evaluations`
-    names the sets another rule already evaluates that model on (evaluate_continual_model,
-    evaluate_java_lm: the same blocks and batch size), and `benchmarks` the benchmark
-    tasks (benchmark_continual_model), so that the matrix reads them rather than computing
-    them again."""
-    base_ids = {}
-    for experiment in CROSS_EXPERIMENTS:
-        base_ids.setdefault(BASE_MODELS[experiment], "base" if not base_ids else f"base_{experiment}")
-    models = {
-        base_id: {"model": folder, "adapter": None, "base": base_id, "evaluations": {}, "benchmarks": {}}
-        for folder, base_id in base_ids.items()
-    }
-
-    def add(model_id, experiment, folder, adapter=None):
-        models[model_id] = {
-            "model": folder,
-            "adapter": adapter,
-            "base": base_ids[BASE_MODELS[experiment]],
-            "evaluations": {},
-            "benchmarks": {},
-        }
-
-    if "continual" in EXPERIMENTS:
-        strategy, seed = next(iter(config["continual"]["strategies"])), config["continual"]["seeds"][0]
-        for phase in continual_order():
-            add(f"continual_{strategy}_seed{seed}_{phase}", "continual", phase_model(strategy, seed, phase))
-        for domain in continual_order():
-            base = models[base_ids[BASE_MODELS["continual"]]]
-            base["evaluations"][f"continual_{domain}"] = f"{base_model_dir()}/eval/{domain}.json"
-            for phase in continual_order():
-                evaluations = models[f"continual_{strategy}_seed{seed}_{phase}"]["evaluations"]
-                evaluations[f"continual_{domain}"] = f"{phase_dir(strategy, seed, phase)}/eval/{domain}.json"
-        continual_base = models[base_ids[BASE_MODELS["continual"]]]
-        for task in BENCHMARK_TASKS:
-            continual_base["benchmarks"][task] = f"{base_model_dir()}/benchmarks/{task}.json"
-            for phase in continual_order():
-                benchmarks = models[f"continual_{strategy}_seed{seed}_{phase}"]["benchmarks"]
-                benchmarks[task] = f"{phase_dir(strategy, seed, phase)}/benchmarks/{task}.json"
-    if "arithmetic" in EXPERIMENTS:
-        add("arithmetic_lora", "arithmetic", BASE_MODELS["arithmetic"], adapter=f"{ARITHMETIC}/adapter")
-    if "java" in EXPERIMENTS:
-        for variant in java_variants()[1:]:
-            add(f"java_{variant}", "java", java_model(variant))
-        for variant in JAVA_LM_VARIANTS:
-            model_id = base_ids[BASE_MODELS["java"]] if variant == "base" else f"java_{variant}"
-            models[model_id]["evaluations"]["java_held_out"] = f"{JAVA_STAGE1}/heldout_lm/{variant}.json"
-    return models
-
-
-def cross_sets():
-    """set name -> how to read and tokenize it (lmtune.cross.load_evaluation_set)."""
-    sets = {}
-    if "continual" in EXPERIMENTS:
-        block = config["continual"]["evaluation"]["block_size"]
-        for domain in continual_order():
-            sets[f"continual_{domain}"] = {
-                "kind": "split",
-                "path": f"{continual_data(domain)}/data/{domain}/split.json",
-                "block_size": block,
-                "max_tokens": config["continual"]["split"].get("max_test_tokens"),
-            }
-    if "arithmetic" in EXPERIMENTS:
-        sets["arithmetic_held_out"] = {
-            "kind": "instructions",
-            "path": f"{ARITHMETIC_DATA}/data/eval_held_out.jsonl",
-            "separator": ARITHMETIC_SEPARATOR,
-        }
-    if "java" in EXPERIMENTS:
-        block = config["java"]["evaluation"]["block_size"]
-        sets["java_held_out"] = {"kind": "snippets", "path": f"{JAVA_STAGE1}/corpus/test.jsonl", "block_size": block}
-    return sets
+def cross_matrix_plan():
+    """Each experiment's final models and held-out sets, as its rules file adds them
+    (CROSS_MATRIX), in the experiments' order (lmtune.cross.MatrixPlan)."""
+    plan = MatrixPlan({name: BASE_MODELS[name] for name in CROSS_EXPERIMENTS})
+    for name in CROSS_EXPERIMENTS:
+        if name not in CROSS_MATRIX:
+            raise ValueError(
+                f"experiment {name!r} is in the cross matrix, but its rules file adds nothing to CROSS_MATRIX"
+            )
+        CROSS_MATRIX[name](plan)
+    return plan
 
 
 def cross_sets_to_evaluate(model_id):
@@ -89,7 +29,12 @@ def cross_sets_to_evaluate(model_id):
     return {name: spec for name, spec in CROSS_SETS.items() if name not in shared}
 
 
-def cross_inputs_of(model_id):
+def cross_quantize_4bit(model_id):
+    # An adapter trained on a 4-bit base is loaded on one.
+    return model_id in CROSS_PLAN.quantized
+
+
+def cross_model_inputs(model_id):
     """The model (with its adapter, where it has one), as the cross jobs load it."""
     spec = CROSS_MODELS[model_id]
     return {"model": spec["model"], **({"adapter": spec["adapter"]} if spec["adapter"] else {})}
@@ -97,12 +42,11 @@ def cross_inputs_of(model_id):
 
 def cross_inputs(wildcards):
     sets = cross_sets_to_evaluate(wildcards.model_id).values()
-    return {**cross_inputs_of(wildcards.model_id), "sets": [spec["path"] for spec in sets]}
+    return {**cross_model_inputs(wildcards.model_id), "sets": [spec["path"] for spec in sets]}
 
 
-def cross_quantize_4bit(model_id):
-    # The arithmetic adapter was trained on a 4-bit base where the config says so.
-    return bool(CROSS_MODELS[model_id]["adapter"]) and config["arithmetic"]["lora"]["quantize_4bit"]
+def cross_benchmark_inputs(wildcards):
+    return {**cross_model_inputs(wildcards.model_id), "task_files": BENCHMARK_TASKS[wildcards.task].files()}
 
 
 def cross_computed_models():
@@ -113,9 +57,8 @@ def cross_computed_models():
 def claim_cross_file(rule, own, model_id, settings):
     """This run's file of a cross job, or an earlier run's of the study that runs the same
     job: the same rule on the same model and input files (every folder read is already its
-    first maker's, lmtune.pipeline.sharing) with the same settings (its rule's params)."""
-    identity = job_identity(rule, {"model_id": model_id, **settings}, cross_inputs_of(model_id))
-    return claim(identity, own)
+    first maker's) with the same settings (its rule's params)."""
+    return claim(job_identity(rule, {"model_id": model_id, **settings}, cross_model_inputs(model_id)), own)
 
 
 def claim_cross_files():
@@ -166,15 +109,12 @@ def cross_benchmark_file(model_id, task):
     return CROSS_BENCHMARK_FILES[model_id, task]
 
 
-def cross_benchmark_inputs(wildcards):
-    return {**cross_inputs_of(wildcards.model_id), "task_files": BENCHMARK_TASKS[wildcards.task].files()}
-
-
-CROSS_MODELS = cross_models()
-CROSS_SETS = cross_sets()
+CROSS_PLAN = cross_matrix_plan()
+CROSS_MODELS = CROSS_PLAN.models
+CROSS_SETS = CROSS_PLAN.sets
 # Blocks (and prompts) per forward pass of a cross evaluation.
 CROSS_BATCH_SIZE = 8
-# Claimed as the workflow loads (lmtune.pipeline.sharing).
+# Claimed as the workflow loads.
 CROSS_EVALUATION_FILES, CROSS_BENCHMARK_FILES = claim_cross_files()
 # The tables of the matrix: made of their rules' inputs (each file already the first
 # maker's) and params, as their rules (cross/) declare them.

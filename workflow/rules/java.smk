@@ -41,6 +41,23 @@ def java_model(variant):
     return f"{JAVA}/stage2/{variant.removeprefix('stage2_')}/model"
 
 
+def java_cross_matrix(matrix):
+    """Stage 1 and each stage-2 model, and the held-out snippets, on which
+    evaluate_java_lm already evaluates the base model and stage 1."""
+    for variant in java_variants()[1:]:
+        matrix.add_model(f"java_{variant}", "java", java_model(variant))
+    block = config["java"]["evaluation"]["block_size"]
+    matrix.add_set(
+        "java_held_out", {"kind": "snippets", "path": f"{JAVA_STAGE1}/corpus/test.jsonl", "block_size": block}
+    )
+    for variant in JAVA_LM_VARIANTS:
+        model_id = matrix.base_id("java") if variant == "base" else f"java_{variant}"
+        matrix.shared_evaluation(model_id, "java_held_out", f"{JAVA_STAGE1}/heldout_lm/{variant}.json")
+
+
+CROSS_MATRIX["java"] = java_cross_matrix
+
+
 # Made here unless an earlier run of the study makes the same.
 if JAVA_MADE_HERE:
 

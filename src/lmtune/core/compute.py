@@ -193,15 +193,16 @@ def _size(size: float) -> str:
 
 def check_compute_plan(config: dict, specs: dict, workdir: Path = Path(".")) -> None:
     """The load-time checks of this module for a validated config and the specs of the
-    training jobs it plans (dotted config key -> lmtune.recipe.TrainingSpec)."""
+    training jobs it plans (experiment -> dotted config key -> its TrainingSpec, from
+    lmtune.core.training_spec)."""
     compute = config["compute"]
     check_torch_compile(compute["torch_compile"], compute["device"], here=compute["jobs_run_here"])
     gpu_bytes = gpu_memory_bytes(compute)
     if gpu_bytes is None:
         return
-    for key, spec in specs.items():
-        experiment = key.split(".")[0]
-        check_fits_gpu(key, base_model_setting(config, experiment)["source"], spec, gpu_bytes, workdir)
+    for experiment, own in specs.items():
+        for key, spec in own.items():
+            check_fits_gpu(key, base_model_setting(config, experiment)["source"], spec, gpu_bytes, workdir)
 
 
 def log_peak_gpu_memory_at_exit(log) -> None:

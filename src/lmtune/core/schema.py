@@ -1,5 +1,6 @@
 """The config schema's machinery: read it, give command-line values their types, and say
-its verdict in one line. The schema itself is workflow/schemas/config.schema.yaml; every
+its verdict in one line. The schema itself is workflow/schemas/config.schema.yaml, each
+experiment's section beside its package (lmtune.experiments.config_schema joins them); every
 setting is defined there once, and code that checks a part of the config (a strategy's
 settings, a sweep's paths) reads its definitions from it (`definition`)."""
 
