@@ -56,7 +56,7 @@ TARGETS["toy"] = [f"{TOY}/metrics.json"]
 
 def toy_cross_matrix(matrix):
     matrix.add_model("toy_model", "toy", BASE_MODELS["toy"])
-    matrix.add_set("toy_held_out", {"kind": "snippets", "path": f"{TOY}/held_out.jsonl", "block_size": 16})
+    matrix.add_set("toy_held_out", {"kind": "snippets", "path": f"{TOY}/held_out.jsonl", "block_size": 16, "batch_size": 8})
 
 
 CROSS_MATRIX["toy"] = toy_cross_matrix

@@ -130,13 +130,15 @@ def _split_side_blocks(spec: dict, tokenizer):
     return TokenBlocks(store, spec["block_size"])
 
 
-def evaluate_everywhere(model, tokenizer, sets: dict[str, dict], batch_size: int) -> dict[str, dict]:
+def evaluate_everywhere(model, tokenizer, sets: dict[str, dict]) -> dict[str, dict]:
+    """The model's loss on each set, in batches of the set's `batch_size` (its experiment's
+    evaluation batch size)."""
     from lmtune.core.evaluation import evaluate_lm  # imports torch, which gathering the matrix does not need
 
     results = {}
     for name, spec in sets.items():
         dataset, collate = load_evaluation_set(spec, tokenizer)
-        results[name] = evaluate_lm(model, dataset, batch_size, collate=collate).to_dict()
+        results[name] = evaluate_lm(model, dataset, spec["batch_size"], collate=collate).to_dict()
         log.info("%s: %s", name, results[name])
     return results
 

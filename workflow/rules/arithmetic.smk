@@ -6,7 +6,9 @@ ARITHMETIC, ARITHMETIC_MADE_HERE = experiment_results("arithmetic")
 # The generated data is made of arithmetic.data alone: a branch that changes the adapter,
 # its training or the generation reads it from the first run that makes it. Its rule
 # writes in ARITHMETIC; what reads the data reads ARITHMETIC_DATA.
-ARITHMETIC_DATA, _ = experiment_results("arithmetic", leave_out=("base_model", "lora", "training", "generation"))
+ARITHMETIC_DATA, _ = experiment_results(
+    "arithmetic", leave_out=("base_model", "lora", "training", "generation", "evaluation")
+)
 ARITHMETIC_EVAL_SETS = ["eval_seen", "eval_held_out", "eval_ood"]
 ARITHMETIC_VARIANTS = ["base", "lora"]
 # Between an arithmetic prompt and its answer, in training and in the cross evaluation.
@@ -35,6 +37,7 @@ def arithmetic_cross_matrix(matrix):
             "kind": "instructions",
             "path": f"{ARITHMETIC_DATA}/data/eval_held_out.jsonl",
             "separator": ARITHMETIC_SEPARATOR,
+            "batch_size": config["arithmetic"]["evaluation"]["batch_size"],
         },
     )
 

@@ -210,14 +210,15 @@ def continual_cross_matrix(matrix):
     phase_ids = {phase: f"continual_{strategy}_seed{seed}_{phase}" for phase in continual_order()}
     for phase, model_id in phase_ids.items():
         matrix.add_model(model_id, "continual", phase_model(strategy, seed, phase))
-    block = config["continual"]["evaluation"]["block_size"]
+    evaluation = config["continual"]["evaluation"]
     for domain in continual_order():
         matrix.add_set(
             f"continual_{domain}",
             {
                 "kind": "split",
                 "path": f"{continual_data(domain)}/data/{domain}/split.json",
-                "block_size": block,
+                "block_size": evaluation["block_size"],
+                "batch_size": evaluation["batch_size"],
                 "max_tokens": config["continual"]["split"].get("max_test_tokens"),
             },
         )

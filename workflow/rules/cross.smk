@@ -61,19 +61,30 @@ def claim_cross_file(rule, own, model_id, settings):
     return claim(job_identity(rule, {"model_id": model_id, **settings}, cross_model_inputs(model_id)), own)
 
 
+def cross_evaluation_settings(model_id):
+    """What cross_evaluate reads for a model besides its inputs: its rule's params."""
+    return {
+        "sets": cross_sets_to_evaluate(model_id),
+        "quantize_4bit": cross_quantize_4bit(model_id),
+        "compute": COMPUTE,
+    }
+
+
+def cross_benchmark_settings(model_id, task):
+    """What cross_benchmark reads for a model and task besides its inputs: its rule's params."""
+    return {
+        "task": BENCHMARK_TASKS[task].to_dict(),
+        "quantize_4bit": cross_quantize_4bit(model_id),
+        "batch_size": config["benchmarks"]["batch_size"],
+        "compute": COMPUTE,
+    }
+
+
 def claim_cross_files():
     """model id -> its cross evaluation file; (model id, task) -> its benchmark file."""
     evaluations = {
         model_id: claim_cross_file(
-            "cross_evaluate",
-            f"{CROSS}/{model_id}.json",
-            model_id,
-            {
-                "sets": cross_sets_to_evaluate(model_id),
-                "quantize_4bit": cross_quantize_4bit(model_id),
-                "batch_size": CROSS_BATCH_SIZE,
-                "compute": COMPUTE,
-            },
+            "cross_evaluate", f"{CROSS}/{model_id}.json", model_id, cross_evaluation_settings(model_id)
         )
         for model_id in cross_computed_models()
     }
@@ -83,12 +94,7 @@ def claim_cross_files():
             "cross_benchmark",
             f"{CROSS}/benchmarks/{model_id}/{task}.json",
             model_id,
-            {
-                "task": BENCHMARK_TASKS[task].to_dict(),
-                "quantize_4bit": cross_quantize_4bit(model_id),
-                "batch_size": config["benchmarks"]["batch_size"],
-                "compute": COMPUTE,
-            },
+            cross_benchmark_settings(model_id, task),
         )
         for model_id, spec in CROSS_MODELS.items()
         for task in BENCHMARK_TASKS
@@ -112,8 +118,6 @@ def cross_benchmark_file(model_id, task):
 CROSS_PLAN = cross_matrix_plan()
 CROSS_MODELS = CROSS_PLAN.models
 CROSS_SETS = CROSS_PLAN.sets
-# Blocks (and prompts) per forward pass of a cross evaluation.
-CROSS_BATCH_SIZE = 8
 # Claimed as the workflow loads.
 CROSS_EVALUATION_FILES, CROSS_BENCHMARK_FILES = claim_cross_files()
 # The tables of the matrix: made of their rules' inputs (each file already the first

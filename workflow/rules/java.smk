@@ -46,9 +46,10 @@ def java_cross_matrix(matrix):
     evaluate_java_lm already evaluates the base model and stage 1."""
     for variant in java_variants()[1:]:
         matrix.add_model(f"java_{variant}", "java", java_model(variant))
-    block = config["java"]["evaluation"]["block_size"]
+    evaluation = config["java"]["evaluation"]
     matrix.add_set(
-        "java_held_out", {"kind": "snippets", "path": f"{JAVA_STAGE1}/corpus/test.jsonl", "block_size": block}
+        "java_held_out",
+        {"kind": "snippets", "path": f"{JAVA_STAGE1}/corpus/test.jsonl", **evaluation},
     )
     for variant in JAVA_LM_VARIANTS:
         model_id = matrix.base_id("java") if variant == "base" else f"java_{variant}"

@@ -6,5 +6,5 @@ from lmtune.pipeline.jobs import job_model, start_job
 
 log = start_job(snakemake)
 model, tokenizer = job_model(snakemake)
-results = evaluate_everywhere(model, tokenizer, snakemake.params.sets, snakemake.params.batch_size)
+results = evaluate_everywhere(model, tokenizer, snakemake.params.sets)
 atomic.write_json(snakemake.output[0], results)

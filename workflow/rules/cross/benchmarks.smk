@@ -19,11 +19,11 @@ rule cross_benchmark:
     resources:
         **job_resources("evaluation"),
     params:
-        # As claim_cross_files has them: the job's identity in a study.
-        task=lambda wildcards: BENCHMARK_TASKS[wildcards.task].to_dict(),
-        quantize_4bit=lambda wildcards: cross_quantize_4bit(wildcards.model_id),
-        batch_size=config["benchmarks"]["batch_size"],
-        compute=COMPUTE,
+        # The job's identity in a study too.
+        **{
+            name: lambda wildcards, name=name: cross_benchmark_settings(wildcards.model_id, wildcards.task)[name]
+            for name in ("task", "quantize_4bit", "batch_size", "compute")
+        },
     script:
         "../../scripts/evaluate_benchmark.py"
 

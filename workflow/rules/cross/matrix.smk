@@ -16,11 +16,11 @@ rule cross_evaluate:
     resources:
         **job_resources("evaluation"),
     params:
-        # As claim_cross_files has them: the job's identity in a study.
-        sets=lambda wildcards: cross_sets_to_evaluate(wildcards.model_id),
-        quantize_4bit=lambda wildcards: cross_quantize_4bit(wildcards.model_id),
-        batch_size=CROSS_BATCH_SIZE,
-        compute=COMPUTE,
+        # Each set with its experiment's evaluation batch size; the job's identity in a study.
+        **{
+            name: lambda wildcards, name=name: cross_evaluation_settings(wildcards.model_id)[name]
+            for name in ("sets", "quantize_4bit", "compute")
+        },
     script:
         "../../scripts/cross_evaluate.py"
 
