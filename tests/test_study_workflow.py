@@ -98,31 +98,25 @@ def test_a_sweep_runs_its_branches_beside_an_untouched_base(tmp_path):
     assert not (folder / "continual/sequential/seed0/A").exists(), "the branch's phase A is the base's"
     assert not (folder / "continual/base").exists(), "the base model's evaluations are the base's"
 
-
-@pytest.mark.slow
-def test_a_capped_branch_evaluates_on_its_own_stores_as_a_plain_run_with_the_cap(tmp_path):
-    """A cap on the test side (continual.split.max_test_tokens): the branch tokenizes
-    again and evaluates every model on its capped stores, trains nothing (the training side
-    is the base's), and its figures are those of a plain run with the cap."""
-    workdir, plain = tmp_path / "study", tmp_path / "plain"
-    workdir.mkdir(), plain.mkdir()
-    base = small_continual_config()
-    cap = {"continual": {**base["continual"], "split": {**base["continual"]["split"], "max_test_tokens": 300}}}
-    write_config(workdir, base)
-    run_snakemake(workdir)
+    # A cap on the test side (continual.split.max_test_tokens): the branch tokenizes again
+    # and evaluates every model on its capped stores, trains nothing (the training side is
+    # the base's), and its figures are those of a plain run with the cap.
+    capped = {"continual": {**base["continual"], "split": {**base["continual"]["split"], "max_test_tokens": 300}}}
     write_config(workdir, {**base, "sweeps": {"settings": {"continual.split.max_test_tokens": [300]}}})
     [branch] = branch_jobs(planned_jobs(run_snakemake(workdir, "-n").stdout)).values()
     assert "train_phase" not in branch and branch["evaluate_continual_model"] == 3, branch
     run_snakemake(workdir)
-    write_config(plain, {**base, **cap})
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    write_config(plain, {**base, **capped})
     run_snakemake(plain)
-    [folder] = (workdir / "results/study").iterdir()
+    [folder] = [path for path in (results / "study").iterdir() if "max_test_tokens" in path.name]
     for model in ["base", "sequential/seed0/A", "sequential/seed0/B"]:
         for domain in "AB":
             evaluation = f"continual/{model}/eval/{domain}.json"
-            capped = json.loads((folder / evaluation).read_text())
-            assert capped == json.loads((plain / "results" / evaluation).read_text()), evaluation
-            assert capped != json.loads((workdir / "results" / evaluation).read_text()), evaluation
+            figures = json.loads((folder / evaluation).read_text())
+            assert figures == json.loads((plain / "results" / evaluation).read_text()), evaluation
+            assert figures != json.loads((results / evaluation).read_text()), evaluation
 
 
 @pytest.mark.parametrize(
