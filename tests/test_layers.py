@@ -131,8 +131,6 @@ def test_nothing_that_spans_the_experiments_names_one():
         module = module_name(path)
         if layer(module) in ("core", "experiment") or module.split(".")[-1] in EXPERIMENT_PACKAGES:
             continue
-        if module == "lmtune.study.sweeps":  # checks continual strategies by hand (issue 40, left to do)
-            continue
         if named := named_experiments(path.read_text(encoding="utf-8")):
             wrong[module] = named
     rules = REPO / "workflow/rules"

@@ -15,14 +15,19 @@ from lmtune.core.sources import check_corpus
 from lmtune.core.training_spec import Adapter, TrainingSpec, training_spec
 
 
-def check_continual(config: dict, workdir: Path = Path(".")) -> None:
-    section = config["continual"]
-    domains, order, phases = section["domains"], section["order"], section["phases"]
-    for name, settings in section.get("strategies", {}).items():
+def check_strategies(config: dict) -> None:
+    """Each strategy's settings, by its plug-in's own schema."""
+    for name, settings in config["continual"].get("strategies", {}).items():
         try:
             check_strategy(name, settings)
         except StrategyError as exc:
             raise ConfigError(str(exc)) from None
+
+
+def check_continual(config: dict, workdir: Path = Path(".")) -> None:
+    section = config["continual"]
+    domains, order, phases = section["domains"], section["order"], section["phases"]
+    check_strategies(config)
     for domain in order:
         if domain not in domains:
             raise ConfigError(
@@ -129,4 +134,5 @@ EXPERIMENT = Experiment(
     metrics_file="continual/summary.json",
     headline=continual_headline,
     in_cross_matrix=True,
+    check_settings=check_strategies,
 )

@@ -31,3 +31,7 @@ class Experiment:
     # Its final models and held-out sets are in the cross-experiment matrix (its rules
     # file adds them to CROSS_MODELS and CROSS_SETS).
     in_cross_matrix: bool
+    # the config -> None, or a ConfigError: the checks of its settings that read no file
+    # and that the schema cannot make (a plug-in's own settings), run on each branch of a
+    # sweep as it is resolved, before the branch's whole check.
+    check_settings: Callable[[dict], None] = lambda config: None

@@ -45,6 +45,7 @@ from typing import Any
 from lmtune.config import EXPERIMENTS, experiments
 from lmtune.core.schema import ConfigError, check_schema, coerce_to_schema, subschemas, types_at
 from lmtune.core.errors import LmtuneError
+from lmtune.experiments import registry
 
 BASE_ID = "base"
 MODES = ("one_at_a_time", "grid")
@@ -171,15 +172,13 @@ def new_parts(base: dict, overrides: dict[str, Any]) -> list[str]:
 def resolved_config(base: dict, branch: Branch, schema: dict) -> dict:
     """The branch's whole config (the base with its overrides), the sections it changes
     checked by the schema as a whole: the settings together, not only one at a time."""
-    from lmtune.continual.strategies import StrategyError, check_strategy
-
     config = apply_overrides(base, branch.overrides)
     try:
         check_schema(config, schema, changed=branch.overrides)
-        # A strategy's own settings are its plug-in's to check.
-        for name, settings in config.get("continual", {}).get("strategies", {}).items():
-            check_strategy(name, settings)
-    except (ConfigError, StrategyError) as exc:
+        for name, experiment in registry().items():
+            if name in config:
+                experiment.check_settings(config)
+    except ConfigError as exc:
         raise SweepError(f"branch {branch.id}: {exc}") from None
     return config
 
