@@ -193,10 +193,11 @@ def java_config(**generation) -> dict:
 
 
 @pytest.fixture(scope="module")
-def greedy_java_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("greedy-java")
+def greedy_java_run(tiny_run, tmp_path_factory) -> Path:
+    """The tiny run's Java experiment, run alone: its jobs are the tiny run's (the first
+    assertion of test_sampling_settings_rerun_exactly_the_jobs_that_read_them says so)."""
+    workdir = clone_run(tiny_run, tmp_path_factory.mktemp("greedy-java") / "run")
     write_config(workdir, java_config())
-    run_snakemake(workdir, *JAVA_TARGETS)
     return workdir
 
 
