@@ -1,4 +1,4 @@
-"""Every training job: the recipe in the job's params (lmtune.recipe.TrainingSpec) run on
+"""Every training job: the recipe in the job's params (lmtune.core.training_spec.TrainingSpec) run on
 its input model and data, in as many data-parallel processes as it asks for."""
 
 from lmtune.core.adapters import unused_libraries
