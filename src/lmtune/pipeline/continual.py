@@ -90,24 +90,19 @@ class ContinualJobs:
             {"corpus": self.corpus(domain)},
         )
 
+    def _tokenize_inputs(self, domain: str) -> dict:
+        return {"split": self.split(domain), "corpus": self.corpus(domain), "model": self.base_model()}
+
     @cache
     def tokens(self, domain: str) -> str:
         """Both sides of a domain's split as token stores (blocks are cut at load)."""
-        return job_identity(
-            "tokenize_split",
-            self.tokenize_settings(),
-            {"split": self.split(domain), "corpus": self.corpus(domain), "model": self.base_model()},
-        )
+        return job_identity("tokenize_split", self.tokenize_settings(), self._tokenize_inputs(domain))
 
     @cache
     def train_tokens(self, domain: str) -> str:
         """The training side of tokens(domain): what the tokenize settings (a cap on the
         test side) leave as it is."""
-        return job_identity(
-            "tokenize_split, training side",
-            {},
-            {"split": self.split(domain), "corpus": self.corpus(domain), "model": self.base_model()},
-        )
+        return job_identity("tokenize_split, training side", {}, self._tokenize_inputs(domain))
 
     @cache
     def training(self, strategy: str, seed: int, phase: str) -> str:
@@ -172,8 +167,9 @@ class ContinualJobs:
             for seed in self.section["seeds"]:
                 for phase in order:
                     own = f"{self.folder}/{self.phase_owner(strategy, seed, phase)}/seed{seed}/{phase}"
-                    claim(self.training(strategy, seed, phase), own)
-                    claim(self.evaluation(self.training(strategy, seed, phase)), own)
+                    training = self.training(strategy, seed, phase)
+                    claim(training, own)
+                    claim(self.evaluation(training), own)
         if self.section["interpolation"]["alphas"]:
             strategy, seed = self.interpolation_run()
             for curve, (start, end) in self.interpolation_curves().items():
