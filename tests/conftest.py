@@ -3,6 +3,7 @@ tokenizers, built once per test session, and helpers to run the real workflow.""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -23,6 +24,10 @@ import yaml
 from filelock import FileLock
 
 from lmtune.core.process import tune_garbage_collector
+
+# The test workers (pytest-xdist starts them with this environment) hash as the workflow
+# runs do, so that a run can be a fork of a worker (forked_snakemake).
+os.environ.setdefault("PYTHONHASHSEED", "0")
 
 # A test process imports torch, transformers and peft as a job does: the same collector
 # settings make its start and end as much cheaper.
@@ -124,12 +129,75 @@ def snakemake_env() -> dict:
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
-    """Run the real workflow on `workdir` (which holds its config.yaml)."""
+    """Run the real workflow on `workdir` (which holds its config.yaml). This checkout's
+    workflow runs in a fork of this test process where it can (forked_snakemake)."""
     command = snakemake_command(workdir, *args, snakefile=snakefile)
-    result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env())
+    if snakefile == REPO / "Snakefile" and can_fork_snakemake():
+        result = forked_snakemake(command[3:], snakemake_env())
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env())
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def can_fork_snakemake() -> bool:
+    """A fork of this process is the Snakemake a fresh one would be where this process
+    hashes as Snakemake's runs here do (PYTHONHASHSEED=0: the test workers, see the top)
+    and runs this checkout's lmtune (a test of another checkout starts Snakemake anew)."""
+    return hasattr(os, "fork") and os.environ.get("PYTHONHASHSEED") == "0" and not sys.flags.hash_randomization
+
+
+# What Snakemake and this workflow import when they start, imported once in this process
+# (the first run lists it) rather than in every run.
+_SNAKEMAKE_MODULES: list[str] = []
+
+
+def forked_snakemake(arguments: list[str], env: dict) -> subprocess.CompletedProcess:
+    """`python -m snakemake *arguments` with `env`, run in a fork of this process: the
+    same command line, but Snakemake, the workflow's planning code and their libraries
+    are imported already (a second or more of CPU a run, a tenth of the suite's). Its
+    CPU counts for this process's children, as a subprocess's does."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as imported:
+        sys.stdout.flush(), sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the test process
+            code = 1
+            try:
+                for number in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(number, signal.SIG_DFL)
+                os.dup2(out.fileno(), 1), os.dup2(err.fileno(), 2)
+                sys.stdout = open(1, "w", closefd=False)
+                sys.stderr = open(2, "w", closefd=False)
+                os.environ.clear()
+                os.environ.update(env)
+                sys.argv = ["snakemake", *arguments]
+                before = set(sys.modules)
+                from snakemake.cli import main
+
+                try:
+                    main(arguments)
+                finally:
+                    if not _SNAKEMAKE_MODULES:
+                        Path(imported.name).write_text("\n".join(sorted(set(sys.modules) - before)))
+            except SystemExit as exit:
+                code = exit.code if isinstance(exit.code, int) else 1
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush(), sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if not _SNAKEMAKE_MODULES:
+            _SNAKEMAKE_MODULES.extend(imported.read().split() or ["snakemake.cli"])
+            for name in _SNAKEMAKE_MODULES:
+                with contextlib.suppress(Exception):
+                    importlib.import_module(name)
+        out.seek(0), err.seek(0)
+        return subprocess.CompletedProcess(["python", "-m", "snakemake", *arguments], os.waitstatus_to_exitcode(status),
+                                           out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
 def _absolute(path: str) -> str:
@@ -318,13 +386,20 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
+# Fixtures that each worker would make for itself (a session fixture is one per worker, a
+# module's fixture one per worker that runs a test of the module): the SLURM cluster and
+# the runs that only some tests read. Every test of one goes to the same worker.
+ONE_WORKER_FIXTURES = ("slurm_cluster", "seed_scale_run", "sampled_java_run", "new_strategies_run")
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's hook, which reads the groups
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`--dist loadgroup`), every test of the SLURM cluster runs in
-    one worker: the cluster is a session fixture, one per worker, and one is enough."""
+    """Under pytest-xdist (`--dist loadgroup`), every test of a fixture in
+    ONE_WORKER_FIXTURES runs in one worker, so that the fixture is made once."""
     for item in items:
-        if "slurm_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("slurm"))
+        needed = [name for name in ONE_WORKER_FIXTURES if name in getattr(item, "fixturenames", ())]
+        if needed:
+            item.add_marker(pytest.mark.xdist_group(needed[0]))
 
 
 def pytest_collection_finish(session):
@@ -343,7 +418,7 @@ def pytest_collection_finish(session):
 # time alone says little): each phase's CPU of the test process and of the processes it
 # waited for (workflow runs and their jobs), carried to the controlling process in the
 # reports. A session fixture's run counts for the test that first needs it.
-CPU_SUMMARY_LINES = 25
+CPU_SUMMARY_LINES = int(os.environ.get("LMTUNE_TEST_CPU_LINES", 25))  # more lines to find what to cut
 
 
 def _cpu_seconds() -> float:

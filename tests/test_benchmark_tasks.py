@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, planned_jobs, run_snakemake, tiny_config, write_config
+from conftest import REPO, clone_run, planned_jobs, run_snakemake, tiny_config, write_config
 from lmtune.continual.metrics import benchmark_metrics, metrics_report, summarise_runs
 from lmtune.core.benchmarks import BenchmarkError, BenchmarkTask, benchmark_tasks, check_benchmarks, known_task_names
 from lmtune.core.schema import ConfigError, check_schema, fill_defaults
@@ -182,8 +182,9 @@ def direct_simple_evaluate(workdir: Path, model: Path, task: str) -> dict:
 
 
 @pytest.mark.slow
-def test_the_workflow_benchmarks_every_continual_model_as_lm_eval_does(tmp_path, monkeypatch):
-    workdir = tmp_path / "run"
+def test_the_workflow_benchmarks_every_continual_model_as_lm_eval_does(tiny_run, tmp_path, monkeypatch):
+    # The tiny run's sequential seed 0, its models kept: the benchmark jobs are what runs.
+    workdir = clone_run(tiny_run, tmp_path / "run")
     tasks = write_tasks(workdir)
     config = tiny_config()
     config["experiments"] = ["continual"]

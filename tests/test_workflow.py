@@ -244,12 +244,13 @@ def test_a_new_seed_adds_only_its_own_jobs(tiny_run, tmp_path):
 @pytest.fixture(scope="module")
 def new_strategies_run(tiny_run, tmp_path_factory):
     """A copy of the tiny run with NEW_STRATEGIES added, on one seed (dropping seed 1
-    reruns nothing of it: its results stay), run to the end. The folder, the jobs its
+    reruns nothing of it: its results stay), tracked with TensorBoard, run to the end. The folder, the jobs its
     dry run planned, and which of the tiny run's metrics files the run rewrote."""
     workdir = clone_run(tiny_run, tmp_path_factory.mktemp("new-strategies") / "run")
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["continual"]["strategies"].update(NEW_STRATEGIES)
     config["continual"]["seeds"] = [0]
+    config["tracking"] = "tensorboard"  # no setting of a run: it reruns nothing
     write_config(workdir, config)
     planned = planned_jobs(run_snakemake(workdir, "-n").stdout)
     untouched = [workdir / f"results/continual/{s}/seed{seed}/metrics.json" for s in STRATEGIES for seed in SEEDS]
@@ -259,11 +260,6 @@ def new_strategies_run(tiny_run, tmp_path_factory):
     return workdir, planned, rewritten
 
 
-# The tests of one module-scoped run: in one test process under pytest-xdist.
-on_the_new_strategies_run = pytest.mark.xdist_group("new_strategies")
-
-
-@on_the_new_strategies_run
 def test_new_strategies_run_only_their_own_jobs(new_strategies_run):
     workdir, planned, rewritten = new_strategies_run
     # Replay and L2-SP: phase B (phase A is sequential's) and its evaluation; LoRA: both
@@ -276,15 +272,16 @@ def test_new_strategies_run_only_their_own_jobs(new_strategies_run):
     summary = json.loads((workdir / "results/continual/summary.json").read_text())
     assert sorted(summary["strategies"]) == sorted([*STRATEGIES, *NEW_STRATEGIES])
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+    # Every training wrote TensorBoard event files under the top results folder.
+    for run in ["replay/seed0/B", "l2sp/seed0/B", "lora/seed0/A", "lora/seed0/B"]:
+        assert list((workdir / "results/tensorboard/continual" / run).glob("events.out.tfevents.*")), run
 
 
-@on_the_new_strategies_run
 @pytest.mark.parametrize("strategy", NEW_STRATEGIES)
 def test_new_strategies_metrics_hold_the_seed_keys_with_consistent_figures(new_strategies_run, strategy):
     check_seed_metrics(new_strategies_run[0], strategy, seed=0)
 
 
-@on_the_new_strategies_run
 def test_new_strategies_share_the_first_phase_where_they_do_not_change_it(new_strategies_run):
     workdir = new_strategies_run[0]
     sequential = read_metrics(workdir)
