@@ -28,6 +28,7 @@ from lmtune.core.process import tune_garbage_collector
 # The test workers (pytest-xdist starts them with this environment) hash as the workflow
 # runs do, so that a run can be a fork of a worker (forked_snakemake).
 os.environ.setdefault("PYTHONHASHSEED", "0")
+_START_ENVIRONMENT = dict(os.environ)
 
 # A test process imports torch, transformers and peft as a job does: the same collector
 # settings make its start and end as much cheaper.
@@ -132,7 +133,7 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path
     """Run the real workflow on `workdir` (which holds its config.yaml). This checkout's
     workflow runs in a fork of this test process where it can (forked_snakemake)."""
     command = snakemake_command(workdir, *args, snakefile=snakefile)
-    if snakefile == REPO / "Snakefile" and can_fork_snakemake():
+    if snakefile == REPO / "Snakefile" and can_fork_snakemake(snakemake_env()):
         result = forked_snakemake(command[3:], snakemake_env())
     else:
         result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env())
@@ -141,11 +142,17 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path
     return result
 
 
-def can_fork_snakemake() -> bool:
+def can_fork_snakemake(env: dict) -> bool:
     """A fork of this process is the Snakemake a fresh one would be where this process
     hashes as Snakemake's runs here do (PYTHONHASHSEED=0: the test workers, see the top)
-    and runs this checkout's lmtune (a test of another checkout starts Snakemake anew)."""
-    return hasattr(os, "fork") and os.environ.get("PYTHONHASHSEED") == "0" and not sys.flags.hash_randomization
+    and the run's environment is the one this process started with: libraries read some
+    variables once, when imported (huggingface_hub's HF_HUB_OFFLINE). A test that sets
+    variables, or runs another checkout's workflow, starts Snakemake anew."""
+    def relevant(environment):
+        return {name: value for name, value in environment.items() if name != "PYTEST_CURRENT_TEST"}
+
+    return (hasattr(os, "fork") and not sys.flags.hash_randomization
+            and relevant(env) == relevant({**_START_ENVIRONMENT, "PYTHONHASHSEED": "0"}))
 
 
 # What Snakemake and this workflow import when they start, imported once in this process
