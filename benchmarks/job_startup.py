@@ -3,7 +3,7 @@ garbage collector, with the one `lmtune.pipeline.jobs.start_job` sets up
 (tune_garbage_collector), and with that and the libraries a job without a LoRA adapter or
 a 4-bit base does not use left out (lmtune.core.process.leave_out: peft, bitsandbytes).
 
-    .venv/bin/python benchmarks/job_startup.py [--model .test/models/tiny-llama] [--rounds 5]
+    .venv/bin/python benchmarks/job_startup.py [--model .test/models/tiny-llama] [--rounds 5] [--kinds training evaluation]
 
 Each round starts one fresh process per variant and job kind, in turn (the order rotates
 from round to round), that does what such a job does around its work: import torch and
@@ -68,11 +68,12 @@ def main() -> None:
     parser.add_argument("--model", default=str(REPO / ".test/models/tiny-llama"),
                         help="a model folder (default: the tiny Llama of .test/make_tiny_models.py)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--kinds", nargs="+", choices=JOB_KINDS, default=list(JOB_KINDS), help="the job kinds to measure")
     args = parser.parse_args()
     if not Path(args.model).is_dir():
         sys.exit(f"no model folder at {args.model}: run .venv/bin/python .test/make_tiny_models.py, or pass --model")
 
-    times = {(kind, variant): [] for kind in JOB_KINDS for variant in VARIANTS}
+    times = {(kind, variant): [] for kind in args.kinds for variant in VARIANTS}
     for round_ in range(args.rounds):
         runs = list(times)
         for kind, variant in runs[round_ % len(runs):] + runs[:round_ % len(runs)]:
@@ -82,7 +83,7 @@ def main() -> None:
     mean = {key: [statistics.mean(t[i] for t in runs) for i in (0, 1)] for key, runs in times.items()}
     for (kind, variant), (wall, cpu) in mean.items():
         print(f"mean {kind:10s} {variant:7s} wall {wall:5.2f} s  cpu {cpu:5.2f} s")
-    for kind in JOB_KINDS:
+    for kind in args.kinds:
         for new, old in (("tuned", "default"), ("lean", "tuned")):
             (new_wall, new_cpu), (old_wall, old_cpu) = mean[kind, new], mean[kind, old]
             print(f"{kind} {new} / {old}: wall {new_wall / old_wall:.2f}, cpu {new_cpu / old_cpu:.2f}")

@@ -39,7 +39,7 @@ SMOKE_RUNS = {
     ),
     "java_checks.py": (["--generations", "10", "--rounds", "1"], rf"^round 1: {NUMBER} s .*'ok': \d+"),
     "job_startup.py": (
-        ["--model", "{tiny_model_dir}", "--rounds", "1"],
+        ["--model", "{tiny_model_dir}", "--rounds", "1", "--kinds", "training"],
         rf"^training lean / tuned: wall {NUMBER}, cpu {NUMBER}$",
     ),
     "lm_eval_cost.py": (

@@ -44,3 +44,46 @@ def test_broken_model_folders_are_named(tmp_path, tiny_model_dir):
     (truncated / "model.safetensors").write_bytes(weights[: len(weights) // 2])
     with pytest.raises(ModelError, match="cannot load model folder .*truncated"):
         load_model(truncated)
+
+
+# What a tokenizing job encodes: prose, a Java snippet, a chat (where the model has a template).
+TOKENIZER_PROBE = """
+import json, sys
+from lmtune.core.models import load_tokenizer, unused_by_tokenizing
+from lmtune.core.process import leave_out
+
+leave_out(unused_by_tokenizing(sys.argv[1]))
+tokenizer = load_tokenizer(sys.argv[1])
+texts = ["El reglamento (UE) 2024/1689, artículo 5: ¿qué prohíbe?", "public int suma(int a, int b) { return a + b; }"]
+chat = [{"role": "user", "content": "33 es igual a"}, {"role": "assistant", "content": "cinco más tres"}]
+print(json.dumps({
+    "class": type(tokenizer).__name__,
+    "ids": [tokenizer(text)["input_ids"] for text in texts],
+    "chat": tokenizer.apply_chat_template(chat, tokenize=False) if tokenizer.chat_template else None,
+    "special": [tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id],
+    "torch_imported": sys.modules.get("torch") is not None,
+}))
+"""
+
+
+@pytest.mark.parametrize("name", ["tiny-llama", "tiny-gpt2"])
+def test_a_tokenizing_job_loads_the_same_tokenizer_without_torch(name):
+    """A job that only tokenizes leaves torch out, so that transformers skips its model
+    side (seconds per job): its tokenizer is the one a job with torch loads."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import tiny_models
+
+    folder = str(tiny_models()[name])
+    probe = [sys.executable, "-c", TOKENIZER_PROBE, folder]
+    without = json.loads(subprocess.run(probe, capture_output=True, text=True, check=True).stdout)
+    assert not without.pop("torch_imported")
+    # The same probe in a process that imports torch first (as this one has).
+    with_torch = subprocess.run([sys.executable, "-c", "import torch\n" + TOKENIZER_PROBE, folder],
+                                capture_output=True, text=True, check=True)
+    figures = json.loads(with_torch.stdout)
+    assert figures.pop("torch_imported")
+    assert without == figures
+    assert (figures["chat"] is not None) == (name == "tiny-llama")

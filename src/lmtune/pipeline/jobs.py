@@ -99,6 +99,19 @@ def job_model(snakemake):
     return model, load_tokenizer(snakemake.input.model)
 
 
+def job_tokenizer(snakemake):
+    """The tokenizer of the job's `model` input, for a job that tokenizes and loads no
+    model: what it does not use left out first (lmtune.core.models.unused_by_tokenizing)."""
+    from lmtune.core.models import load_tokenizer, unused_by_tokenizing
+
+    unused = unused_by_tokenizing(snakemake.input.model)
+    leave_out(unused)
+    logging.getLogger(f"lmtune.{snakemake.rule}").info(
+        "the tokenizer of %s%s", snakemake.input.model, f", without {', '.join(unused)}" if unused else ""
+    )
+    return load_tokenizer(snakemake.input.model)
+
+
 def checkpoint_key(snakemake) -> dict:
     """What a checkpoint of a training job must match to be resumed, of what Snakemake gives
     the job: its rule, wildcards and params, and the content hash of every input (model and
