@@ -15,8 +15,6 @@ from conftest import REPO, run_snakemake, tiny_config, write_config
 
 TOY_DECLARATION = '''"""A toy experiment: writes a few words, and a held-out set of them for the matrix."""
 
-from pathlib import Path
-
 from lmtune.core.declaration import Experiment
 from lmtune.core.schema import ConfigError
 
@@ -29,7 +27,6 @@ def check_toy(config, workdir):
 EXPERIMENT = Experiment(
     name="toy",
     order=9,
-    schema_file=Path(__file__).with_name("schema.yaml"),
     check=check_toy,
     training_specs=lambda config: {},
     metrics_file="toy/metrics.json",

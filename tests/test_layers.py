@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from lmtune.experiments import config_schema, registry
+from lmtune.experiments import config_schema, registry, schema_file
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lmtune"
 REPO = PACKAGE.parents[1]
@@ -94,7 +94,7 @@ def test_every_experiment_is_found_with_its_places():
     for name, experiment in registry().items():
         assert (PACKAGE / name / "experiment.py").is_file(), name
         assert (REPO / "workflow/rules" / f"{name}.smk").is_file(), name
-        assert experiment.schema_file == PACKAGE / name / "schema.yaml", name
+        assert schema_file(name) == PACKAGE / name / "schema.yaml", name
         assert experiment.metrics_file.startswith(f"{name}/"), name
 
 

@@ -50,10 +50,12 @@ def test_broken_model_folders_are_named(tmp_path, tiny_model_dir):
 TOKENIZER_PROBE = """
 import json, sys
 from lmtune.core.models import load_tokenizer, unused_by_tokenizing
-from lmtune.core.process import leave_out
+from lmtune.core.process import left_out
 
-leave_out(unused_by_tokenizing(sys.argv[1]))
-tokenizer = load_tokenizer(sys.argv[1])
+with left_out(unused_by_tokenizing(sys.argv[1])):
+    tokenizer = load_tokenizer(sys.argv[1])
+import datasets  # after the tokenizer, as a tokenizing job imports it: it pickles with torch's check
+datasets.Dataset.from_dict({"input_ids": [tokenizer("hola")["input_ids"]]})
 texts = ["El reglamento (UE) 2024/1689, artículo 5: ¿qué prohíbe?", "public int suma(int a, int b) { return a + b; }"]
 chat = [{"role": "user", "content": "33 es igual a"}, {"role": "assistant", "content": "cinco más tres"}]
 print(json.dumps({

@@ -32,6 +32,11 @@ def registry() -> dict[str, Experiment]:
     return {experiment.name: experiment for experiment in sorted(found, key=lambda experiment: experiment.order)}
 
 
+def schema_file(name: str) -> Path:
+    """The schema of experiment `name`'s config section: schema.yaml in its package."""
+    return Path(importlib.import_module(f"lmtune.{name}").__file__).with_name("schema.yaml")
+
+
 @functools.cache
 def config_schema() -> dict:
     """The config schema (workflow/schemas/config.schema.yaml) with each experiment's
@@ -40,5 +45,5 @@ def config_schema() -> dict:
     schema = copy.deepcopy(load_schema(CONFIG_SCHEMA))
     schema["properties"]["experiments"]["items"]["enum"] = list(registry())
     for name, experiment in registry().items():
-        schema["properties"][name] = copy.deepcopy(load_schema(experiment.schema_file))
+        schema["properties"][name] = copy.deepcopy(load_schema(schema_file(name)))
     return schema

@@ -49,7 +49,6 @@ def arithmetic_headline(metrics: dict) -> dict[str, float | None]:
 EXPERIMENT = Experiment(
     name="arithmetic",
     order=1,
-    schema_file=Path(__file__).with_name("schema.yaml"),
     check=check_arithmetic,
     training_specs=lambda config: {"arithmetic.training": arithmetic_lora(config)},
     metrics_file="arithmetic/metrics.json",

@@ -128,7 +128,6 @@ def continual_headline(summary: dict) -> dict[str, float | None]:
 EXPERIMENT = Experiment(
     name="continual",
     order=0,
-    schema_file=Path(__file__).with_name("schema.yaml"),
     check=check_continual,
     training_specs=training_specs,
     metrics_file="continual/summary.json",

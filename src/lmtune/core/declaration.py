@@ -1,6 +1,6 @@
 """What an experiment declares to the rest of the project, in its package's `experiment`
 module as `EXPERIMENT` (found by lmtune.experiments): its name, its place among the
-experiments, its config section's schema, its load-time checks, its training jobs, its
+experiments, its load-time checks, its training jobs, its
 headline metrics and whether it is in the cross-experiment matrix. Its jobs are its rules
 file's (workflow/rules/<name>.smk), which adds its final outputs to TARGETS and, where
 it is in the matrix, its models and held-out sets to it."""
@@ -18,7 +18,6 @@ from lmtune.core.training_spec import TrainingSpec
 class Experiment:
     name: str  # its config section, its rules file and its results folder
     order: int  # where it comes among the experiments: in the schema, the targets, the cross matrix
-    schema_file: Path  # the schema of its config section (beside its package's modules)
     # (the whole validated config, the working folder) -> None, or a ConfigError naming the
     # setting: what the schema cannot say (files readable, settings that agree).
     check: Callable[[dict, Path], None]

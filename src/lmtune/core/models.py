@@ -292,11 +292,10 @@ def load_tokenizer(path: str | Path, trust_remote_code: bool = False, **kwargs):
 
 
 def unused_by_tokenizing(path: str | Path) -> tuple[str, ...]:
-    """What a job that only tokenizes with this folder's tokenizer does not need: torch.
-    Left out (lmtune.core.process.leave_out) before transformers is imported, it makes
-    transformers load the tokenizer without importing its model side: some 2 CPU s a
-    job instead of 7 (benchmarks/job_startup.py). Not where the folder's own code runs
-    (trust_remote_code), which may import torch itself."""
+    """What loading this folder's tokenizer alone does not need: torch. Left out while
+    transformers is first imported (lmtune.core.process.left_out), transformers loads the
+    tokenizer without importing its model side: some 2 CPU s a job instead of 7. Not
+    where the folder's own code runs (trust_remote_code), which may import torch itself."""
     return () if trusts_code(path) else ("torch",)
 
 

@@ -4,6 +4,7 @@ tuned for a short process that imports much and a training step that frees large
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import gc
 import sys
@@ -72,3 +73,19 @@ def leave_out(packages) -> None:
     """
     for name in packages:
         sys.modules.setdefault(name, None)
+
+
+@contextlib.contextmanager
+def left_out(packages):
+    """`leave_out(packages)` while the block runs, for what it imports then: afterwards
+    they look installed again to the code that asks whether they are imported
+    (`"torch" in sys.modules`, as the datasets library asks before it pickles)."""
+    added = [name for name in packages if name not in sys.modules]
+    leave_out(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+

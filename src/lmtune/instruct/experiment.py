@@ -102,7 +102,6 @@ def instruct_headline(metrics: dict) -> dict[str, float | None]:
 EXPERIMENT = Experiment(
     name="instruct",
     order=3,
-    schema_file=Path(__file__).with_name("schema.yaml"),
     check=check_instruct,
     training_specs=lambda config: {"instruct.training": instruct(config)},
     metrics_file="instruct/metrics.json",

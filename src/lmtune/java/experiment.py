@@ -99,7 +99,6 @@ def java_headline(metrics: dict) -> dict[str, float | None]:
 EXPERIMENT = Experiment(
     name="java",
     order=2,
-    schema_file=Path(__file__).with_name("schema.yaml"),
     check=check_java,
     training_specs=training_specs,
     metrics_file="java/metrics.json",

@@ -12,7 +12,7 @@ from pathlib import Path
 from lmtune.core.compute import log_peak_gpu_memory_at_exit
 from lmtune.core.errors import LmtuneError
 from lmtune.core.fingerprint import content_hash
-from lmtune.core.process import leave_out, tune_job_process
+from lmtune.core.process import leave_out, left_out, tune_job_process
 
 # Lines of a failed job's log shown on the console.
 LOG_TAIL_LINES = 25
@@ -105,11 +105,11 @@ def job_tokenizer(snakemake):
     from lmtune.core.models import load_tokenizer, unused_by_tokenizing
 
     unused = unused_by_tokenizing(snakemake.input.model)
-    leave_out(unused)
     logging.getLogger(f"lmtune.{snakemake.rule}").info(
-        "the tokenizer of %s%s", snakemake.input.model, f", without {', '.join(unused)}" if unused else ""
+        "the tokenizer of %s%s", snakemake.input.model, f", loaded without {', '.join(unused)}" if unused else ""
     )
-    return load_tokenizer(snakemake.input.model)
+    with left_out(unused):
+        return load_tokenizer(snakemake.input.model)
 
 
 def checkpoint_key(snakemake) -> dict:
