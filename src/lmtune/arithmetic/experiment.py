@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmtune.core.declaration import Experiment
+from lmtune.core.declaration import Experiment, model_set_headline
 from lmtune.core.schema import ConfigError
 from lmtune.core.training_spec import TrainingSpec, lora_adapter, training_spec
 
@@ -38,12 +38,7 @@ def arithmetic_lora(config: dict) -> TrainingSpec:
 
 def arithmetic_headline(metrics: dict) -> dict[str, float | None]:
     """From score_arithmetic's metrics: model -> evaluation set -> figures."""
-    return {
-        f"arithmetic/{variant}/{eval_set}/{name}": figures[name]
-        for variant, sets in metrics.items()
-        for eval_set, figures in sets.items()
-        for name in MEASURES
-    }
+    return model_set_headline("arithmetic", metrics, MEASURES)
 
 
 EXPERIMENT = Experiment(

@@ -34,3 +34,15 @@ class Experiment:
     # and that the schema cannot make (a plug-in's own settings), run on each branch of a
     # sweep as it is resolved, before the branch's whole check.
     check_settings: Callable[[dict], None] = lambda config: None
+
+
+def model_set_headline(name: str, table: dict, measures) -> dict[str, float | None]:
+    """The headline of an experiment that scores each of its models on each of its sets:
+    {"<name>/<model>/<set>/<measure>": figure} of a model -> set -> figures table."""
+    return {
+        f"{name}/{model}/{eval_set}/{measure}": figures[measure]
+        for model, sets in table.items()
+        for eval_set, figures in sets.items()
+        for measure in measures
+    }
+

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmtune.core.errors import CorpusError, missing
-from lmtune.core.declaration import Experiment
+from lmtune.core.declaration import Experiment, model_set_headline
 from lmtune.core.schema import ConfigError
 from lmtune.core.training_spec import TrainingSpec, training_spec
 
@@ -88,12 +88,7 @@ def training_specs(config: dict) -> dict[str, TrainingSpec]:
 
 def java_headline(metrics: dict) -> dict[str, float | None]:
     """From score_java's metrics: `generation` -> model -> split -> figures."""
-    return {
-        f"java/{variant}/{split}/{name}": figures[name]
-        for variant, splits in metrics["generation"].items()
-        for split, figures in splits.items()
-        for name in MEASURES
-    }
+    return model_set_headline("java", metrics["generation"], MEASURES)
 
 
 EXPERIMENT = Experiment(
