@@ -174,8 +174,8 @@ def forked_snakemake(arguments: list[str], env: dict) -> subprocess.CompletedPro
                 for number in (signal.SIGINT, signal.SIGTERM):
                     signal.signal(number, signal.SIG_DFL)
                 os.dup2(out.fileno(), 1), os.dup2(err.fileno(), 2)
-                sys.stdout = open(1, "w", closefd=False)
-                sys.stderr = open(2, "w", closefd=False)
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
                 os.environ.clear()
                 os.environ.update(env)
                 sys.argv = ["snakemake", *arguments]
