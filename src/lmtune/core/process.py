@@ -88,4 +88,3 @@ def left_out(packages):
         for name in added:
             if sys.modules.get(name, ...) is None:
                 del sys.modules[name]
-
